@@ -1,0 +1,1 @@
+"""Built-in model adapters (installed as omnibench.models); one small module per family."""

@@ -1,0 +1,101 @@
+"""Append-only JSONL event logs: one record per finished sample, flushed and fsync'd."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from omnibench.errors import DataError
+
+EventKind = Literal["frame", "query", "emission", "error"]
+
+
+class Event(BaseModel):
+    """One thing that happened on the stream clock."""
+
+    kind: EventKind
+    t: float                                 # stream seconds
+    compute_s: float = 0.0                   # wall seconds the model call took
+    turn: int | None = None
+    text: str | None = None
+    done: bool | None = None
+    refers_to: float | None = None
+    data: dict[str, Any] | None = None       # adapter extras (token usage, probabilities)
+
+
+class SampleRecord(BaseModel):
+    """Everything a run knows about one sample; scoring reads only these."""
+
+    sample_id: str
+    task: str
+    model: str
+    status: Literal["ok", "error"] = "ok"
+    error: str | None = None
+    events: list[Event] = Field(default_factory=list)
+    stream_s: float = 0.0
+    compute_s: float = 0.0
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    def emissions(self, turn: int | None | Literal["any"] = "any") -> list[Event]:
+        return [e for e in self.events if e.kind == "emission" and (turn == "any" or e.turn == turn)]
+
+    def answer(self, turn: int) -> str:
+        """The full text the model said in answer to `turn` (deltas joined)."""
+        return "".join(e.text or "" for e in self.emissions(turn))
+
+    def query_time(self, turn: int) -> float | None:
+        for e in self.events:
+            if e.kind == "query" and e.turn == turn:
+                return e.t
+        return None
+
+
+class EventLog:
+    """One JSONL file of SampleRecords. Appends are atomic per line; a torn last line is ignored."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def append(self, record: SampleRecord) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = record.model_dump_json(exclude_none=True) + "\n"
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def records(self) -> Iterator[SampleRecord]:
+        """Finished records; a partial last line (a killed writer) is skipped, a bad middle line raises."""
+        if not self.path.exists():
+            return
+        lines = self.path.read_text(encoding="utf-8").split("\n")
+        for index, line in enumerate(lines):
+            if not line.strip():
+                continue
+            is_last = index == len(lines) - 1  # no trailing newline: the write never finished
+            try:
+                yield SampleRecord.model_validate(json.loads(line))
+            except (json.JSONDecodeError, ValidationError) as exc:
+                if is_last:
+                    return
+                raise DataError(f"unreadable event record: {exc}", file=str(self.path), index=index) from exc
+
+    def finished_ids(self) -> set[str]:
+        return {r.sample_id for r in self.records()}
+
+    def repair(self) -> None:
+        """Drop a torn last line so the next append starts on a fresh line."""
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1
+            with open(self.path, "r+b") as fh:
+                fh.truncate(cut)
+                fh.flush()
+                os.fsync(fh.fileno())

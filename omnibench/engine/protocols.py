@@ -1,0 +1,84 @@
+"""The two adapter protocols and the values that cross them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from omnibench.data.schema import Message, Query
+
+
+@dataclass
+class OfflineRequest:
+    """One question about a clip. `frames` is (N, H, W, 3) uint8, or None for text-only models."""
+
+    prompt: str
+    frames: np.ndarray | None = None
+    frame_times: list[float] = field(default_factory=list)
+    video_path: str | None = None          # absolute path of the clip, for adapters that read video themselves
+    start: float = 0.0
+    end: float | None = None
+    history: list[Message] = field(default_factory=list)
+    audio: str | None = None               # path of a wav with the spoken query
+    choices: list[str] | None = None
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    task: str = ""
+    sample_id: str = ""
+    turn: int = 0
+    query: Query | None = None
+
+
+@dataclass
+class StreamInfo:
+    """What a streaming model is told when a new stream starts."""
+
+    sample_id: str
+    task: str
+    duration: float
+    fps: float
+    history: list[Message] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Emission:
+    """Something the model says. `text` is a delta: long answers arrive over several polls."""
+
+    text: str
+    turn: int | None = None                # index of the query it answers; None = unprompted alert
+    done: bool = True
+    refers_to: float | None = None         # time the model claims the event happened
+
+
+@runtime_checkable
+class OfflineModel(Protocol):
+    """Sees a clip, answers once. Optional: `should_respond(request) -> float` (turn-taking head)."""
+
+    def generate(self, request: OfflineRequest) -> str: ...
+
+
+@runtime_checkable
+class StreamingModel(Protocol):
+    """Watches the video play and may speak at any time."""
+
+    fps: float
+
+    def reset(self, info: StreamInfo) -> None: ...
+
+    def feed(self, t: float, frame: np.ndarray) -> None: ...
+
+    def ask(self, t: float, query: Query) -> None: ...
+
+    def poll(self, t: float) -> list[Emission]: ...
+
+
+def is_streaming(model: object) -> bool:
+    return all(callable(getattr(model, name, None)) for name in ("reset", "feed", "ask", "poll"))
+
+
+def is_offline(model: object) -> bool:
+    return callable(getattr(model, "generate", None))
