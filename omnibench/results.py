@@ -1,6 +1,7 @@
 """What a run writes besides its event logs: run settings and per-task results (pydantic).
 
 Run directory layout:
+    RUN_DIR/samples/{task}.jsonl                       the Samples evaluated (so score/report need no data)
     RUN_DIR/run.json                                   RunInfo (settings, versions; no secrets)
     RUN_DIR/logs/{task}/{model}.shard{i}of{n}.jsonl    event logs (engine.eventlog.SampleRecord per line)
     RUN_DIR/scores/{task}/{model}.jsonl                per-sample scores (SampleScore per line)

@@ -59,9 +59,9 @@ class VideoRef(_Frozen):
 
 
 class Query(_Frozen):
-    """One user turn: spoken at stream time `t`."""
+    """One user turn: spoken at stream time `t` (None: when the video ends, as for AP and PT)."""
 
-    t: float = Field(ge=0)
+    t: float | None = Field(default=None, ge=0)
     text: str
     kind: QueryKind = "question"
     # answer text, a choice, or a [start, end] window (alert requests)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import numpy as np
 
-    from omnibench.data.schema import Message, Query
+    from omnibench.data.schema import Message, Query, Sample
 
 
 @dataclass
@@ -30,6 +30,7 @@ class OfflineRequest:
     sample_id: str = ""
     turn: int = 0
     query: Query | None = None
+    sample: Sample | None = None            # the whole sample (for replay and test oracles)
 
 
 @dataclass
@@ -42,6 +43,7 @@ class StreamInfo:
     fps: float
     history: list[Message] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    sample: Sample | None = None
 
 
 @dataclass
@@ -74,6 +76,15 @@ class StreamingModel(Protocol):
     def ask(self, t: float, query: Query) -> None: ...
 
     def poll(self, t: float) -> list[Emission]: ...
+
+
+# Optional model attributes the engine reads:
+#   needs_video: bool = True     False: the engine never opens the video (blind, replay)
+#   num_frames: int = 16         frames per offline request (or `offline_fps`)
+#   accepts_audio: bool = False  give Query.audio (TTS) to the model
+#   transient_errors: tuple[type[Exception], ...]  retried by the wrapper
+#   max_concurrency: int = 1     parallel offline calls (API-backed models)
+#   deterministic: bool = False  responses may be cached
 
 
 def is_streaming(model: object) -> bool:
