@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+
+from omnibench.errors import ConfigError
 
 if TYPE_CHECKING:
     from omnibench.data.schema import Message, Sample
@@ -20,6 +24,15 @@ class Prompts:
     """
 
     version = "1"
+    templates: dict[str, str] = {}
+
+    def __init__(self, overrides: dict[str, str] | None = None):
+        unknown = set(overrides or {}) - set(self.templates)
+        if unknown:
+            raise ConfigError(f"unknown prompt names {sorted(unknown)}; known: {sorted(self.templates)}")
+        self.templates = {**self.templates, **(overrides or {})}
+        if overrides:
+            self.version = f"{self.version}+custom"
 
     def offline(self, sample: Sample, turn: int, answers: list[str]) -> str:
         """The prompt for turn `turn` of an offline model."""
@@ -55,5 +68,20 @@ class Task:
     version: str = "1"
     uses_judge: bool = False
     data_root: str | None = None             # where video paths are resolved
+    video_hint: str = ""                     # how to get the videos, said when data_root is missing
     poll_every: float = 1.0                  # OfflineAsStreaming polling period (seconds)
     tail_s: float = 5.0                      # polls after the video ends
+
+
+def prompt_overrides(path: str | Path | None, task: str) -> dict[str, str] | None:
+    """Overrides for one task from a JSON file: {"<task>": {"<template name>": "text"}}."""
+    if not path:
+        return None
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read prompts file {path}: {exc}") from exc
+    section = data.get(task) if isinstance(data, dict) else None
+    if section is not None and not (isinstance(section, dict) and all(isinstance(v, str) for v in section.values())):
+        raise ConfigError(f"prompts file {path}: field '{task}' must map template names to strings")
+    return section

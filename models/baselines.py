@@ -1,0 +1,119 @@
+"""The reference baselines of every leaderboard (and the test suite's mocks)."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+
+from omnibench.data.schema import Query
+from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo
+from omnibench.registry import model
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _rng(seed: int, *parts: object) -> random.Random:
+    """Per-sample randomness, so a resumed or sharded run draws the same numbers."""
+    key = "|".join(str(p) for p in (seed, *parts))
+    return random.Random(int(hashlib.sha256(key.encode()).hexdigest()[:16], 16))
+
+
+class _Streaming:
+    """Shared stream bookkeeping: the k-th ask is turn k."""
+
+    fps = 1.0
+    needs_video = True
+
+    def reset(self, info: StreamInfo) -> None:
+        self.info = info
+        self.turns: list[Query] = []
+        self.unanswered: list[int] = []
+
+    def feed(self, t: float, frame) -> None:
+        pass
+
+    def ask(self, t: float, query: Query) -> None:
+        self.turns.append(query)
+        self.unanswered.append(len(self.turns) - 1)
+
+
+@model("silent", description="Never speaks: perfect at staying quiet, zero at everything else")
+class Silent(_Streaming):
+    def __init__(self, watch: bool = True):
+        self.needs_video = watch   # watch=False skips decoding: same answers, faster
+
+    def generate(self, request: OfflineRequest) -> str:
+        return ""
+
+    def poll(self, t: float) -> list[Emission]:
+        return []
+
+
+@model("chatty", description="Answers every turn at once with a fixed text and alerts every second")
+class Chatty(_Streaming):
+    def __init__(self, text: str = "Sure, here is what I see.", every: float = 1.0, watch: bool = True):
+        self.text, self.every, self.needs_video = text, every, watch
+
+    def reset(self, info: StreamInfo) -> None:
+        super().reset(info)
+        self.last_alert = float("-inf")
+
+    def generate(self, request: OfflineRequest) -> str:
+        return self.text
+
+    def poll(self, t: float) -> list[Emission]:
+        out = [Emission(self.text, turn=i) for i in self.unanswered]
+        self.unanswered = []
+        if t - self.last_alert + 1e-9 >= self.every:
+            self.last_alert = t
+            out.append(Emission("alert", turn=None, refers_to=t))
+        return out
+
+
+@model("random", description="Seeded random alerts, random choice from the vocabulary, random yes/no")
+class RandomModel(_Streaming):
+    def __init__(self, seed: int = 0, alert_rate: float = 0.1, watch: bool = True):
+        self.seed, self.alert_rate, self.needs_video = seed, alert_rate, watch
+
+    def _answer(self, sample_id: str, turn: int, query: Query | None, choices: list[str] | None) -> str:
+        rng = _rng(self.seed, sample_id, turn)
+        if choices:
+            return rng.choice(choices)
+        if query is not None and query.kind in ("noise", "stop"):
+            return "" if rng.random() < 0.5 else "yes"
+        return rng.choice(["yes", "no"])
+
+    def generate(self, request: OfflineRequest) -> str:
+        return self._answer(request.sample_id, request.turn, request.query, request.choices)
+
+    def poll(self, t: float) -> list[Emission]:
+        out = []
+        for i in self.unanswered:
+            q = self.turns[i]
+            if q.kind != "alert_request":
+                text = self._answer(self.info.sample_id, i, q, q.choices)
+                if text:
+                    out.append(Emission(text, turn=i))
+        self.unanswered = []
+        if _rng(self.seed, self.info.sample_id, "alert", round(t, 3)).random() < self.alert_rate:
+            out.append(Emission("alert", turn=None, refers_to=t))
+        return out
+
+
+@model("blind", description="Sees no frames: answers from the text alone")
+class Blind:
+    needs_video = False
+    deterministic = True
+
+    def generate(self, request: OfflineRequest) -> str:
+        query = request.query
+        if query is not None and query.kind in ("noise", "stop"):
+            return ""                      # a statement, not a question: stay quiet
+        if request.choices:
+            words = set(_WORD.findall(request.prompt.lower()))
+            # the choice sharing most words with the question, ties to the first listed
+            return max(request.choices, key=lambda c: len(words & set(_WORD.findall(c.lower()))))
+        if query is not None and query.kind == "alert_request":
+            return "no"
+        return "I cannot tell without seeing the video."

@@ -1,0 +1,190 @@
+"""Offline models: the per-query driver, and the bridge that lets them take streaming tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from omnibench.data.schema import Query, Sample
+from omnibench.engine.eventlog import Event, SampleRecord
+from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo
+from omnibench.engine.wrapper import GuardedModel
+from omnibench.errors import DataError
+from omnibench.task import Prompts
+
+SILENT_KINDS = ("noise", "stop")
+
+
+def resolve_video(root: Path | None, relative: str) -> Path:
+    """A video path inside the data root (paths were validated relative; symlinks are checked too)."""
+    if root is None:
+        raise DataError(f"video {relative!r} needs a data root, and none was given")
+    root = Path(root).resolve()
+    path = (root / relative).resolve()
+    if root not in path.parents and path != root:
+        raise DataError(f"video path {relative!r} leaves the data root {root}")
+    return path
+
+
+def clip_for(sample: Sample, end: float | None) -> str | None:
+    """The pre-cut clip ending at `end`, when the dataset ships one."""
+    if end is None:
+        return None
+    for key, rel in sample.video.clips.items():
+        try:
+            if abs(float(key) - end) < 1e-6:
+                return rel
+        except ValueError:
+            continue
+    return None
+
+
+class ClipSource:
+    """Decodes the frames an offline request needs, reusing open readers within a sample."""
+
+    def __init__(self, root: Path | None):
+        self.root = root
+        self._readers: dict[Path, object] = {}
+
+    def reader(self, relative: str):
+        from omnibench.data.video import VideoReader
+
+        path = resolve_video(self.root, relative)
+        if path not in self._readers:
+            self._readers[path] = VideoReader(path)
+        return self._readers[path]
+
+    def duration(self, sample: Sample) -> float:
+        if sample.video.end is not None:
+            return float(sample.video.end)
+        return float(self.reader(sample.video.path).duration)
+
+    def frames(self, sample: Sample, end: float | None, *, count: int | None, fps: float | None):
+        clip = clip_for(sample, end)
+        if clip and resolve_video(self.root, clip).exists():
+            return self.reader(clip).sample(count=count, fps=fps)
+        start = sample.video.start or 0.0
+        return self.reader(sample.video.path).sample(count=count, fps=fps, start=start, end=end)
+
+    def close(self) -> None:
+        for reader in self._readers.values():
+            reader.close()
+        self._readers.clear()
+
+
+def frame_settings(model: GuardedModel) -> tuple[int | None, float | None]:
+    fps = getattr(model, "offline_fps", None)
+    return (None, float(fps)) if fps else (int(getattr(model, "num_frames", 16) or 16), None)
+
+
+def respond(model: GuardedModel, request: OfflineRequest, query: Query) -> tuple[str, float, dict]:
+    """Answer one request; noise/stop turns consult the turn-taking head when the model has one."""
+    extras: dict = {}
+    seconds = 0.0
+    if query.kind in SILENT_KINDS and callable(getattr(model.inner, "should_respond", None)):
+        p, seconds = model.should_respond(request)
+        extras["p_respond"] = round(p, 6)
+        if p < 0.5:
+            return "", seconds, extras
+    text, gen_s = model.generate(request)
+    return text, seconds + gen_s, extras
+
+
+def run_offline(model: GuardedModel, prompts: Prompts, sample: Sample, *, video_root: Path | None,
+                model_label: str, max_new_tokens: int = 256) -> SampleRecord:
+    """Each turn in order: the clip [start, query time] (or its pre-cut clip), prompt and history."""
+    needs_video = getattr(model, "needs_video", True)
+    source = ClipSource(video_root)
+    count, fps = frame_settings(model)
+    events: list[Event] = []
+    answers: list[str] = []
+    compute = 0.0
+    try:
+        duration = source.duration(sample) if needs_video else sample.video.end
+        for i, query in enumerate(sample.turns):
+            end = query.t if query.t is not None else duration
+            frames = source.frames(sample, end, count=count, fps=fps) if needs_video else None
+            prompt = prompts.offline(sample, i, answers)
+            request = OfflineRequest(
+                prompt=prompt, frames=frames.array if frames else None,
+                frame_times=list(frames.times) if frames else [],
+                start=sample.video.start or 0.0, end=end, history=prompts.history(sample, i, answers),
+                audio=query.audio, choices=query.choices, max_new_tokens=max_new_tokens,
+                task=sample.task, sample_id=sample.id, turn=i, query=query, sample=sample)
+            t = float(end or 0.0)
+            events.append(Event(kind="query", t=t, turn=i, text=prompt))
+            text, seconds, extras = respond(model, request, query)
+            compute += seconds
+            answers.append(text)
+            events.append(Event(kind="emission", t=t, compute_s=round(seconds, 6), turn=i, text=text,
+                                done=True, data=extras or None))
+    finally:
+        source.close()
+    return SampleRecord(sample_id=sample.id, task=sample.task, model=model_label, events=events,
+                        stream_s=float(duration or 0.0), compute_s=round(compute, 6),
+                        settings={"protocol": "offline", "num_frames": count, "fps": fps})
+
+
+class OfflineAsStreaming:
+    """Lets an offline model take a streaming task by polling it every `every` seconds.
+
+    Alert requests: "has it happened yet? yes/no" on the clip so far; a yes is an alert at that
+    time. Questions (and noise/stop turns) are answered once, at the first poll after they arrive.
+    """
+
+    def __init__(self, model: GuardedModel, prompts: Prompts, *, every: float = 1.0, fps: float = 1.0):
+        self.model, self.prompts, self.every, self.fps = model, prompts, every, fps
+        self.needs_video = getattr(model, "needs_video", True)
+        self.num_frames = int(getattr(model, "num_frames", 16) or 16)
+
+    def reset(self, info: StreamInfo) -> None:
+        self.sample: Sample = info.sample
+        self.frames: list[np.ndarray] = []
+        self.times: list[float] = []
+        self.asked: list[int] = []
+        self.answered: set[int] = set()
+        self.last_poll = float("-inf")
+        self.answers: list[str] = ["" for _ in self.sample.turns]
+
+    def feed(self, t: float, frame) -> None:
+        if frame is not None:
+            self.frames.append(frame)
+            self.times.append(t)
+
+    def ask(self, t: float, query: Query) -> None:
+        self.asked.append(len(self.asked))      # the k-th ask is turn k (the runner's contract)
+
+    def _request(self, turn: int, prompt: str, end: float) -> OfflineRequest:
+        frames, times = None, []
+        if self.needs_video and self.frames:
+            pick = np.unique(np.linspace(0, len(self.frames) - 1, self.num_frames).round().astype(int))
+            frames = np.stack([self.frames[i] for i in pick])
+            times = [self.times[i] for i in pick]
+        query = self.sample.turns[turn]
+        return OfflineRequest(prompt=prompt, frames=frames, frame_times=times, end=end,
+                              history=self.prompts.history(self.sample, turn, self.answers),
+                              audio=query.audio, choices=query.choices, task=self.sample.task,
+                              sample_id=self.sample.id, turn=turn, query=query, sample=self.sample)
+
+    def poll(self, t: float) -> list[Emission]:
+        out: list[Emission] = []
+        for turn in self.asked:
+            query = self.sample.turns[turn]
+            if turn in self.answered or query.kind == "alert_request":
+                continue
+            self.answered.add(turn)
+            prompt = self.prompts.offline(self.sample, turn, self.answers)
+            text, _, _ = respond(self.model, self._request(turn, prompt, t), query)
+            self.answers[turn] = text
+            if text:
+                out.append(Emission(text=text, turn=turn))
+        if t - self.last_poll + 1e-9 < self.every:
+            return out
+        self.last_poll = t
+        for turn in self.asked:
+            if self.sample.turns[turn].kind == "alert_request":
+                text, _ = self.model.generate(self._request(turn, self.prompts.poll(self.sample, turn), t))
+                if text.strip().lower().startswith("yes"):
+                    out.append(Emission(text="alert", turn=None, refers_to=t))
+        return out

@@ -1,0 +1,132 @@
+"""The stream runner: owns the clock, feeds frames, injects queries, polls, logs every event.
+
+lockstep: stream time waits for the model (compute time is recorded, not charged).
+realtime: stream time advances by the model's compute time, so a slow model drops frames
+and speaks late, as it would in the world.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from omnibench.data.schema import Sample
+from omnibench.engine.eventlog import Event, SampleRecord
+from omnibench.engine.protocols import Emission, StreamInfo
+from omnibench.engine.wrapper import GuardedModel
+from omnibench.errors import DataError
+from omnibench.task import Prompts
+
+Mode = Literal["lockstep", "realtime"]
+_EPS = 1e-9
+
+
+@dataclass
+class StreamPlan:
+    """What one stream consists of: frame times (and frames, lazily) and when each turn is spoken."""
+
+    duration: float
+    frames: Iterable[tuple[float, np.ndarray | None]]
+    query_times: list[float]
+
+
+def query_times(sample: Sample, duration: float) -> list[float]:
+    """Turn times on the stream clock; t=None means 'when the video ends'."""
+    return [duration if q.t is None else min(float(q.t), duration) for q in sample.turns]
+
+
+def clock_frames(duration: float, fps: float) -> Iterator[tuple[float, None]]:
+    """Frame times without pixels, for models that need no video (blind, replay)."""
+    n = int(np.floor(duration * fps + _EPS)) + 1
+    for i in range(n):
+        yield round(i / fps, 6), None
+
+
+@dataclass
+class _Clock:
+    mode: Mode
+    now: float = 0.0
+    compute_s: float = 0.0
+    dropped: int = 0
+
+    def spend(self, seconds: float) -> None:
+        self.compute_s += seconds
+        if self.mode == "realtime":
+            self.now += seconds
+
+
+@dataclass
+class StreamRunner:
+    model: GuardedModel
+    prompts: Prompts
+    mode: Mode = "lockstep"
+    tail_s: float = 5.0
+    events: list[Event] = field(default_factory=list)
+
+    def run(self, sample: Sample, plan: StreamPlan, *, model_label: str) -> SampleRecord:
+        self.events = []
+        clock = _Clock(self.mode)
+        fps = float(getattr(self.model, "fps", 1.0) or 1.0)
+        answers: dict[int, list[str]] = {}
+        # models count asks: the k-th ask is turn k, so turns must be in time order
+        if any(b < a for a, b in zip(plan.query_times, plan.query_times[1:])):
+            raise DataError(f"sample {sample.id}: turns are not in time order {plan.query_times}")
+        pending = list(range(len(sample.turns)))
+
+        info = StreamInfo(sample_id=sample.id, task=sample.task, duration=plan.duration, fps=fps,
+                          history=list(sample.history), metadata=dict(sample.metadata), sample=sample)
+        _, seconds = self.model.stream_call("reset", info)
+        clock.spend(seconds)
+
+        def deliver_queries(upto: float) -> None:
+            while pending and plan.query_times[pending[0]] <= upto + _EPS:
+                i = pending.pop(0)
+                t = max(plan.query_times[i], clock.now)
+                clock.now = max(clock.now, t)
+                prior = ["".join(answers.get(j, [])) for j in range(len(sample.turns))]
+                text = self.prompts.streaming(sample, i, prior)
+                query = sample.turns[i].model_copy(update={"text": text})
+                self.events.append(Event(kind="query", t=clock.now, turn=i, text=text))
+                _, seconds = self.model.stream_call("ask", clock.now, query)
+                clock.spend(seconds)
+                poll()
+
+        def poll() -> None:
+            at = clock.now
+            emitted, seconds = self.model.stream_call("poll", at)
+            clock.spend(seconds)
+            stamp = clock.now if self.mode == "realtime" else at
+            for e in emitted:
+                self._log_emission(e, stamp, seconds, answers)
+
+        for t, frame in plan.frames:
+            deliver_queries(t)
+            if self.mode == "realtime" and t + _EPS < clock.now:
+                clock.dropped += 1       # the model was still busy when this frame was shown
+                continue
+            clock.now = max(clock.now, t)
+            _, seconds = self.model.stream_call("feed", clock.now, frame)
+            self.events.append(Event(kind="frame", t=clock.now, compute_s=round(seconds, 6)))
+            clock.spend(seconds)
+            poll()
+
+        deliver_queries(float("inf"))
+        end = max(plan.duration, clock.now)
+        for k in range(1, int(round(self.tail_s * fps)) + 1):
+            clock.now = max(clock.now, end + k / fps)
+            poll()
+
+        return SampleRecord(
+            sample_id=sample.id, task=sample.task, model=model_label, events=self.events,
+            stream_s=round(max(plan.duration, 1e-6), 6), compute_s=round(clock.compute_s, 6),
+            settings={"mode": self.mode, "fps": fps, "tail_s": self.tail_s, "dropped_frames": clock.dropped},
+        )
+
+    def _log_emission(self, e: Emission, t: float, seconds: float, answers: dict[int, list[str]]) -> None:
+        if e.turn is not None:
+            answers.setdefault(e.turn, []).append(e.text)
+        self.events.append(Event(kind="emission", t=round(t, 6), compute_s=round(seconds, 6), turn=e.turn,
+                                 text=e.text, done=e.done, refers_to=e.refers_to))
