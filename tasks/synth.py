@@ -1,0 +1,95 @@
+"""The synthetic suite (group `synth`): every task family on generated videos, exact answers, no judge."""
+
+from __future__ import annotations
+
+from omnibench.registry import task
+from omnibench.task import Prompts, Task, prompt_overrides
+from omnibench.tasks.omnimmi_prompts import ActionPrompts, HistoryPrompts, QuestionPrompts
+
+
+def suite_samples(name: str, seed: int, n_per_task: int | None):
+    from omnibench.data.synth import ensure_suite
+
+    suite = ensure_suite(seed=seed, **({"n_per_task": n_per_task} if n_per_task else {}), progress=False)
+    return suite.root, suite.samples[name]
+
+
+def _synth(name: str, prompts: type[Prompts], scorers: list, headline: str, *, protocols, seed: int,
+           n_per_task: int | None, prompts_file: str | None, description: str) -> Task:
+    from omnibench.data.synth import default_root
+
+    return Task(name=name, samples=lambda: suite_samples(name, seed, n_per_task)[1], protocols=protocols,
+                scorers=scorers, headline=headline, prompts=prompts(prompt_overrides(prompts_file, name)),
+                group="synth", description=description, data_root=str(default_root(seed)),
+                video_hint="The synthetic suite is generated on first use: run `python run_eval.py` once.")
+
+
+def _choice():
+    from omnibench.scoring.rules import choice_match
+
+    return choice_match()
+
+
+@task("synth_pa", group="synth", description="Synthetic alerting: say when the red circle appears")
+def synth_pa(seed: int = 0, n_per_task: int | None = None, prompts_file=None, alert_time=None) -> Task:
+    from omnibench.scoring.rules import alert_timing, time_f1
+
+    return _synth("synth_pa", QuestionPrompts, [alert_timing(time=alert_time or "spoken"), time_f1()], "accuracy",
+                  protocols=("streaming",), seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
+                  description="Synthetic alerting: say when the red circle appears")
+
+
+@task("synth_sg", group="synth", description="Synthetic state grounding: what is the square doing now")
+def synth_sg(seed: int = 0, n_per_task: int | None = None, prompts_file=None) -> Task:
+    return _synth("synth_sg", HistoryPrompts, [_choice()], "accuracy", protocols=("offline", "streaming"),
+                  seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
+                  description="Synthetic state grounding: what is the square doing now")
+
+
+@task("synth_ap", group="synth", description="Synthetic action prediction: what comes next in the cycle")
+def synth_ap(seed: int = 0, n_per_task: int | None = None, prompts_file=None) -> Task:
+    return _synth("synth_ap", ActionPrompts, [_choice()], "accuracy", protocols=("offline", "streaming"),
+                  seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
+                  description="Synthetic action prediction: what comes next in the cycle")
+
+
+@task("synth_md", group="synth", description="Synthetic multi-turn dependency: questions on earlier answers")
+def synth_md(seed: int = 0, n_per_task: int | None = None, prompts_file=None) -> Task:
+    return _synth("synth_md", QuestionPrompts, [_choice()], "accuracy", protocols=("offline", "streaming"),
+                  seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
+                  description="Synthetic multi-turn dependency: questions on earlier answers")
+
+
+@task("synth_si", group="synth", description="Synthetic speaker identification: who said the line")
+def synth_si(seed: int = 0, n_per_task: int | None = None, prompts_file=None) -> Task:
+    return _synth("synth_si", QuestionPrompts, [_choice()], "accuracy", protocols=("offline", "streaming"),
+                  seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
+                  description="Synthetic speaker identification: who said the line")
+
+
+@task("synth_pt", group="synth", description="Synthetic turn-taking: stay silent after a remark not meant for you")
+def synth_pt(seed: int = 0, n_per_task: int | None = None, prompts_file=None) -> Task:
+    from omnibench.scoring.rules import silence
+    from omnibench.tasks.omnimmi_prompts import TurnTakingPrompts
+
+    return _synth("synth_pt", TurnTakingPrompts, [silence()], "silence", protocols=("offline", "streaming"),
+                  seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
+                  description="Synthetic turn-taking: stay silent after a remark not meant for you")
+
+
+@task("synth_noise", group="synth", description="Synthetic noise: a remark mid-answer must not derail it")
+def synth_noise(seed: int = 0, n_per_task: int | None = None, prompts_file=None) -> Task:
+    from omnibench.scoring.rules import answer_continuity
+
+    return _synth("synth_noise", QuestionPrompts, [answer_continuity(), _choice()], "rejected",
+                  protocols=("streaming", "offline"), seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
+                  description="Synthetic noise: a remark mid-answer must not derail it")
+
+
+@task("synth_stop", group="synth", description="Synthetic stop: stop talking when told to")
+def synth_stop(seed: int = 0, n_per_task: int | None = None, prompts_file=None) -> Task:
+    from omnibench.scoring.rules import stop_compliance
+
+    return _synth("synth_stop", QuestionPrompts, [stop_compliance()], "compliance",
+                  protocols=("streaming", "offline"), seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
+                  description="Synthetic stop: stop talking when told to")
