@@ -79,7 +79,7 @@ class StreamRunner:
         info = StreamInfo(sample_id=sample.id, task=sample.task, duration=plan.duration, fps=fps,
                           history=list(sample.history), metadata=dict(sample.metadata), sample=sample)
         _, seconds = self.model.stream_call("reset", info)
-        clock.spend(seconds)
+        clock.compute_s += seconds       # set-up before the stream starts: not charged to the clock
 
         def deliver_queries(upto: float) -> None:
             while pending and plan.query_times[pending[0]] <= upto + _EPS:
@@ -89,7 +89,8 @@ class StreamRunner:
                 prior = ["".join(answers.get(j, [])) for j in range(len(sample.turns))]
                 text = self.prompts.streaming(sample, i, prior)
                 query = sample.turns[i].model_copy(update={"text": text})
-                self.events.append(Event(kind="query", t=clock.now, turn=i, text=text))
+                # logged at the time the user spoke; the model hears it when it is free (realtime)
+                self.events.append(Event(kind="query", t=plan.query_times[i], turn=i, text=text))
                 _, seconds = self.model.stream_call("ask", clock.now, query)
                 clock.spend(seconds)
                 poll()
