@@ -13,7 +13,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from omnibench.data.schema import Message, Query, Sample, VideoRef, check_relative_path
 
@@ -73,14 +73,15 @@ class TurnsRecord(_Record):
 
     qa: list[SpanQA] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _in_order(self) -> TurnsRecord:
-        ends = [parse_span(turn.timestamp)[1] for turn in self.qa]
+    @field_validator("qa")
+    @classmethod
+    def _in_order(cls, qa: list[SpanQA]) -> list[SpanQA]:
+        ends = [parse_span(turn.timestamp)[1] for turn in qa]
         for i in range(1, len(ends)):
             if ends[i] < ends[i - 1]:
                 raise ValueError(f"qa[{i}] ends at {ends[i]}s, before qa[{i - 1}] ({ends[i - 1]}s); "
                                  "turns must be in stream order")
-        return self
+        return qa
 
 
 class ActionRecord(_Record):
@@ -103,7 +104,7 @@ class AlertRecord(_Record):
     @classmethod
     def _window(cls, v: list[float]) -> list[float]:
         if v[1] < v[0]:
-            raise ValueError(f"alert window {v} is reversed: start must be <= end")
+            raise ValueError(f"alert window {v} ends before it starts")
         return v
 
 
@@ -111,7 +112,8 @@ class Exchange(BaseModel):
     model_config = _Record.model_config
 
     human: Text
-    assistant: Text | None = None
+    # "" occurs once in the published PT file: a reply left empty (silence), kept as written
+    assistant: str | None = None
 
 
 class ConversationRecord(_Record):
@@ -119,15 +121,16 @@ class ConversationRecord(_Record):
 
     conversation: list[Exchange] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _shape(self) -> ConversationRecord:
-        *earlier, last = self.conversation
+    @field_validator("conversation")
+    @classmethod
+    def _shape(cls, conversation: list[Exchange]) -> list[Exchange]:
+        *earlier, last = conversation
         for i, turn in enumerate(earlier):
             if turn.assistant is None:
                 raise ValueError(f"conversation[{i}] has no 'assistant' reply (only the last entry may lack one)")
         if last.assistant is not None:
             raise ValueError("the last conversation entry is the noise remark and must have no 'assistant'")
-        return self
+        return conversation
 
 
 RECORD_TYPES: dict[str, type[_Record]] = {
@@ -161,8 +164,8 @@ def _turns_sample(code: str, index: int, rec: TurnsRecord) -> Sample:
             else:
                 depends_on = i - 1
         turns.append(Query(t=end, text=qa.question, target=qa.answer, span_start=start, depends_on=depends_on))
-        # the reference cuts offline clips at int(end): clips/{stem}_{int(end)}.mp4; key: the turn's time
-        clips[str(end)] = f"clips/{stem}_{int(end)}.mp4"
+        # the reference cuts offline clips at the whole second: clips/{stem}_{int(end)}.mp4
+        clips[str(int(end))] = f"clips/{stem}_{int(end)}.mp4"
     extra = {"timestamps": [qa.timestamp for qa in rec.qa]}
     if notes:
         extra["notes"] = notes

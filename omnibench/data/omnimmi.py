@@ -92,14 +92,24 @@ def _field_name(loc: tuple) -> str:
     return out or "record"
 
 
+_KIND_NAMES = {"string": "a string", "float": "a number", "int": "a number", "list": "a list",
+               "dict": "an object", "model": "an object"}
+
+
 def _record_error(exc: ValidationError, path: Path, index: int) -> DataError:
+    """The first problem pydantic found, phrased for a person: what is wrong with which field."""
     first = exc.errors()[0]
     field = _field_name(tuple(first.get("loc", ())))
-    message = first.get("msg", "invalid").removeprefix("Value error, ")
-    if first.get("type") == "missing":
-        message = "is missing"
-    elif "input" in first and first.get("type") != "missing" and not isinstance(first["input"], (dict, list)):
-        message = f"{message} (got {first['input']!r:.80})"
+    kind = str(first.get("type", ""))
+    if kind == "missing":
+        message = "missing field"
+    elif kind.endswith("_type") or kind in ("model_attributes_type", "dict_type"):
+        wanted = _KIND_NAMES.get(kind.removesuffix("_type").removesuffix("_attributes"), kind.removesuffix("_type"))
+        message = f"expected {wanted}, got {type(first.get('input')).__name__} {first.get('input')!r:.60}"
+    elif kind in ("too_short", "string_too_short"):
+        message = "must not be empty" if first.get("ctx", {}).get("min_length") == 1 else first["msg"]
+    else:
+        message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     more = len(exc.errors()) - 1
     return DataError(message + (f" (and {more} more problem(s) in this record)" if more else ""),
                      file=str(path), index=index, field=field)
@@ -142,8 +152,7 @@ def _default_dir() -> Path:
 
 
 def _has_videos(root: Path) -> bool:
-    videos = root / "videos"
-    return videos.is_dir() and any(videos.iterdir())
+    return (root / "videos").is_dir()
 
 
 def video_root(data_dir: str | Path | None = None) -> Path | None:
@@ -155,7 +164,7 @@ def video_root(data_dir: str | Path | None = None) -> Path | None:
     env = os.environ.get(DIR_ENV)
     for candidate in (data_dir, env, _default_dir()):
         if candidate and _has_videos(Path(candidate).expanduser()):
-            return Path(candidate).expanduser().resolve()
+            return Path(candidate).expanduser()
     return None
 
 
@@ -185,7 +194,7 @@ def download(out_dir: str | Path, *, token: str | None = None) -> Path:
         raise
     except Exception as exc:  # offline, DNS, HTTP 401/404, disk full: all end the same way for the user
         raise DataError(
-            f"could not download the {HUB_REPO} dataset from the Hugging Face Hub into {out} "
+            f"could not download {HUB_REPO} (a Hugging Face Hub dataset) into {out} "
             f"({type(exc).__name__}: {exc}). Check the network (and HF_HUB_OFFLINE, HF_ENDPOINT, a token "
             f"for gated access), or copy videos/ and clips/ into a directory yourself and pass --data-dir "
             f"or set {DIR_ENV}."
@@ -195,7 +204,7 @@ def download(out_dir: str | Path, *, token: str | None = None) -> Path:
 
 @dataclass(frozen=True)
 class TaskStats:
-    task: str
+    task: str  # "SG", "AP", ... as in the paper's tables
     records: int
     queries: int
     videos: int
@@ -220,12 +229,12 @@ def _duration_s(path: Path) -> float | None:
     return None
 
 
-def stats(data_dir: str | Path | None = None) -> list[TaskStats]:
+def stats(data_dir: str | Path | None = None, *, lenient: bool = False) -> list[TaskStats]:
     """Records, queries, distinct videos and mean turns per task (mean duration when videos are present)."""
     root = video_root(data_dir)
     rows = []
     for code in TASK_FILES:
-        samples = load(code, data_dir)
+        samples = load(code, data_dir, lenient=lenient)
         videos = {s.video.path for s in samples}
         queries = sum(len(s.turns) for s in samples)
         durations = []
@@ -235,8 +244,8 @@ def stats(data_dir: str | Path | None = None) -> list[TaskStats]:
                 if path.is_file() and (seconds := _duration_s(path)) is not None:
                     durations.append(seconds)
         rows.append(TaskStats(
-            task=code, records=len(samples), queries=queries, videos=len(videos),
-            mean_turns=queries / len(samples),
+            task=code.upper(), records=len(samples), queries=queries, videos=len(videos),
+            mean_turns=queries / max(1, len(samples)),
             mean_video_s=sum(durations) / len(durations) if durations else None,
             videos_found=len(durations),
         ))
@@ -247,7 +256,7 @@ def format_stats(rows: list[TaskStats]) -> str:
     """A plain aligned table, one row per task."""
     header = ("task", "records", "queries", "videos", "mean turns", "mean video s")
     body = [
-        (r.task.upper(), str(r.records), str(r.queries), str(r.videos), f"{r.mean_turns:.2f}",
+        (r.task, str(r.records), str(r.queries), str(r.videos), f"{r.mean_turns:.2f}",
          "-" if r.mean_video_s is None else f"{r.mean_video_s:.2f} ({r.videos_found}/{r.videos})")
         for r in rows
     ]
