@@ -225,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"omnibench: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:          # `omnibench ... | head`
+        return 0
     except KeyboardInterrupt:
         print("omnibench: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130

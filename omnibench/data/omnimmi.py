@@ -103,7 +103,7 @@ def _record_error(exc: ValidationError, path: Path, index: int) -> DataError:
     kind = str(first.get("type", ""))
     if kind == "missing":
         message = "missing field"
-    elif kind.endswith("_type") or kind in ("model_attributes_type", "dict_type"):
+    elif kind.endswith("_type"):
         wanted = _KIND_NAMES.get(kind.removesuffix("_type").removesuffix("_attributes"), kind.removesuffix("_type"))
         message = f"expected {wanted}, got {type(first.get('input')).__name__} {first.get('input')!r:.60}"
     elif kind in ("too_short", "string_too_short"):

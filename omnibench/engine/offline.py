@@ -28,16 +28,10 @@ def resolve_video(root: Path | None, relative: str) -> Path:
 
 
 def clip_for(sample: Sample, end: float | None) -> str | None:
-    """The pre-cut clip ending at `end`, when the dataset ships one."""
+    """The pre-cut clip ending at `end`, when the dataset ships one (OmniMMI names them by int(end))."""
     if end is None:
         return None
-    for key, rel in sample.video.clips.items():
-        try:
-            if abs(float(key) - end) < 1e-6:
-                return rel
-        except ValueError:
-            continue
-    return None
+    return sample.video.clips.get(str(int(end)))
 
 
 class ClipSource:

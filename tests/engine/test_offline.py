@@ -64,7 +64,7 @@ def test_turn_taking_prompt_is_the_last_two_entries_and_the_head_can_stay_silent
 def test_clips_are_found_by_end_time():
     sample = Sample(id="c", task="t", video=VideoRef(path="videos/a.mp4", clips={"13": "clips/a_13.mp4"}),
                     turns=[Query(t=13.0, text="q")])
-    assert clip_for(sample, 13.0) == "clips/a_13.mp4" and clip_for(sample, 12.0) is None
+    assert clip_for(sample, 13.0) == clip_for(sample, 13.7) == "clips/a_13.mp4" and clip_for(sample, 12.0) is None
 
 
 def test_bridge_turns_yes_answers_into_alerts_at_poll_times():
