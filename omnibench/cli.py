@@ -173,9 +173,14 @@ def cmd_data(args) -> int:
 
 
 def cmd_lmms_eval_path(args) -> int:
-    from importlib.resources import files
+    """The folder of omnibench's lmms-eval task YAMLs, written on first use (see omnibench.lmms.tasks)."""
+    from omnibench.lmms.tasks import default_settings, task_dir
 
-    print(files("omnibench") / "lmms_tasks")
+    settings = default_settings()
+    if not settings["omnimmi"]["data_dir"]:
+        print("omnibench: OmniMMI videos not found: the omnibench_omnimmi_* docs have no video "
+              "(set OMNIBENCH_OMNIMMI_DIR, then run this again)", file=sys.stderr)
+    print(task_dir(settings))
     return 0
 
 
@@ -240,3 +245,7 @@ def run_eval_main() -> int:
     elif argv and argv[0] == "--debug" and len(argv) > 1 and argv[1] not in COMMANDS:
         argv = ["--debug", "run", *argv[1:]]
     return main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
