@@ -1,9 +1,25 @@
 """One VideoReader for every part of omnibench: frames at a fps or a count inside [start, end].
 
-PyAV decodes in order and stops at `end`, so reading [0, t] of a long video never decodes past t;
-when frames are wanted sparsely (1 fps of a 30 fps video) it skips non-reference frames, which
-is where most of the decode time goes. decord (random access) can be chosen instead. Nothing is
-re-encoded to disk. Every failure is a VideoError naming the path and the reason.
+Which frame is returned (both backends, documented and tested):
+
+* "The frame shown at time T" is the frame with the largest presentation time <= T; for a T before
+  the first frame it is the first frame. Returned times are those presentation times (stream
+  seconds), not the targets.
+* ``fps`` sampling targets T_k = start + k / fps for k = 0, 1, ... while T_k <= end (inclusive,
+  like the stream runner's clock) and T_k < duration (nothing is shown at or after the end).
+  A 3 s video at 1 fps gives frames at 0, 1, 2; with end=1.0 it gives 0 and 1.
+* ``count`` sampling targets ``np.linspace(a, b, count)`` with a = max(start, first frame time)
+  and b = min(end, last frame time): for a constant frame rate this is
+  ``np.linspace(first_index, last_index, count).astype(int)``. Short videos repeat frames, so
+  exactly ``count`` frames come back.
+* ``duration`` is the end of the last frame (its time plus its duration), measured from the
+  packets at the tail, so a missing or wrong container duration does not matter. ``width`` and
+  ``height`` are as displayed: rotation metadata is applied to every frame.
+
+Decoding never runs much past the last target: reading [0, t] of a long video costs [0, t].
+PyAV skips non-reference frames that no target can pick and seeks over long gaps; decord reads
+exactly the chosen frame indices (it must be asked for by name: "auto" is PyAV, see AUTO_BACKEND).
+Nothing is re-encoded to disk. Every failure is a VideoError naming the path and the reason.
 """
 
 from __future__ import annotations
@@ -15,46 +31,48 @@ from typing import Literal
 
 import numpy as np
 
+from omnibench.data import _video_decord, _video_pyav
 from omnibench.errors import VideoError
 
 Backend = Literal["auto", "decord", "pyav"]
+# "auto" means PyAV: with non-reference skipping and index-guided seeks it measured faster than
+# decord on every access pattern (bench/video_read.py; 10 min 720p H.264: 1 fps 0.8x vs 1.3x of
+# ffmpeg's own decode time, 32 frames spread 4 s vs 12 s). decord stays available by name.
+AUTO_BACKEND = "pyav"
 _EPS = 1e-6
 
 
 @dataclass
 class Frames:
     array: np.ndarray        # (N, H, W, 3) uint8 RGB
-    times: list[float]       # presentation time of each frame, seconds
+    times: list[float]       # presentation time of each frame, stream seconds
 
 
-def resize_pad_square(frame: np.ndarray, size: int) -> np.ndarray:
-    """Keep the aspect ratio, fit inside size x size, pad with black (centred)."""
-    h, w = frame.shape[:2]
-    scale = size / max(h, w)
-    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    rows = np.minimum((np.arange(nh) / scale).astype(int), h - 1)
-    cols = np.minimum((np.arange(nw) / scale).astype(int), w - 1)
-    resized = frame[rows][:, cols]
+def _fit(width: int, height: int, size: int) -> tuple[int, int]:
+    scale = size / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _pad_square(array: np.ndarray, size: int) -> np.ndarray:
+    h, w = array.shape[:2]
     out = np.zeros((size, size, 3), dtype=np.uint8)
-    top, left = (size - nh) // 2, (size - nw) // 2
-    out[top:top + nh, left:left + nw] = resized
+    top, left = (size - h) // 2, (size - w) // 2
+    out[top:top + h, left:left + w] = array
     return out
 
 
-def _rotate(array: np.ndarray, degrees: int) -> np.ndarray:
-    turns = (-int(round(degrees / 90))) % 4   # display matrix angle is counter-clockwise
-    return np.rot90(array, k=turns).copy() if turns else array
+def resize_pad_square(frame: np.ndarray, size: int) -> np.ndarray:
+    """Keep the aspect ratio, fit inside size x size (area-averaged), pad with black, centred."""
+    import av
 
-
-def _targets(start: float, end: float | None, duration: float, fps: float) -> Iterator[float]:
-    """start, start + 1/fps, ... up to end (inclusive), always before the video's end."""
-    k = 0
-    while True:
-        t = start + k / fps
-        if (end is not None and t > end + _EPS) or (t >= duration - _EPS and k > 0):
-            return
-        yield t
-        k += 1
+    if size <= 0:
+        raise ValueError("size must be > 0")
+    h, w = frame.shape[:2]
+    nw, nh = _fit(w, h, size)
+    if (nw, nh) != (w, h):
+        image = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame, dtype=np.uint8), format="rgb24")
+        frame = image.reformat(width=nw, height=nh, interpolation="AREA").to_ndarray()
+    return _pad_square(frame, size)
 
 
 class VideoReader:
@@ -62,163 +80,99 @@ class VideoReader:
 
     def __init__(self, path: str | Path, backend: Backend = "auto"):
         self.path = Path(path)
+        if backend not in ("auto", "decord", "pyav"):
+            raise ValueError(f"unknown video backend {backend!r}: use auto, decord or pyav")
         if not self.path.exists():
             raise VideoError(self.path, "file not found")
         if not self.path.is_file():
             raise VideoError(self.path, "not a regular file")
         if self.path.stat().st_size == 0:
             raise VideoError(self.path, "file is empty")
-        self._open_pyav()                      # validates the file even when decord decodes
-        self.backend = self._pick(backend)
-
-    def _open_pyav(self) -> None:
-        import av
-
+        # PyAV always opens the file first: it vets it (decord may crash on damaged input)
+        self._container, self._stream = _video_pyav.open_container(self.path)
         try:
-            self._container = av.open(str(self.path), metadata_errors="ignore")
-        except Exception as exc:
-            raise VideoError(self.path, f"not a readable video ({type(exc).__name__}: {exc})") from None
-        if not self._container.streams.video:
+            facts = _video_pyav.inspect(self.path, self._container, self._stream)
+        except BaseException:
             self._container.close()
-            raise VideoError(self.path, "no video stream")
-        stream = self._container.streams.video[0]
-        stream.codec_context.thread_type = "AUTO"   # must be set before the decoder opens
-        self._stream = stream
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        self.native_fps = float(rate) if rate else 25.0
-        self.width, self.height = stream.codec_context.width, stream.codec_context.height
-        self.codec = stream.codec_context.name
-        self._rotation = 0
-        self.duration = self._read_duration()
-        if self.width <= 0 or self.height <= 0:
-            raise VideoError(self.path, "video stream has no frame size")
+            raise
+        self._facts = facts
+        self.codec, self.width, self.height = facts.codec, facts.width, facts.height
+        self.native_fps, self.duration = facts.native_fps, facts.end_time
+        self._decord = None
+        if backend == "decord" and not _video_decord.available():
+            self.close()
+            raise VideoError(self.path, "decord is not installed (pip install decord); use backend='pyav'")
+        chosen = AUTO_BACKEND if backend == "auto" else backend
+        self.backend = "decord" if chosen == "decord" and _video_decord.available() else "pyav"
 
-    def _read_duration(self) -> float:
-        stream = self._stream
-        if stream.duration and stream.time_base:
-            return float(stream.duration * stream.time_base)
-        if self._container.duration:
-            return self._container.duration / 1_000_000
-        # no duration in the container: the last frame's time (decodes once, headers only when possible)
-        last = 0.0
-        try:
-            for packet in self._container.demux(stream):
-                if packet.pts is not None and packet.time_base is not None:
-                    last = max(last, float(packet.pts * packet.time_base) + 1 / self.native_fps)
-        except Exception as exc:
-            raise VideoError(self.path, f"cannot read packets ({exc})") from None
-        self._container.seek(0)
-        return last
+    # -- targets ------------------------------------------------------------------------------
+    def _fps_targets(self, fps: float, start: float, end: float | None) -> list[float]:
+        if not fps > 0:
+            raise ValueError("fps must be > 0")
+        stop = self.duration if end is None else min(end + _EPS, self.duration)
+        n = int(np.floor((stop - start) * fps + _EPS)) + 1 if stop > start else 0
+        targets = [round(start + k / fps, 9) for k in range(max(n, 0))]
+        return [t for t in targets if t < self.duration - _EPS and (end is None or t <= end + _EPS)]
 
-    def _pick(self, backend: Backend) -> str:
-        if backend == "pyav":
-            return "pyav"
-        try:
-            import decord  # noqa: F401
-        except ImportError:
-            if backend == "decord":
-                raise VideoError(self.path, "decord is not installed (pip install decord), use backend='pyav'") from None
-            return "pyav"
-        return "decord" if backend == "decord" else "pyav"
+    def _count_targets(self, count: int, start: float, end: float | None) -> list[float]:
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        first = max(start, self._facts.first_time)
+        last = min(self._facts.last_time, end if end is not None else self._facts.last_time)
+        if start > self._facts.last_time + _EPS:
+            return []
+        return np.linspace(first, max(first, last), count).tolist()
 
-    # -- reading ---------------------------------------------------------------------------
+    # -- reading ------------------------------------------------------------------------------
     def iter_frames(self, *, fps: float, start: float = 0.0, end: float | None = None,
                     size: int | None = None) -> Iterator[tuple[float, np.ndarray]]:
-        """The frame shown at (at or just before) start, start + 1/fps, ... up to end, lazily."""
-        if fps <= 0:
-            raise ValueError("fps must be > 0")
-        yield from self._at(_targets(start, end, self.duration, fps), start, end, size, sparse=fps < self.native_fps / 2)
+        """(time, frame) shown at start, start + 1/fps, ... (see the module doc), decoded lazily."""
+        targets = self._fps_targets(fps, start, end)
+        return self._read(targets, size)
 
     def sample(self, *, fps: float | None = None, count: int | None = None, start: float = 0.0,
                end: float | None = None, size: int | None = None) -> Frames:
         """Frames at `fps`, or `count` frames spread evenly over [start, end] (end: video end)."""
         if (fps is None) == (count is None):
             raise ValueError("give exactly one of fps or count")
-        if fps is not None:
-            pairs = list(self.iter_frames(fps=fps, start=start, end=end, size=size))
-        else:
-            stop = min(end if end is not None else self.duration, self.duration)
-            last = max(start, stop - 1 / self.native_fps)
-            targets = np.linspace(start, last, max(1, count)).tolist()
-            pairs = list(self._at(iter(targets), start, end, size, sparse=count < (last - start) * self.native_fps / 2))
-            pairs = pairs if len(pairs) == count else (pairs + pairs[-1:] * (count - len(pairs)))[:count]
+        targets = self._fps_targets(fps, start, end) if fps is not None else self._count_targets(count, start, end)
+        pairs = list(self._read(targets, size))
         if not pairs:
-            raise VideoError(self.path, f"no frames in [{start}, {end}] (duration {self.duration:.3f} s)")
+            raise VideoError(self.path, f"no frames in [{start}, {end}] (frames span "
+                                        f"{self._facts.first_time:.3f}..{self.duration:.3f} s)")
         return Frames(np.stack([f for _, f in pairs]), [t for t, _ in pairs])
 
-    def _at(self, targets: Iterator[float], start: float, end: float | None, size: int | None,
-            sparse: bool) -> Iterator[tuple[float, np.ndarray]]:
-        frames = self._decode_decord(start, end) if self.backend == "decord" else self._decode_pyav(start, end, sparse)
-        previous: tuple[float, object] | None = None
-        target = next(targets, None)
-        for t, frame in frames:
-            while target is not None and t > target + _EPS and previous is not None:
-                yield self._finish(previous, size)
-                target = next(targets, None)
-            if target is None:
-                return
-            previous = (t, frame)
-        # the stream ended: remaining targets inside the video get its last frame once
-        if previous is not None and target is not None and target < self.duration - _EPS:
-            yield self._finish(previous, size)
-
-    def _finish(self, pair: tuple[float, object], size: int | None) -> tuple[float, np.ndarray]:
-        t, frame = pair
-        array = frame if isinstance(frame, np.ndarray) else _rotate(frame.to_ndarray(format="rgb24"), frame.rotation)
-        return round(t, 6), resize_pad_square(array, size) if size else array
-
-    def _decode_pyav(self, start: float, end: float | None, sparse: bool) -> Iterator[tuple[float, object]]:
-        import av
-
-        stream = self._stream
-        ctx = stream.codec_context
-        ctx.skip_frame = "NONREF" if sparse else "DEFAULT"
+    def _read(self, targets: list[float], size: int | None) -> Iterator[tuple[float, np.ndarray]]:
+        if not targets:
+            return
+        if self.backend == "decord":
+            if self._decord is None:
+                self._decord = _video_decord.DecordSource(self.path, self._container, self._stream)
+            frames = self._decord.decode(targets)
+        else:
+            frames = _video_pyav.decode(self.path, self._container, self._stream, targets, 1.0 / self.native_fps)
         try:
-            if start > 0:
-                self._container.seek(int(start / stream.time_base), stream=stream, backward=True)
-            else:
-                self._container.seek(0)
-            decoded_any = False
-            for frame in self._container.decode(stream):
-                if frame.pts is None:
-                    continue
-                t = float(frame.pts * frame.time_base)
-                decoded_any = True
-                if end is not None and t > end + _EPS:
-                    return
-                yield t, frame
-            if not decoded_any:
-                raise VideoError(self.path, "no decodable frames")
-        except av.error.FFmpegError as exc:
-            raise VideoError(self.path, f"decoding failed ({exc})") from None
+            for t, frame in _pick(frames, targets, self.path, 1.0 / self.native_fps):
+                yield round(t, 6), self._to_array(frame, size)
         finally:
-            ctx.skip_frame = "DEFAULT"
+            frames.close()
 
-    def _decode_decord(self, start: float, end: float | None) -> Iterator[tuple[float, np.ndarray]]:
-        import decord
-
-        try:
-            reader = decord.VideoReader(str(self.path), ctx=decord.cpu(0))
-            times = reader.get_frame_timestamp(range(len(reader)))[:, 0]
-        except Exception as exc:
-            raise VideoError(self.path, f"decord cannot read it ({exc})") from None
-        lo = int(np.searchsorted(times, start - _EPS, side="right")) - 1
-        hi = len(times) if end is None else int(np.searchsorted(times, end + _EPS, side="right"))
-        for chunk in range(max(lo, 0), hi, 32):
-            indices = list(range(chunk, min(chunk + 32, hi)))
-            batch = reader.get_batch(indices).asnumpy()
-            for i, array in zip(indices, batch):
-                yield float(times[i]), _rotate(array, self._rotation_degrees())
-
-    def _rotation_degrees(self) -> int:
-        if not self._rotation:
-            for frame in self._container.decode(self._stream):
-                self._rotation = int(frame.rotation or 0) or 360
-                break
-            self._container.seek(0)
-        return self._rotation % 360
+    def _to_array(self, frame, size: int | None) -> np.ndarray:
+        rotation = self._facts.rotation
+        if isinstance(frame, np.ndarray):
+            # decord 0.6 applies the display matrix itself; rotate only if it left a quarter turn undone
+            array = frame
+            if rotation % 180 and frame.shape[:2] != (self.height, self.width):
+                array = np.ascontiguousarray(np.rot90(frame, k=round(rotation / 90) % 4))
+            return resize_pad_square(array, size) if size else array
+        if not size:
+            return _video_pyav.to_rgb(frame, rotation)
+        # PyAV: scale while converting from YUV (one swscale pass), then pad
+        return _pad_square(_video_pyav.to_rgb(frame, rotation, fit=_fit(self.width, self.height, size)), size)
 
     def close(self) -> None:
+        if self._decord is not None:
+            self._decord.close()
         self._container.close()
 
     def __enter__(self) -> VideoReader:
@@ -228,14 +182,40 @@ class VideoReader:
         self.close()
 
 
+def _pick(frames: Iterator[tuple[float, object]], targets: list[float], path: Path,
+          period: float) -> Iterator[tuple[float, object]]:
+    """For each target, the frame with the largest time <= target (the first frame for earlier ones)."""
+    k, n = 0, len(targets)
+    previous: tuple[float, object] | None = None
+    for t, frame in frames:
+        while k < n and t > targets[k] + _EPS:
+            yield previous if previous is not None else (t, frame)
+            k += 1
+        previous = (t, frame)
+        while k < n and t >= targets[k] - _EPS:      # exactly at the target: no need to look further
+            yield previous
+            k += 1
+        if k == n:
+            return
+    if previous is None:
+        raise VideoError(path, "no frame could be decoded")
+    # the stream ended: later targets see its last frame, unless frames are plainly missing
+    if targets[-1] - previous[0] > max(1.0, 10 * period):
+        raise VideoError(path, f"decoding stopped at {previous[0]:.2f} s, frames were expected "
+                               f"up to {targets[-1]:.2f} s (damaged or truncated file)")
+    for _ in range(k, n):
+        yield previous
+
+
 def probe(path: str | Path, fps: float = 1.0, backend: Backend = "auto") -> dict:
-    """What the reader sees, or {"error": reason}."""
+    """What the reader sees, or {"path": .., "error": reason}."""
     try:
         with VideoReader(path, backend) as reader:
             frames = reader.sample(fps=fps)
             return {"path": str(path), "backend": reader.backend, "codec": reader.codec,
                     "duration_s": round(reader.duration, 3), "native_fps": round(reader.native_fps, 3),
-                    "size": [reader.width, reader.height], "frames_sampled": len(frames.times),
+                    "size": [reader.width, reader.height], "rotation": reader._facts.rotation,
+                    "fps": fps, "frames_sampled": len(frames.times),
                     "frame_shape": list(frames.array.shape[1:]), "times": frames.times}
     except VideoError as exc:
         return {"path": str(path), "error": exc.reason}
