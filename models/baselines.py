@@ -11,6 +11,8 @@ from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo
 from omnibench.registry import model
 
 _WORD = re.compile(r"[a-z0-9]+")
+_QUESTION_WORDS = ("what", "who", "which", "when", "where", "why", "how", "is ", "are ", "does ", "do ", "can ",
+                   "could ", "tell ", "describe", "choose", "signal", "notify", "alert", "let me know")
 
 
 def _rng(seed: int, *parts: object) -> random.Random:
@@ -76,23 +78,21 @@ class RandomModel(_Streaming):
     def __init__(self, seed: int = 0, alert_rate: float = 0.1, watch: bool = True):
         self.seed, self.alert_rate, self.needs_video = seed, alert_rate, watch
 
-    def _answer(self, sample_id: str, turn: int, query: Query | None, choices: list[str] | None) -> str:
+    def _answer(self, sample_id: str, turn: int, choices: list[str] | None) -> str:
         rng = _rng(self.seed, sample_id, turn)
         if choices:
             return rng.choice(choices)
-        if query is not None and query.kind in ("noise", "stop"):
-            return "" if rng.random() < 0.5 else "yes"
-        return rng.choice(["yes", "no"])
+        return rng.choice(["", "yes", "no"])     # "" = stays silent
 
     def generate(self, request: OfflineRequest) -> str:
-        return self._answer(request.sample_id, request.turn, request.query, request.choices)
+        return self._answer(request.sample_id, request.turn, request.choices)
 
     def poll(self, t: float) -> list[Emission]:
         out = []
         for i in self.unanswered:
             q = self.turns[i]
             if q.kind != "alert_request":
-                text = self._answer(self.info.sample_id, i, q, q.choices)
+                text = self._answer(self.info.sample_id, i, q.choices)
                 if text:
                     out.append(Emission(text, turn=i))
         self.unanswered = []
@@ -107,13 +107,14 @@ class Blind:
     deterministic = True
 
     def generate(self, request: OfflineRequest) -> str:
-        query = request.query
-        if query is not None and query.kind in ("noise", "stop"):
-            return ""                      # a statement, not a question: stay quiet
+        # from the words alone: a statement (no question mark, no question word) gets no reply
+        words = (request.query.text if request.query is not None else request.prompt).strip().lower()
+        if "?" not in words and not words.startswith(_QUESTION_WORDS):
+            return ""
         if request.choices:
             words = set(_WORD.findall(request.prompt.lower()))
             # the choice sharing most words with the question, ties to the first listed
             return max(request.choices, key=lambda c: len(words & set(_WORD.findall(c.lower()))))
-        if query is not None and query.kind == "alert_request":
+        if "yes or no" in request.prompt.lower():
             return "no"
         return "I cannot tell without seeing the video."
