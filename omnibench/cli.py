@@ -193,7 +193,7 @@ def main_job(debug: bool = False) -> int:
     from omnibench import registry
 
     ensure_suite(seed=0, progress=True)
-    tasks = registry.resolve_tasks("synth")
+    tasks = registry.resolve_tasks("synth,noise_rejection,stop_turn")
     run_dirs = []
     for name in BASELINES + tuple(n for n in ("m4-tiny",) if n in registry.models()):
         out = Path("runs") / "synth" / name

@@ -13,7 +13,9 @@ def aggregate(scores: list[SampleScore], *, n_boot: int = 1000, seed: int = 0) -
     """Weighted mean of every value (None and errored/unscored samples left out), with a CI.
 
     The bootstrap resamples videos, not samples: several samples of one video are not
-    independent evidence (OmniMMI SI has 200 questions on 78 videos).
+    independent evidence (OmniMMI SI has 200 questions on 78 videos). Percentile interval of
+    `n_boot` resamples, the same for the same seed; one video only: the interval is the value.
+    Values stay fractions (0-1); reports turn them into percentages.
     """
     usable = [s for s in scores if s.error is None and s.unscored is None]
     keys = sorted({k for s in usable for k, v in s.values.items() if v is not None})
@@ -23,13 +25,19 @@ def aggregate(scores: list[SampleScore], *, n_boot: int = 1000, seed: int = 0) -
         n = 0
         for s in usable:
             value = s.values.get(key)
-            if value is None:
+            if value is None or not np.isfinite(value):
                 continue
             weight = float(s.weights.get(key, 1.0))
+            if weight <= 0:
+                continue
             sums[s.video_id][0] += weight * float(value)
             sums[s.video_id][1] += weight
             n += 1
-        totals = np.array(list(sums.values()))            # (clusters, 2): weighted sum, weight
+        if not sums:
+            out[key] = MetricValue(value=None, n=0)
+            continue
+        # sorted by video: the same scores in any order (shards merged) give the same interval
+        totals = np.array([sums[v] for v in sorted(sums)])   # (clusters, 2): weighted sum, weight
         mean = float(totals[:, 0].sum() / totals[:, 1].sum())
         low = high = mean
         if len(totals) > 1:
