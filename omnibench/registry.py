@@ -141,6 +141,10 @@ def get_task(name: str, **settings: Any):
 
 
 def get_model(name: str, **settings: Any):
+    if name.startswith("lmms:"):   # any lmms-eval model, see omnibench.lmms.from_lmms
+        from omnibench.lmms.from_lmms import make_model
+
+        return make_model(name, **settings)
     entry = models(include_hidden=True).get(name)
     if entry is None:
         raise ConfigError(f"unknown model {name!r}; `omnibench list models` shows them")
