@@ -89,6 +89,7 @@ def load() -> None:
     if _loaded:
         return
     _loaded = True
+    importlib.import_module("omnibench.scoring.rules")   # registers the rule scorers
     _import_package_modules("omnibench.tasks")
     _import_package_modules("omnibench.models")
     _load_entry_points("omnibench.tasks", _TASKS)

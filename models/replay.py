@@ -1,0 +1,338 @@
+"""`replay`: plays back predictions made elsewhere, so they are scored here like any run.
+
+Two file formats, one JSON object per line (a file holding one JSON list is read too):
+- omnibench: {"sample_id", "turn", "text"} or {"sample_id", "alerts": [seconds, ...]}, optional "task".
+- omnimmi: the reference's own prediction files `{task}_{model}_{chunk}.json`: each line is the
+  annotation record plus "pred" (SG/MD: a "pred" in each qa entry, missing = ""; PA: a list of
+  alert times, or one number in older files; PT: the reply text, or 1 = silent / 0 = replied as
+  its online inference writes). Records are shuffled, so they are matched to samples by content:
+  video plus the question(s) (PT: the final human turn), and by task when the file name says it.
+
+Lines are JSON, or a Python-literal-looking dict read by a small parser here (the reference
+eval()s them; nothing is evaluated). Reference PA numbers come out exactly with the PA task's
+`alert_time=claimed`: each alert carries its stored time in `refers_to`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from omnibench.data.schema import Query, Sample
+from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo
+from omnibench.errors import ConfigError, DataError, ModelError
+from omnibench.registry import model
+
+Format = Literal["omnibench", "omnimmi", "auto"]
+TASK_CODES = ("ap", "md", "sg", "si", "pa", "pt")
+_FILE_TASK = re.compile(rf"^({'|'.join(TASK_CODES)})_")
+REPLIED = "[replay: the model replied]"       # PT online files say only that a reply was made
+Key = tuple[str, tuple[str, ...]]
+
+
+@dataclass
+class Prediction:
+    source: str                                  # file:line, for messages
+    task: str | None                             # OmniMMI task code, when known
+    texts: dict[int, str] = field(default_factory=dict)
+    alerts: list[float] | None = None
+
+
+# -- a literal parser for dict/list/str/number/None/True/False lines (never eval) ----------------
+
+_TOKEN = re.compile(r"""\s*(?:(?P<str>[rRuU]?(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"))"""
+                    r"""|(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"""
+                    r"""|(?P<name>[A-Za-z_]\w*)|(?P<punct>[{}\[\](),:]))""")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b",
+            "f": "\f", "v": "\v", "0": "\0", "\n": ""}
+_NAMES = {"None": None, "True": True, "False": False, "null": None, "true": True, "false": False}
+
+
+def _unescape(body: str) -> str:
+    def one(m: re.Match) -> str:
+        s = m.group(0)[1:]
+        if s[0] in "xuU":
+            return chr(int(s[1:], 16))
+        if s[0] in "01234567" and len(s) > 1:
+            return chr(int(s, 8))
+        return _ESCAPES.get(s, "\\" + s)
+    return re.sub(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)", one, body, flags=re.DOTALL)
+
+
+def parse_literal(text: str) -> Any:
+    """A Python/JSON literal made of dicts, lists, tuples, strings, numbers, None, True, False."""
+    tokens, pos, text = [], 0, text.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise ValueError(f"unexpected {text[pos:pos + 20]!r} at column {pos}")
+        tokens.append((m.lastgroup, m.group(m.lastgroup)))
+        pos = m.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    value, end = _parse(tokens, 0)
+    if end != len(tokens):
+        raise ValueError("text after the literal")
+    return value
+
+
+def _parse(tokens: list[tuple[str, str]], i: int) -> tuple[Any, int]:
+    if i >= len(tokens):
+        raise ValueError("literal ends early")
+    kind, tok = tokens[i]
+    if kind == "str":
+        raw = tok[0] in "rR"
+        body = tok.lstrip("rRuU")[1:-1]
+        return (body if raw else _unescape(body)), i + 1
+    if kind == "num":
+        return (float(tok) if any(c in tok for c in ".eE") else int(tok)), i + 1
+    if kind == "name":
+        if tok not in _NAMES:
+            raise ValueError(f"unknown name {tok!r}")
+        return _NAMES[tok], i + 1
+    closing = {"{": "}", "[": "]", "(": ")"}.get(tok)
+    if closing is None:
+        raise ValueError(f"unexpected {tok!r}")
+    items, pairs, i = [], {}, i + 1
+    while tokens[i:i + 1] != [("punct", closing)]:
+        item, i = _parse(tokens, i)
+        if tok == "{":
+            if tokens[i:i + 1] != [("punct", ":")]:
+                raise ValueError("expected ':' in a dict")
+            pairs[item], i = _parse(tokens, i + 1)
+        else:
+            items.append(item)
+        if tokens[i:i + 1] == [("punct", ",")]:
+            i += 1
+        elif tokens[i:i + 1] != [("punct", closing)]:
+            raise ValueError(f"expected ',' or {closing!r}")
+    return (pairs if tok == "{" else items), i + 1
+
+
+def read_records(path: Path) -> list[tuple[int, dict]]:
+    """(line number, record) of every non-empty line; DataError names the file and line."""
+    text = path.read_text(encoding="utf-8")
+    if text.lstrip().startswith("["):
+        try:
+            data = json.loads(text)
+            if not all(isinstance(r, dict) for r in data):
+                raise DataError("a JSON list of predictions must hold objects", file=str(path))
+            return list(enumerate(data, 1))
+        except json.JSONDecodeError:
+            pass
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            try:
+                record = parse_literal(line)
+            except (ValueError, TypeError, RecursionError) as exc:   # TypeError: an unhashable dict key
+                raise DataError(f"line {number} is neither JSON nor a plain literal: {exc}", file=str(path)) from None
+        if not isinstance(record, dict):
+            raise DataError(f"line {number} is a {type(record).__name__}, not an object", file=str(path))
+        out.append((number, record))
+    return out
+
+
+# -- turning records into predictions ------------------------------------------------------------
+
+def video_key(name: str) -> str:
+    """The reference's video id: the name up to '.mp4' (our samples keep it under videos/)."""
+    return name.removeprefix("videos/").split(".mp4")[0]
+
+
+def sample_key(sample: Sample) -> Key:
+    return video_key(sample.video.path), tuple(q.text.strip() for q in sample.turns)
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DataError(f"{where}: alert time {value!r} is not a number")
+    return float(value)
+
+
+def omnimmi_prediction(record: dict, source: str, task: str | None) -> tuple[Key, Prediction]:
+    video = record.get("video")
+    if not isinstance(video, str):
+        raise DataError(f"{source}: no 'video'")
+    for name in ("qa", "conversation"):
+        if name in record and not (isinstance(record[name], list) and all(isinstance(x, dict) for x in record[name])):
+            raise DataError(f"{source}: '{name}' must be a list of objects")
+    pred = Prediction(source, task)
+    if isinstance(record.get("qa"), list):                         # SG, MD
+        questions = tuple(str(qa.get("question", "")).strip() for qa in record["qa"])
+        pred.texts = {i: "" if qa.get("pred") is None else str(qa["pred"]) for i, qa in enumerate(record["qa"])}
+        return (video_key(video), questions), pred
+    if "pred" not in record:
+        raise DataError(f"{source}: no 'pred'")
+    value = record["pred"]
+    if isinstance(record.get("conversation"), list) and record["conversation"]:   # PT
+        questions = (str(record["conversation"][-1].get("human", "")).strip(),)
+        if isinstance(value, (bool, int)) and not isinstance(value, float):
+            pred.texts = {0: "" if int(value) == 1 else REPLIED}
+        else:
+            pred.texts = {0: "" if value is None else str(value)}
+        return (video_key(video), questions), pred
+    questions = (str(record.get("question", "")).strip(),)
+    if isinstance(record.get("answer"), list) or isinstance(value, list) or task == "pa":   # PA
+        values = value if isinstance(value, list) else [value]
+        pred.alerts = [_number(v, source) for v in values]
+    else:                                                          # AP, SI
+        pred.texts = {0: "" if value is None else str(value)}
+    return (video_key(video), questions), pred
+
+
+@dataclass
+class MatchReport:
+    matched: dict[str, str]                 # sample id -> prediction source
+    missing: list[str]                      # sample ids without a prediction
+    unmatched: list[str]                    # prediction sources no sample took
+
+
+class PredictionStore:
+    """Predictions by sample id (omnibench) and by content key (omnimmi), handed out once each."""
+
+    def __init__(self, path: str | Path, format: Format = "auto"):
+        if format not in ("omnibench", "omnimmi", "auto"):
+            raise ConfigError(f"replay format must be omnibench, omnimmi or auto, not {format!r}")
+        root = Path(path).expanduser()
+        if not root.exists():
+            raise ConfigError(f"replay path {root} does not exist")
+        files = sorted(p for p in root.iterdir() if p.suffix in (".json", ".jsonl")) if root.is_dir() else [root]
+        if not files:
+            raise ConfigError(f"replay path {root} holds no .json or .jsonl prediction files")
+        self.by_id: dict[str, Prediction] = {}
+        self.by_key: dict[Key, list[Prediction]] = defaultdict(list)
+        self.assigned: dict[str, Prediction] = {}
+        for file in files:
+            self._read(file, format)
+        duplicates = sum(len(v) - 1 for v in self.by_key.values() if len(v) > 1)
+        if duplicates:
+            warnings.warn(f"replay: {duplicates} OmniMMI prediction(s) repeat the video and questions of another; "
+                          "they go to such samples in the order those are first asked for", stacklevel=2)
+
+    def _read(self, file: Path, format: Format) -> None:
+        match = _FILE_TASK.match(file.name)
+        task = match.group(1) if match else None
+        for number, record in read_records(file):
+            source = f"{file.name}:{number}"
+            kind = format if format != "auto" else ("omnibench" if "sample_id" in record else "omnimmi")
+            if kind == "omnimmi":
+                key, pred = omnimmi_prediction(record, source, task)
+                self.by_key[key].append(pred)
+            else:
+                self._read_own(record, source)
+
+    def _read_own(self, record: dict, source: str) -> None:
+        sample_id = record.get("sample_id")
+        if not isinstance(sample_id, str):
+            raise DataError(f"{source}: no 'sample_id'")
+        pred = self.by_id.setdefault(sample_id, Prediction(source, record.get("task")))
+        if "alerts" in record:
+            if not isinstance(record["alerts"], list):
+                raise DataError(f"{source}: 'alerts' must be a list of seconds")
+            pred.alerts = (pred.alerts or []) + [_number(v, source) for v in record["alerts"]]
+        if "text" in record:
+            turn = record.get("turn", 0)
+            if isinstance(turn, bool) or not isinstance(turn, int) or not isinstance(record["text"], str):
+                raise DataError(f"{source}: needs an integer 'turn' and a string 'text'")
+            if turn in pred.texts:
+                raise DataError(f"{source}: sample {sample_id} turn {turn} was given before")
+            pred.texts[turn] = record["text"]
+
+    def find(self, sample: Sample) -> Prediction:
+        if sample.id in self.assigned:
+            return self.assigned[sample.id]
+        own = self.by_id.get(sample.id)
+        if own is not None and own.task in (None, sample.task):
+            self.assigned[sample.id] = own
+            return own
+        code = sample.task.removeprefix("omnimmi_")
+        taken = {id(p) for p in self.assigned.values()}
+        for pred in self.by_key.get(sample_key(sample), []):
+            if id(pred) not in taken and (pred.task is None or code not in TASK_CODES or pred.task == code):
+                self.assigned[sample.id] = pred
+                return pred
+        raise ModelError(f"replay has no prediction for sample {sample.id} (task {sample.task}, video "
+                         f"{sample.video.path}, question {sample.turns[0].text[:60]!r})")
+
+    def match(self, samples: list[Sample]) -> MatchReport:
+        """Assign predictions to these samples (in id order) and say what is left on either side."""
+        matched, missing = {}, []
+        for sample in sorted(samples, key=lambda s: s.id):
+            try:
+                matched[sample.id] = self.find(sample).source
+            except ModelError:
+                missing.append(sample.id)
+        used = {id(p) for p in self.assigned.values()}
+        every = [*self.by_id.values(), *(p for preds in self.by_key.values() for p in preds)]
+        return MatchReport(matched, missing, [p.source for p in every if id(p) not in used])
+
+
+@model("replay", description="Plays back stored predictions (omnibench JSONL or OmniMMI's own prediction files)")
+class Replay:
+    """Answers with the stored prediction of each sample, offline or streaming; needs no video."""
+
+    needs_video = False
+
+    def __init__(self, path: str, format: Format = "auto", fps: float = 1.0):
+        self.store = PredictionStore(path, format)
+        self.fps = float(fps)
+
+    def match(self, samples: list[Sample]) -> MatchReport:
+        return self.store.match(samples)
+
+    def _text(self, pred: Prediction, sample: Sample, turn: int) -> str:
+        if turn not in pred.texts:
+            raise ModelError(f"replay: prediction {pred.source} has no answer for sample {sample.id} turn {turn}")
+        return pred.texts[turn]
+
+    # -- offline ---------------------------------------------------------------------------
+    def generate(self, request: OfflineRequest) -> str:
+        if request.sample is None:
+            raise ModelError(f"replay needs the sample with each request (sample {request.sample_id})")
+        pred = self.store.find(request.sample)
+        if pred.alerts is not None and not pred.texts:
+            raise ModelError(f"replay: sample {request.sample_id} has alert times only; run it streaming")
+        return self._text(pred, request.sample, request.turn)
+
+    # -- streaming -------------------------------------------------------------------------
+    def reset(self, info: StreamInfo) -> None:
+        if info.sample is None:
+            raise ModelError(f"replay needs the sample at the start of each stream (sample {info.sample_id})")
+        self.sample, self.duration = info.sample, info.duration
+        self.pred = self.store.find(info.sample)
+        self.alerts = deque(self.pred.alerts or [])
+        self.asked: list[int] = []
+        self.unanswered: list[int] = []
+
+    def feed(self, t: float, frame) -> None:
+        pass
+
+    def ask(self, t: float, query: Query) -> None:
+        self.asked.append(len(self.asked))          # the k-th ask is turn k (the runner's contract)
+        self.unanswered.append(len(self.asked) - 1)
+
+    def poll(self, t: float) -> list[Emission]:
+        out = []
+        for turn in self.unanswered:
+            if self.sample.turns[turn].kind == "alert_request" and turn not in self.pred.texts:
+                continue
+            text = self._text(self.pred, self.sample, turn)
+            if text:
+                out.append(Emission(text=text, turn=turn, done=True))
+        self.unanswered = []
+        # in stored order (the reference scores preds[0] and preds[-1] as given); alerts stored
+        # past the stream's end are said at the first poll after it, still carrying their time
+        while self.alerts and (self.alerts[0] <= t + 1e-9 or t > self.duration + 1e-9):
+            at = self.alerts.popleft()
+            out.append(Emission(text="alert", turn=None, done=True, refers_to=at))
+        return out

@@ -1,0 +1,185 @@
+"""replay: OmniMMI's own prediction files give the reference's numbers; omnibench's own format; parsing.
+
+The fixture files in tests/fixtures/omnimmi_preds/ are real annotation records (the first few of
+each packaged file, shuffled) plus hand-written predictions; the expected numbers below are
+worked out by hand from those predictions with the reference's formulas.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from omnibench.data.schema import Query, Sample, VideoRef
+from omnibench.engine.evaluate import Evaluation
+from omnibench.engine.eventlog import EventLog
+from omnibench.engine.protocols import OfflineRequest, StreamInfo
+from omnibench.errors import ConfigError, DataError, ModelError
+from omnibench.models.replay import Replay, parse_literal, read_records
+from omnibench.scoring.run_scores import score_run
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "omnimmi_preds"
+
+
+def run(tmp_path, task: str, path: Path, limit: int, protocol: str | None = None, **settings):
+    out = tmp_path / f"{task}-{protocol}"
+    Evaluation(model="replay", model_args={"path": str(path), "format": "omnimmi"}, out=out, limit=limit,
+               protocol=protocol, task_settings=settings, progress=False).run([task])
+    [result] = score_run(out, task_settings=settings, tasks=[task])
+    return result, out
+
+
+# -- OmniMMI prediction files through the real tasks ----------------------------------------------
+
+def test_pa_lists_of_alert_times_give_the_reference_accuracy_precision_iou(tmp_path):
+    result, _ = run(tmp_path, "omnimmi_pa", FIXTURES / "pa_M4Online_0.json", 5, alert_time="claimed")
+    # record 0 [124,150] preds [130,140,160]: acc 1, prec 2/3, iou (150-130)/(160-124) = 20/36
+    # record 1 [38,62]   preds []:            0, 0, 0 (still counted)
+    # record 2 [6,36]    preds [2.5,6,36]:    acc 0, prec 2/3 (both bounds inside), iou 30/33.5
+    # record 3 [110,132] preds [132,100]:     acc 1, prec 1/2, iou max(0, 100-132)/22 = 0 (order kept)
+    # record 4 [104,126] preds [200]:         0, 0, 0 (said after the stream, time kept)
+    metrics = {k: v.value for k, v in result.metrics.items()}
+    assert result.n_samples == result.n_scored == 5
+    assert metrics["accuracy"] == pytest.approx(2 / 5)
+    assert metrics["precision"] == pytest.approx((2 / 3 + 2 / 3 + 1 / 2) / 5)
+    assert metrics["iou"] == pytest.approx((20 / 36 + 30 / 33.5) / 5)
+
+
+def test_pa_single_number_files_give_the_reference_accuracy(tmp_path):
+    # literal lines; record 0 [124,150] pred 130 hit; record 1 [38,62] pred 0 miss; record 2 [6,36] pred 36 hit
+    result, _ = run(tmp_path, "omnimmi_pa", FIXTURES / "single", 3, alert_time="claimed")
+    assert result.metrics["accuracy"].value == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("protocol", ["offline", "streaming"])
+def test_pt_text_predictions_are_silent_iff_empty_or_starting_with_the_silence_token(tmp_path, protocol):
+    # preds: "" silent, "<2>" silent, "Yes, he escapes..." not, " " not, "<2> the cat..." silent
+    result, _ = run(tmp_path, "omnimmi_pt", FIXTURES / "pt_M4_0.json", 5, protocol=protocol)
+    assert result.n_scored == 5
+    assert result.metrics["silence"].value == pytest.approx(3 / 5)
+
+
+def test_pt_online_files_with_1_for_silent_and_0_for_replied(tmp_path):
+    # record 0 -> 1 (silent), record 1 -> 0 (replied), record 2 -> 1 (silent)
+    result, _ = run(tmp_path, "omnimmi_pt", FIXTURES / "online", 3)
+    assert result.metrics["silence"].value == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("protocol", ["offline", "streaming"])
+def test_sg_answers_per_turn_a_missing_pred_is_empty_and_a_missing_record_is_an_error_naming_it(tmp_path, protocol):
+    out = tmp_path / protocol
+    Evaluation(model="replay", model_args={"path": str(FIXTURES), "format": "auto"}, out=out, limit=3,
+               protocol=protocol, progress=False).run(["omnimmi_sg"])
+    records = {r.sample_id: r for p in (out / "logs" / "omnimmi_sg").glob("*.jsonl") for r in EventLog(p).records()}
+    assert [records["sg-0000"].answer(i) for i in range(3)] == ["Connect branches", "", "cut the branches"]
+    assert [records["sg-0001"].answer(i) for i in range(2)] == ["Add tea powder.", "Pour water"]
+    assert records["sg-0002"].status == "error" and "sg-0002" in records["sg-0002"].error
+
+
+def test_directory_matches_records_to_samples_by_content_and_reports_the_rest():
+    from omnibench.data import omnimmi
+
+    replay = Replay(path=str(FIXTURES))
+    report = replay.match(omnimmi.load("pa")[:6] + omnimmi.load("pt")[:5])
+    assert report.matched["pa-0003"] == "pa_M4Online_0.json:1"     # shuffled: record 3 is the first line
+    assert report.missing == ["pa-0005"]
+    assert report.unmatched == ["sg_LongVA_0.json:1", "sg_LongVA_0.json:2"]
+
+
+# -- streaming behaviour ----------------------------------------------------------------------------
+
+def pa_sample(sid: str = "x1", video: str = "videos/a.mp4", question: str = "Tell me when.") -> Sample:
+    return Sample(id=sid, task="omnimmi_pa", video=VideoRef(path=video),
+                  turns=[Query(t=0.0, kind="alert_request", text=question, target=[5.0, 8.0])])
+
+
+def write(path: Path, *lines: str) -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_alerts_are_said_once_their_time_comes_in_stored_order_and_flushed_after_the_end(tmp_path):
+    line = json.dumps({"video": "a.mp4", "question": "Tell me when.", "answer": [5, 8], "pred": [6.5, 3.0, 30.0]})
+    replay = Replay(path=str(write(tmp_path / "pa_M_0.json", line)))
+    replay.reset(StreamInfo(sample_id="x1", task="omnimmi_pa", duration=8.0, fps=1.0, sample=pa_sample()))
+    replay.ask(0.0, pa_sample().turns[0])
+    said = {t: [(e.text, e.turn, e.refers_to) for e in replay.poll(t)] for t in (0.0, 6.0, 7.0, 8.0, 9.0, 10.0)}
+    assert said[0.0] == said[6.0] == [] and said[8.0] == [] and said[10.0] == []
+    assert said[7.0] == [("alert", None, 6.5), ("alert", None, 3.0)]
+    assert said[9.0] == [("alert", None, 30.0)]
+
+
+# -- omnibench's own format -------------------------------------------------------------------------
+
+def test_own_format_answers_turns_and_alerts_by_sample_id(tmp_path):
+    path = write(tmp_path / "preds.jsonl",
+                 json.dumps({"sample_id": "q1", "turn": 0, "text": "red"}),
+                 json.dumps({"sample_id": "q1", "turn": 1, "text": ""}),
+                 json.dumps({"sample_id": "x1", "alerts": [6.0]}))
+    replay = Replay(path=str(path), format="omnibench")
+    q1 = Sample(id="q1", task="t", video=VideoRef(path="v.mp4"),
+                turns=[Query(t=1.0, text="Colour?"), Query(t=2.0, kind="noise", text="hm")])
+    assert replay.generate(OfflineRequest(prompt="", sample=q1, sample_id="q1", turn=0)) == "red"
+    assert replay.generate(OfflineRequest(prompt="", sample=q1, sample_id="q1", turn=1)) == ""
+    replay.reset(StreamInfo(sample_id="x1", task="omnimmi_pa", duration=8.0, fps=1.0, sample=pa_sample()))
+    assert [e.refers_to for e in replay.poll(6.0)] == [6.0]
+    with pytest.raises(ModelError, match="q2"):
+        replay.generate(OfflineRequest(prompt="", sample=q1.model_copy(update={"id": "q2"}), sample_id="q2"))
+    with pytest.raises(ModelError, match="turn 5"):
+        replay.generate(OfflineRequest(prompt="", sample=q1, sample_id="q1", turn=5))
+
+
+def test_duplicate_records_go_to_samples_in_the_order_asked_and_never_twice(tmp_path):
+    record = {"video": "a.mp4", "question": "What now?", "answer": "x"}
+    path = write(tmp_path / "si_M_0.json", json.dumps({**record, "pred": "first"}),
+                 json.dumps({**record, "pred": "second"}))
+    with pytest.warns(UserWarning, match="repeat"):
+        replay = Replay(path=str(path))
+    samples = [Sample(id=f"si-{i}", task="omnimmi_si", video=VideoRef(path="videos/a.mp4"),
+                      turns=[Query(t=1.0, text="What now?")]) for i in range(3)]
+    ask = lambda s: replay.generate(OfflineRequest(prompt="", sample=s, sample_id=s.id))  # noqa: E731
+    assert [ask(samples[1]), ask(samples[0]), ask(samples[1])] == ["first", "second", "first"]
+    with pytest.raises(ModelError, match="si-2"):
+        ask(samples[2])
+
+
+def test_file_name_task_keeps_tasks_apart(tmp_path):
+    line = json.dumps({"video": "a.mp4", "question": "Tell me when.", "answer": "x", "pred": "hello"})
+    replay = Replay(path=str(write(tmp_path / "si_M_0.json", line)))
+    with pytest.raises(ModelError, match="x1"):
+        replay.reset(StreamInfo(sample_id="x1", task="omnimmi_pa", duration=8.0, fps=1.0, sample=pa_sample()))
+
+
+# -- parsing ----------------------------------------------------------------------------------------
+
+def test_literal_parser_reads_python_dict_lines():
+    text = "{'video': 'a.mp4', \"q\": 'it\\'s\\n\\x41\\u00e9', 'pred': [1, -2.5, 3e1, (4,)], 'n': None, 'ok': True,}"
+    assert parse_literal(text) == {"video": "a.mp4", "q": "it's\nAé", "pred": [1, -2.5, 30.0, [4]], "n": None,
+                                   "ok": True}
+
+
+@pytest.mark.parametrize("text", ["__import__('os').system('true')", "{'a': os}", "{'a': 1} junk", "{'a' 1}",
+                                  "[1, 2", "{'a': f(1)}", "lambda: 1"])
+def test_literal_parser_refuses_anything_that_is_not_a_plain_literal(text):
+    with pytest.raises(ValueError):
+        parse_literal(text)
+
+
+def test_bad_lines_name_file_and_line(tmp_path):
+    path = write(tmp_path / "pa_M_0.json", json.dumps({"video": "a.mp4", "pred": []}), "open('x').read()")
+    with pytest.raises(DataError, match=r"pa_M_0.json.*line 2"):
+        read_records(path)
+    listed = write(tmp_path / "list.json", json.dumps([{"a": 1}, {"b": 2}]))
+    assert read_records(listed) == [(1, {"a": 1}), (2, {"b": 2})]
+
+
+def test_bad_settings_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="format"):
+        Replay(path=str(FIXTURES), format="csv")
+    with pytest.raises(ConfigError, match="does not exist"):
+        Replay(path=str(tmp_path / "nope"))
+    with pytest.raises(DataError, match="alert time"):
+        Replay(path=str(write(tmp_path / "pa_M_0.json", json.dumps({"video": "a.mp4", "question": "q",
+                                                                    "answer": [1, 2], "pred": ["soon"]}))))

@@ -1,0 +1,243 @@
+"""Rule scorers against hand-computed cases, edge cases first."""
+
+from __future__ import annotations
+
+import pytest
+
+from omnibench.data.schema import Message, Query, Sample, VideoRef
+from omnibench.engine.eventlog import Event, SampleRecord
+from omnibench.scoring.rules import (
+    alert_timing, answer_continuity, choice_match, exact_match, false_stop, is_silent, normalize_answer, silence,
+    stop_compliance, time_f1,
+)
+
+
+def sample(*turns: Query, **metadata) -> Sample:
+    return Sample(id="s1", task="t", video=VideoRef(path="v.mp4"), turns=list(turns), metadata=metadata,
+                  history=[Message(role="user", text="hi"), Message(role="assistant", text="hello")])
+
+
+def record(*events: Event) -> SampleRecord:
+    return SampleRecord(sample_id="s1", task="t", model="m", events=list(events))
+
+
+def q(turn: int, t: float) -> Event:
+    return Event(kind="query", t=t, turn=turn, text="...")
+
+
+def say(t: float, text: str, turn: int | None = None, done: bool = True, refers_to: float | None = None) -> Event:
+    return Event(kind="emission", t=t, turn=turn, text=text, done=done, refers_to=refers_to)
+
+
+PA = sample(Query(t=0.0, kind="alert_request", text="Tell me when", target=[10.0, 20.0]))
+
+
+def pa(*alerts: Event, time="spoken", tolerance=0.0) -> dict:
+    return alert_timing(time=time, tolerance=tolerance)(PA, record(q(0, 0.0), *alerts)).values
+
+
+# -- alert_timing -----------------------------------------------------------------------------------
+
+def test_no_alert_scores_zero_on_every_pa_metric():
+    assert pa() == {"accuracy": 0.0, "precision": 0.0, "iou": 0.0}
+
+
+def test_window_bounds_are_inclusive():
+    assert pa(say(10.0, "alert"))["accuracy"] == 1.0
+    assert pa(say(20.0, "alert"))["accuracy"] == 1.0
+    assert pa(say(20.01, "alert"))["accuracy"] == 0.0
+
+
+def test_first_alert_decides_accuracy_share_inside_is_precision_and_iou_of_first_to_last():
+    values = pa(say(5.0, "alert"), say(12.0, "alert"), say(15.0, "alert"), say(30.0, "alert"))
+    assert values["accuracy"] == 0.0
+    assert values["precision"] == pytest.approx(2 / 4)
+    # [5, 30] vs [10, 20]: overlap 10, hull 25
+    assert values["iou"] == pytest.approx(10 / 25)
+
+
+def test_iou_uses_alerts_in_the_order_given_as_the_reference_does():
+    # claimed times 18 then 12: first=18, last=12 -> overlap max(0, 12 - 18) = 0; hull 20 - 10
+    values = pa(say(20.0, "a", refers_to=18.0), say(21.0, "b", refers_to=12.0), time="claimed")
+    assert values == {"accuracy": 1.0, "precision": 1.0, "iou": 0.0}
+
+
+def test_claimed_time_falls_back_to_spoken_time():
+    values = pa(say(25.0, "alert", refers_to=15.0), say(12.0, "alert"), time="claimed")
+    assert values["accuracy"] == 1.0 and values["precision"] == 1.0
+    assert pa(say(25.0, "alert", refers_to=15.0))["accuracy"] == 0.0      # spoken: 25 is late
+
+
+def test_point_alert_on_point_window_is_a_perfect_match():
+    point = sample(Query(t=0.0, kind="alert_request", text="x", target=[7.0, 7.0]))
+    values = alert_timing()(point, record(say(7.0, "alert"))).values
+    assert values == {"accuracy": 1.0, "precision": 1.0, "iou": 1.0}
+
+
+def test_tolerance_widens_the_window():
+    assert pa(say(8.5, "alert"), tolerance=2.0)["accuracy"] == 1.0
+    assert pa(say(8.5, "alert"))["accuracy"] == 0.0
+
+
+def test_an_utterance_in_deltas_is_one_alert_and_silent_or_other_turn_emissions_are_none():
+    values = pa(say(12.0, "The horse", turn=0, done=False), say(13.0, " is groomed", turn=0, done=False),
+                say(14.0, " now.", turn=0), say(15.0, ""), say(16.0, "<2>"), say(40.0, "an answer", turn=3))
+    assert values == {"accuracy": 1.0, "precision": 1.0, "iou": 0.0}   # one alert at 12: a point, no overlap
+
+
+def test_sample_without_alert_request_is_unscored_not_zero():
+    score = alert_timing()(sample(Query(t=1.0, text="q?")), record())
+    assert score.unscored and score.values == {}
+
+
+# -- time_f1 ----------------------------------------------------------------------------------------
+
+def test_time_f1_matches_alerts_one_to_one_within_tolerance():
+    events = sample(Query(t=0.0, kind="alert_request", text="x", target=[10.0, 12.0]),
+                    events=[[10.0, 12.0], [30.0, 31.0], [50.0, 50.0]])
+    # 9 -> event 1 (within 2 s), 11 -> nothing left nearby, 33 -> event 2, 70 -> none
+    rec = record(say(9.0, "a"), say(11.0, "a"), say(33.0, "a"), say(70.0, "a"))
+    values = time_f1(tolerance=2.0)(events, rec).values
+    assert values["time_precision"] == pytest.approx(2 / 4)
+    assert values["time_recall"] == pytest.approx(2 / 3)
+    assert values["time_f1"] == pytest.approx(2 * (1 / 2) * (2 / 3) / (1 / 2 + 2 / 3))
+
+
+def test_time_f1_without_alerts_is_zero():
+    assert time_f1()(PA, record()).values == {"time_precision": 0.0, "time_recall": 0.0, "time_f1": 0.0}
+
+
+# -- silence ----------------------------------------------------------------------------------------
+
+PT = sample(Query(t=None, kind="noise", text="Oh well, it is what it is."))
+
+
+@pytest.mark.parametrize("text,silent", [("", True), ("<2>", True), ("<2> anything after", True),
+                                         (" ", False), ("ok", False), ("x<2>", False)])
+def test_omnimmi_silence_rule(text, silent):
+    assert is_silent(text) is silent
+    rec = record(q(0, 30.0), say(30.0, text, turn=0))
+    assert silence()(PT, rec).values["silence"] == float(silent)
+
+
+def test_no_emission_is_silence_and_unprompted_speech_after_the_remark_is_not():
+    assert silence()(PT, record(q(0, 30.0))).values["silence"] == 1.0
+    assert silence()(PT, record(say(29.0, "alert"), q(0, 30.0))).values["silence"] == 1.0   # before: not a reply
+    assert silence()(PT, record(q(0, 30.0), say(31.0, "alert"))).values["silence"] == 0.0
+
+
+def test_silence_of_an_earlier_turn_ends_at_the_next_turn():
+    two = sample(Query(t=1.0, kind="noise", text="hm"), Query(t=5.0, text="what now?"))
+    rec = record(q(0, 1.0), q(1, 5.0), say(6.0, "a circle"), say(6.0, "a circle", turn=1))
+    assert silence(turn=0)(two, rec).values["silence"] == 1.0
+    assert silence(turn=1)(two, rec).values["silence"] == 0.0
+
+
+# -- stop and noise ---------------------------------------------------------------------------------
+
+STOP = sample(Query(t=0.0, text="Describe it."), Query(t=3.0, kind="stop", text="Stop."))
+
+
+def test_stop_compliance_counts_words_said_after_the_stop_in_log_order():
+    rec = record(q(0, 0.0), say(1.0, "There is a", turn=0, done=False), say(2.0, "red square", turn=0, done=False),
+                 q(1, 3.0), say(3.0, "and a", turn=0, done=False), say(4.0, "<2>", turn=1), say(5.0, "circle", turn=0))
+    values = stop_compliance(max_words=3)(STOP, rec).values
+    assert values == {"compliance": 1.0, "words_after_stop": 3.0}
+    assert stop_compliance(max_words=2)(STOP, rec).values["compliance"] == 0.0
+
+
+def test_stop_compliance_needs_a_stop_turn():
+    assert stop_compliance()(PT, record()).unscored
+
+
+NOISE = sample(Query(t=0.0, text="What colour is the square?", target="red", choices=["red", "blue"]),
+               Query(t=2.0, kind="noise", text="Honey, dinner is ready."))
+
+
+def test_answer_that_goes_on_after_the_noise_is_kept_and_rejected():
+    rec = record(q(0, 0.0), say(1.0, "The square", turn=0, done=False), q(1, 2.0), say(3.0, "is red.", turn=0))
+    assert answer_continuity()(NOISE, rec).values == {"kept": 1.0, "no_reply": 1.0, "rejected": 1.0, "false_stop": 0.0}
+
+
+def test_answer_cut_at_the_noise_is_a_false_stop_and_a_reply_to_noise_is_counted():
+    rec = record(q(0, 0.0), say(1.0, "The square", turn=0, done=False), q(1, 2.0), say(2.0, "Enjoy!", turn=1))
+    values = answer_continuity()(NOISE, rec).values
+    assert values == {"kept": 0.0, "no_reply": 0.0, "rejected": 0.0, "false_stop": 1.0}
+    assert false_stop()(NOISE, rec).values == {"false_stop": 1.0}
+
+
+def test_cut_answer_that_already_named_the_right_choice_is_kept():
+    rec = record(q(0, 0.0), say(1.0, "It is red", turn=0, done=False), q(1, 2.0))
+    values = answer_continuity()(NOISE, rec).values
+    assert values["kept"] == 1.0 and values["false_stop"] == 1.0
+
+
+def test_false_stop_counts_short_finished_answers_with_min_words():
+    rec = record(q(0, 0.0), say(1.0, "Red.", turn=0), q(1, 2.0))
+    assert false_stop()(NOISE, rec).values == {"false_stop": 0.0}
+    assert false_stop(min_words=3)(NOISE, rec).values == {"false_stop": 1.0}
+    assert false_stop()(STOP, rec).unscored
+
+
+# -- closed answers ---------------------------------------------------------------------------------
+
+MULTI = sample(Query(t=1.0, text="Shape?", target="dark red", choices=["red", "dark red", "blue"]),
+               Query(t=2.0, text="Colour?", target="blue", choices=["red", "dark red", "blue"]),
+               Query(t=3.0, text="Count?", target="3"))
+
+
+def answers(*texts: str) -> SampleRecord:
+    return record(*[e for i, t in enumerate(texts) for e in (q(i, float(i + 1)), say(float(i + 1), t, turn=i))])
+
+
+def test_choice_match_names_exactly_one_choice():
+    score = choice_match()(MULTI, answers("I think it is dark red.", "Blue", "three"))
+    assert score.values == {"accuracy": 0.0, "turn_accuracy": pytest.approx(2 / 3)}
+    assert score.weights == {"turn_accuracy": 3.0}
+    both = choice_match()(MULTI, answers("red or blue", "blue", "3")).values
+    assert both == {"accuracy": 0.0, "turn_accuracy": pytest.approx(2 / 3)}    # two choices named: wrong
+    assert choice_match()(MULTI, answers("Dark red!", "BLUE", "3")).values["accuracy"] == 1.0
+
+
+def test_empty_prediction_is_wrong_not_unscored():
+    assert choice_match()(MULTI, answers("", "", "")).values == {"accuracy": 0.0, "turn_accuracy": 0.0}
+    assert choice_match()(MULTI, record()).values["turn_accuracy"] == 0.0
+
+
+def test_exact_match_normalizes_unless_told_not_to():
+    assert normalize_answer("The  Red, square!") == "red square"
+    rec = answers("The dark red.", "blue", "3")
+    assert exact_match()(MULTI, rec).values == {"accuracy": 1.0, "turn_accuracy": 1.0}
+    assert exact_match(normalize=False)(MULTI, rec).values["turn_accuracy"] == pytest.approx(2 / 3)
+    assert exact_match()(PT, record()).unscored
+
+
+# -- the reference's PA formulas, restated, on random predictions ------------------------------------
+
+def reference_pa(preds: list[float], gt_s: float, gt_e: float) -> tuple[float, float, float]:
+    """evaluate.py's per-record PA arithmetic (summed there, then divided by the count)."""
+    if preds == []:
+        return 0.0, 0.0, 0.0
+    acc = 1.0 if preds[0] >= gt_s and preds[0] <= gt_e else 0.0
+    prec = sum(1 for p in preds if p >= gt_s and p <= gt_e) / len(preds)
+    pred_s, pred_e = preds[0], preds[-1]
+    iou = max(0, min(pred_e, gt_e) - max(pred_s, gt_s)) / (max(pred_e, gt_e) - min(pred_s, gt_s))
+    return acc, prec, iou
+
+
+def test_alert_timing_claimed_equals_the_reference_arithmetic_on_random_predictions():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    seconds = st.integers(0, 400).map(lambda x: x / 2)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(seconds, max_size=6), seconds, st.integers(1, 100))
+    def check(preds, start, length):
+        window = sample(Query(t=0.0, kind="alert_request", text="x", target=[start, start + length]))
+        rec = record(q(0, 0.0), *[say(float(k), "alert", refers_to=p) for k, p in enumerate(preds)])
+        values = alert_timing(time="claimed")(window, rec).values
+        expected = reference_pa(preds, start, start + length)
+        assert (values["accuracy"], values["precision"], values["iou"]) == pytest.approx(expected)
+
+    check()
