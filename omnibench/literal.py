@@ -1,0 +1,79 @@
+"""A parser for Python/JSON literal lines (dicts, lists, strings, numbers, None, True, False).
+
+Prediction files of other harnesses are sometimes written with `str(dict)`; reading them must
+never execute anything, so this small tokenizer replaces `eval` / `ast.literal_eval`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+
+_TOKEN = re.compile(r"""\s*(?:(?P<str>[rRuU]?(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"))"""
+                    r"""|(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"""
+                    r"""|(?P<name>[A-Za-z_]\w*)|(?P<punct>[{}\[\](),:]))""")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b",
+            "f": "\f", "v": "\v", "0": "\0", "\n": ""}
+_NAMES = {"None": None, "True": True, "False": False, "null": None, "true": True, "false": False}
+
+
+def _unescape(body: str) -> str:
+    def one(m: re.Match) -> str:
+        s = m.group(0)[1:]
+        if s[0] in "xuU":
+            return chr(int(s[1:], 16))
+        if s[0] in "01234567" and len(s) > 1:
+            return chr(int(s, 8))
+        return _ESCAPES.get(s, "\\" + s)
+    return re.sub(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)", one, body, flags=re.DOTALL)
+
+
+def parse_literal(text: str) -> Any:
+    """A Python/JSON literal made of dicts, lists, tuples, strings, numbers, None, True, False."""
+    tokens, pos, text = [], 0, text.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise ValueError(f"unexpected {text[pos:pos + 20]!r} at column {pos}")
+        tokens.append((m.lastgroup, m.group(m.lastgroup)))
+        pos = m.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    value, end = _parse(tokens, 0)
+    if end != len(tokens):
+        raise ValueError("text after the literal")
+    return value
+
+
+def _parse(tokens: list[tuple[str, str]], i: int) -> tuple[Any, int]:
+    if i >= len(tokens):
+        raise ValueError("literal ends early")
+    kind, tok = tokens[i]
+    if kind == "str":
+        raw = tok[0] in "rR"
+        body = tok.lstrip("rRuU")[1:-1]
+        return (body if raw else _unescape(body)), i + 1
+    if kind == "num":
+        return (float(tok) if any(c in tok for c in ".eE") else int(tok)), i + 1
+    if kind == "name":
+        if tok not in _NAMES:
+            raise ValueError(f"unknown name {tok!r}")
+        return _NAMES[tok], i + 1
+    closing = {"{": "}", "[": "]", "(": ")"}.get(tok)
+    if closing is None:
+        raise ValueError(f"unexpected {tok!r}")
+    items, pairs, i = [], {}, i + 1
+    while tokens[i:i + 1] != [("punct", closing)]:
+        item, i = _parse(tokens, i)
+        if tok == "{":
+            if tokens[i:i + 1] != [("punct", ":")]:
+                raise ValueError("expected ':' in a dict")
+            pairs[item], i = _parse(tokens, i + 1)
+        else:
+            items.append(item)
+        if tokens[i:i + 1] == [("punct", ",")]:
+            i += 1
+        elif tokens[i:i + 1] != [("punct", closing)]:
+            raise ValueError(f"expected ',' or {closing!r}")
+    return (pairs if tok == "{" else items), i + 1
