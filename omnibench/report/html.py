@@ -1,86 +1,197 @@
-"""One self-contained HTML page: the leaderboard, the published reference rows, and timelines."""
+"""One self-contained HTML page (inline CSS, no script), and write_report for all three files.
+
+Model outputs and names are untrusted: every string from data goes through escape(quote=True),
+and a Content-Security-Policy forbids scripts, so a missed escape still cannot run code.
+"""
 
 from __future__ import annotations
 
 import json
-from html import escape
 from pathlib import Path
 
 from omnibench.data.schema import Sample
-from omnibench.engine.eventlog import EventLog
-from omnibench.report.tables import REPORTED_FIELDS, build_board, reported_rows
-from omnibench.report.timeline import timeline_svg
-from omnibench.results import TaskResult
+from omnibench.engine.eventlog import EventLog, SampleRecord
+from omnibench.report.tables import (
+    MISSING, OMNIMMI_LABELS, UNABLE, Leaderboard, LoadedRun, build_leaderboard, ci_text,
+    count_text, csv_text, fmt_pct, load_runs, markdown_table, merge_results, reported_text, run_settings, task_order,
+)
+from omnibench.report.timeline import e, sample_figure
+from omnibench.results import SampleScore, TaskResult
 
-STYLE = """body{font-family:system-ui,sans-serif;margin:2em;color:#111827;max-width:1400px}
-table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #e5e7eb;padding:4px 8px;
-text-align:right}th:first-child,td:first-child{text-align:left}th{background:#f3f4f6}
-tr.reported td{color:#6b7280;font-style:italic}.ci{color:#6b7280;font-size:11px}
-details{margin:.5em 0}summary{cursor:pointer;font-weight:600}.legend span{margin-right:1em}
-.sample{font-size:12px;color:#374151;margin-top:.6em}"""
-STREAMING_HINTS = ("_pa", "_noise", "_stop", "noise_rejection", "stop_turn")
-
-
-def e(text: object) -> str:
-    return escape(str(text), quote=True)
-
-
-def _cell_html(cell) -> str:
-    if cell is None or cell.value is None:
-        return "<td>–</td>"
-    ci = f'<div class="ci">[{100 * cell.low:.1f}, {100 * cell.high:.1f}]</div>' if cell.low is not None else ""
-    note = f'<div class="ci">{e(cell.note)}</div>' if cell.note else ""
-    return f"<td>{100 * cell.value:.2f}{ci}{note}</td>"
-
-
-def _timelines(run_dirs: list[Path], results: list[TaskResult], limit: int) -> str:
-    blocks = []
-    for run_dir in run_dirs:
-        for task_dir in sorted((run_dir / "logs").glob("*")) if (run_dir / "logs").exists() else []:
-            task = task_dir.name
-            if not any(h in task for h in STREAMING_HINTS):
-                continue
-            samples_path = run_dir / "samples" / f"{task}.jsonl"
-            if not samples_path.exists():
-                continue
-            samples = {s.id: s for s in (Sample.model_validate(json.loads(line)) for line in
-                                         samples_path.read_text(encoding="utf-8").splitlines() if line.strip())}
-            for log in sorted(task_dir.glob("*.jsonl")):
-                records = [r for r in EventLog(log).records() if r.status == "ok" and r.sample_id in samples][:limit]
-                if not records:
-                    continue
-                items = "".join(f'<div class="sample">{e(r.sample_id)}: '
-                                f'{e(samples[r.sample_id].turns[0].text[:120])}</div>{timeline_svg(samples[r.sample_id], r)}'
-                                for r in records)
-                blocks.append(f"<details><summary>{e(task)} · {e(records[0].model)}</summary>{items}</details>")
-    if not blocks:
-        return ""
-    legend = ('<p class="legend"><span style="color:#16a34a">■ target window</span><span style="color:#2563eb">'
-              '| question</span><span style="color:#7c3aed">| alert request</span><span style="color:#d97706">| noise'
-              '</span><span style="color:#dc2626">| stop</span><span>● model spoke</span><span>□ time it claimed</span></p>')
-    return "<h2>Timelines</h2>" + legend + "".join(blocks)
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+STYLE = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2937;margin:24px auto;max-width:1280px;padding:0 16px}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
+.sub{color:#6b7280;margin:0 0 12px}.legend{font-size:12px;color:#4b5563;background:#f9fafb;border:1px solid #e5e7eb;
+border-radius:6px;padding:6px 10px;display:inline-block}.legend b{color:#111827}
+.wrap{overflow-x:auto}table{border-collapse:collapse;font-variant-numeric:tabular-nums}
+th,td{border-bottom:1px solid #e5e7eb;padding:5px 10px;text-align:right;vertical-align:top}
+th{background:#f3f4f6;font-weight:600;font-size:12px;white-space:nowrap}th small{display:block;font-weight:400;color:#6b7280}
+td.model,th.model{text-align:left;min-width:8em;max-width:320px;overflow-wrap:anywhere}
+td .v{font-weight:600;font-size:15px}td .ci,td .n{display:block;font-size:11px;color:#6b7280;white-space:nowrap}
+td .bad{color:#b91c1c}tbody.measured tr:hover{background:#f9fafb}
+tbody.reported td{color:#6b7280;background:#fcfcfd}tbody.reported td.model{white-space:nowrap;max-width:none}tr.section td{text-align:left;font-weight:600;color:#92400e;
+background:#fffbeb;border-top:2px solid #f59e0b}.badge{display:inline-block;font-size:10px;font-weight:600;
+text-transform:uppercase;letter-spacing:.04em;color:#92400e;background:#fef3c7;border:1px solid #f59e0b;
+border-radius:4px;padding:0 4px;margin-right:6px}.runs td,.runs th{text-align:left;font-size:12px}
+details{margin:6px 0;border:1px solid #e5e7eb;border-radius:6px;padding:4px 10px}
+details details{border-color:#f3f4f6}summary{cursor:pointer;font-weight:600}
+figure.sample{margin:12px 0 18px;padding:0}figcaption{font-size:12px;color:#4b5563}
+svg.timeline{display:block;width:100%;max-width:1100px;height:auto}svg .lane{font-size:10px;fill:#6b7280}
+svg .lane-line{stroke:#e5e7eb}svg .axis{stroke:#9ca3af}svg .tick{font-size:9px;fill:#6b7280;text-anchor:middle}
+svg .window{fill:#86efac;stroke:#16a34a}svg .emission{fill:#111827}svg .refers{stroke:#6b7280;stroke-dasharray:2 2}
+svg .claimed{fill:#fff;stroke:#111827}svg .mark{font-size:9px}svg .error{fill:#dc2626;font-size:13px;text-anchor:middle}
+.verdict{font-size:12px;margin:2px 0 4px;color:#374151}.verdict.bad{color:#b91c1c}
+table.transcript{font-size:12px;margin-bottom:6px}table.transcript td,table.transcript th{text-align:left;padding:2px 8px}
+details.transcript{border:0;padding:0;margin:0 0 4px}details.transcript summary{font-weight:400;font-size:12px;color:#2563eb}
+table.transcript td:first-child{white-space:nowrap;color:#6b7280}tr.model td{background:#f8fafc}
+tr.noise td{color:#b45309}tr.stop td{color:#b91c1c}tr.err td{color:#b91c1c}.target{color:#15803d;font-size:11px}
+.key{display:inline-block;width:10px;height:10px;border-radius:2px;vertical-align:middle;margin:0 3px 0 8px}
+"""
+STREAMING = ("streaming", "bridge")
 
 
-def render_html(results: list[TaskResult], run_dirs: list[Path], *, title: str, include_reported: bool,
-                max_timelines: int = 12, settings: list[dict] | None = None) -> str:
-    board = build_board(results)
-    labels = [c[0] for c in board.columns]
-    head = "".join(f"<th>{e(label)}</th>" for label in labels)
-    rows = "".join(f"<tr><td>{e(model)}</td>" + "".join(_cell_html(row.get(label)) for label in labels) + "</tr>"
-                   for model, row in board.rows.items())
+def _value_cell(cell, headline: bool) -> str:
+    if cell is None:
+        return f'<td title="not run">{MISSING}</td>'
+    bad = ' class="n bad"' if cell.n_errors or cell.n_unscored else ' class="n"'
+    ci = f'<span class="ci">{e(ci_text(cell))}</span>' if ci_text(cell) else ""
+    counts = f"<span{bad}>{e(count_text(cell))}</span>" if headline else ""
+    return f'<td><span class="v">{e(fmt_pct(cell.value))}</span>{ci}{counts}</td>'
+
+
+def leaderboard_table(board: Leaderboard) -> str:
+    head = "".join(f"<th>{e(c.task)}<small>{e(c.metric if c.headline else '(' + c.metric + ')')}</small></th>"
+                   for c in board.columns)
+    body = "".join(f'<tr><td class="model">{e(r.model)}</td>'
+                   + "".join(_value_cell(r.cells.get(c.key), c.headline) for c in board.columns) + "</tr>"
+                   for r in board.rows)
+    return (f'<div class="wrap"><table id="leaderboard"><thead><tr><th class="model">model</th>{head}</tr></thead>'
+            f'<tbody class="measured">{body}</tbody></table></div>')
+
+
+def omnimmi_table(board: Leaderboard) -> str:
+    """Our rows in the paper's columns, then the published rows in their own, marked section."""
+    head = "".join(f"<th>{e(label)}</th>" for label in OMNIMMI_LABELS.values())
+    measured = "".join(f'<tr><td class="model">{e(r.model)}</td>'
+                       + "".join(f"<td>{e(fmt_pct(r.omnimmi.get(c)))}</td>" for c in OMNIMMI_LABELS) + "</tr>"
+                       for r in board.rows)
     reported = ""
-    if include_reported:
-        rep_rows = "".join(f'<tr class="reported"><td>{e(r["model"])} (reported)</td>'
-                           + "".join(f"<td>{e(r[k]) if r[k] else '✗'}</td>" for _, k in REPORTED_FIELDS) + "</tr>"
-                           for r in reported_rows())
-        reported = ("<h2>Published OmniMMI results (reported, not measured here)</h2><table><tr><th>model</th>"
-                    + "".join(f"<th>{e(label)}</th>" for label, _ in REPORTED_FIELDS) + f"</tr>{rep_rows}</table>"
-                    "<p>✗: reported as unable to do the task. avg w/o P is kept as published.</p>")
-    judges = f"<p>Judge: {e(', '.join(sorted(board.judges)))}</p>" if board.judges else ""
-    runs = "".join(f"<li>{e(json.dumps(s, sort_keys=True))}</li>" for s in (settings or []))
-    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(title)}</title>"
-            f"<style>{STYLE}</style></head><body><h1>{e(title)}</h1>"
-            f"<p>Values in %; 95% bootstrap CI clustered by video below each value; errored and unscored samples "
-            f"counted beside it, never folded into a 0.</p>"
-            f"<table id=\"leaderboard\"><tr><th>model</th>{head}</tr>{rows}</table>{judges}{reported}"
-            f"{_timelines(run_dirs, results, max_timelines)}<h2>Runs</h2><ul>{runs}</ul></body></html>")
+    if board.reported:
+        reported = (f'<tbody class="reported"><tr class="section"><td colspan="{len(OMNIMMI_LABELS) + 1}">'
+                    "Reported by OmniMMI (CVPR 2025) — published reference numbers, not measured here</td></tr>"
+                    + "".join(f'<tr class="reported"><td class="model"><span class="badge">reported</span>'
+                              f'{e(row["model"])} <small>({e(row["group"])} · {e(row["llm"])} · {e(row["num_frames"])} frames)</small></td>'
+                              + "".join(f"<td>{e(reported_text(row.get(c, ''), c))}</td>" for c in OMNIMMI_LABELS)
+                              + "</tr>" for row in board.reported) + "</tbody>")
+    return (f'<div class="wrap"><table id="omnimmi"><thead><tr><th class="model">model</th>{head}</tr></thead>'
+            f'<tbody class="measured">{measured}</tbody>{reported}</table></div>'
+            f'<p class="sub">avg w/o P: for measured rows the mean of our SG avg, AP, MD avg and SI; for reported '
+            f"rows as published. {UNABLE} = reported as unable to do the task.</p>")
+
+
+def runs_table(board: Leaderboard) -> str:
+    rows = []
+    for r in board.rows:
+        for task, res in sorted(r.results.items(), key=lambda kv: task_order(kv[0])):
+            s = run_settings(res)
+            rows.append(f'<tr><td class="model">{e(r.model)}</td><td>{e(task)}</td><td>{e(s["judge"])}</td>'
+                        f'<td>{e(s["settings"])}</td><td>{e(s["versions"])}</td><td>{e(s["rtf"])}</td></tr>')
+    return ('<div class="wrap"><table class="runs"><thead><tr><th class="model">model</th><th>task</th><th>judge</th>'
+            "<th>settings</th><th>versions</th><th>real-time factor</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table></div>")
+
+
+def _jsonl(path: Path, model: type) -> list:
+    if not path.exists():
+        return []
+    return [model.model_validate(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def timeline_figures(run: LoadedRun, result: TaskResult, limit: int) -> list[str]:
+    """The first `limit` samples (in task order) that this model ran as a stream."""
+    from omnibench.engine.evaluate import slug
+
+    if limit <= 0:
+        return []
+    records: dict[str, SampleRecord] = {}
+    for path in sorted((run.run_dir / "logs" / result.task).glob(f"{slug(result.model)}.shard*.jsonl")):
+        for rec in EventLog(path).records():
+            if rec.model == result.model and rec.settings.get("protocol") in STREAMING:
+                records.setdefault(rec.sample_id, rec)
+    if not records:
+        return []
+    samples = _jsonl(run.run_dir / "samples" / f"{result.task}.jsonl", Sample)
+    scores = {s.sample_id: s for s in _jsonl(run.run_dir / "scores" / result.task / f"{slug(result.model)}.jsonl",
+                                             SampleScore)}
+    chosen = [s for s in samples if s.id in records][:limit]
+    return [sample_figure(s, records[s.id], scores.get(s.id)) for s in chosen]
+
+
+def timelines_section(runs: list[LoadedRun], limit: int) -> str:
+    latest: dict[tuple[str, str], tuple[LoadedRun, TaskResult]] = {}
+    for run in runs:                      # the run given later wins, as in load_results
+        for r in run.results:
+            latest[(r.task, r.model)] = (run, r)
+    by_task: dict[str, list[str]] = {}
+    for (task, model), (run, r) in sorted(latest.items(), key=lambda kv: (task_order(kv[0][0]), kv[0][1])):
+        figures = timeline_figures(run, r, limit)
+        if figures:
+            by_task.setdefault(task, []).append(
+                f"<details><summary>{e(model)} <small>({len(figures)} samples)</small></summary>{''.join(figures)}"
+                "</details>")
+    if not by_task:
+        return ""
+    legend = ('<p class="legend"><b>lanes</b>: truth = target window<span class="key" style="background:#86efac">'
+              '</span>; user = turns: <span class="key" style="background:#2563eb"></span>question'
+              '<span class="key" style="background:#7c3aed"></span>alert request'
+              '<span class="key" style="background:#d97706"></span>noise'
+              '<span class="key" style="background:#dc2626"></span>stop (dashed across lanes); model = bar when it spoke, '
+              '◇ time it claimed, ✕ error. Hover a mark for its text.</p>')
+    blocks = "".join(f"<details><summary>{e(task)}</summary>{''.join(items)}</details>" for task, items in by_task.items())
+    return f'<h2 id="timelines">Timelines (first {limit} samples per task and model)</h2>{legend}{blocks}'
+
+
+def render_html(runs: list[LoadedRun], results: list[TaskResult], *, title: str, include_reported: bool | None,
+                max_timelines: int = 12) -> str:
+    board = build_leaderboard(results, include_reported=include_reported)
+    tasks = sorted({r.task for r in results}, key=task_order)
+    sub = f"{len(board.rows)} model(s) · {len(tasks)} task(s)"
+    if board.judges:
+        sub += " · judge: " + ", ".join(board.judges)
+    legend = ('<p class="legend"><b>Values</b> in percent; <b>[low, high]</b> 95% bootstrap CI clustered by video; '
+              f"<b>n</b> = scored/samples, with errored and unscored samples counted (never folded into a 0); "
+              f"<b>{MISSING}</b> = not run; <b>(metric)</b> = secondary metric."
+              + (' Rows marked <span class="badge">reported</span> are published numbers, not measured here.'
+                 if board.reported else "") + "</p>")
+    parts = [f"<h1>{e(title)}</h1>", f'<p class="sub">{e(sub)}</p>', legend, "<h2>Leaderboard</h2>"]
+    parts.append(leaderboard_table(board) if board.rows else "<p>(no results)</p>")
+    if board.has_omnimmi or board.reported:
+        parts += ["<h2>OmniMMI columns</h2>", omnimmi_table(board)]
+    if board.rows:
+        n_runs = sum(len(r.results) for r in board.rows)
+        parts += ["<h2>Runs</h2>", f"<details><summary>Settings of {n_runs} task run(s): judge, protocol, mode, "
+                  f"shards, versions, real-time factor</summary>{runs_table(board)}</details>"]
+    parts.append(timelines_section(runs, max_timelines))
+    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{e(title)}</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n")
+
+
+def write_report(run_dirs: list[Path], out_dir: Path, *, title: str = "omnibench leaderboard",
+                 include_reported: bool | None = None, max_timelines: int = 12) -> dict[str, Path]:
+    """leaderboard.csv, leaderboard.md and index.html in out_dir; reported rows by default when OmniMMI ran."""
+    runs = load_runs([Path(d) for d in run_dirs])
+    results = merge_results(runs)
+    board = build_leaderboard(results, include_reported=include_reported)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"csv": out_dir / "leaderboard.csv", "md": out_dir / "leaderboard.md", "html": out_dir / "index.html"}
+    paths["csv"].write_text(csv_text(board), encoding="utf-8")
+    paths["md"].write_text(markdown_table(results, title=title, include_reported=bool(board.reported),
+                                          include_runs=True), encoding="utf-8")
+    paths["html"].write_text(render_html(runs, results, title=title, include_reported=bool(board.reported),
+                                         max_timelines=max_timelines), encoding="utf-8")
+    return paths

@@ -1,45 +1,188 @@
-"""Per-sample timelines as inline SVG: ground-truth windows, user turns, what the model said and when."""
+"""Per-sample timelines for streaming tasks: inline SVG plus a transcript, every data string escaped.
+
+Lanes on the stream clock: "truth" (target windows of alert requests), "user" (each query at
+Query.t, None = when the video ends; noise and stop turns drawn across all lanes), "model"
+(each emission at the time it was spoken; refers_to, the time the model claimed, as a hollow
+diamond joined to it), and errors.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 
 from omnibench.data.schema import Sample
-from omnibench.engine.eventlog import SampleRecord
+from omnibench.engine.eventlog import Event, SampleRecord
+from omnibench.results import SampleScore
 
-WIDTH, HEIGHT, PAD = 720, 70, 10
+WIDTH, LEFT, RIGHT = 960, 58, 14
+LANES = {"truth": 22, "user": 46, "model": 70}       # lane centre y
+AXIS_Y, HEIGHT = 96, 112
 KIND_COLOURS = {"question": "#2563eb", "alert_request": "#7c3aed", "noise": "#d97706", "stop": "#dc2626"}
+MAX_MARKS = 400          # emissions drawn per sample: a token-by-token stream stays a readable picture
+MAX_TEXT = 400           # characters of one utterance shown in the transcript
+
+
+def e(text: object) -> str:
+    return escape(str(text), quote=True)
+
+
+def _turn(turn: int | None) -> str:
+    return "unprompted" if turn is None else f"to turn {turn}"
+
+
+def _secs(t: float) -> str:
+    return f"{t:.1f}" if t < 100 else f"{t:.0f}"
+
+
+@dataclass
+class Utterance:
+    """Consecutive emission deltas for one turn, joined: what the model said, from start to end."""
+
+    start: float
+    end: float
+    turn: int | None
+    text: str
+    refers_to: float | None = None
+
+
+def utterances(record: SampleRecord) -> list[Utterance]:
+    out: list[Utterance] = []
+    open_: Utterance | None = None
+    for ev in record.events:
+        if ev.kind == "query":
+            open_ = None
+        if ev.kind != "emission":
+            continue
+        if open_ is not None and open_.turn == ev.turn:
+            open_.end, open_.text = ev.t, open_.text + (ev.text or "")
+            open_.refers_to = ev.refers_to if ev.refers_to is not None else open_.refers_to
+        else:
+            open_ = Utterance(ev.t, ev.t, ev.turn, ev.text or "", ev.refers_to)
+            out.append(open_)
+        if ev.done:
+            open_ = None
+    return [u for u in out if u.text.strip() or u.refers_to is not None]
+
+
+def query_times(sample: Sample, record: SampleRecord, end: float) -> list[float]:
+    """Query.t; None (asked when the video ends) takes the logged time, else the stream end."""
+    times = []
+    for i, q in enumerate(sample.turns):
+        logged = record.query_time(i)
+        times.append(q.t if q.t is not None else (logged if logged is not None else end))
+    return times
+
+
+def stream_end(sample: Sample, record: SampleRecord) -> float:
+    times = [record.stream_s, 1.0]
+    times += [ev.t for ev in record.events] + [ev.refers_to for ev in record.events if ev.refers_to is not None]
+    times += [q.t for q in sample.turns if q.t is not None] + [q.window[1] for q in sample.turns if q.window]
+    if sample.video.end is not None:
+        times.append(sample.video.end - (sample.video.start or 0.0))
+    return max(times)
+
+
+def _tick_step(end: float) -> float:
+    for step in (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600):
+        if end / step <= 10:
+            return step
+    return end / 10
 
 
 def timeline_svg(sample: Sample, record: SampleRecord) -> str:
-    """One sample on one line. Every text from data is escaped (titles show it on hover)."""
-    times = [e.t for e in record.events] + [q.window[1] for q in sample.turns if q.window]
-    end = max([record.stream_s, *times, 1.0])
+    """One sample as an inline SVG; hover titles carry the texts (escaped)."""
+    end = stream_end(sample, record)
 
     def x(t: float) -> float:
-        return PAD + (WIDTH - 2 * PAD) * max(0.0, t) / end
+        return LEFT + (WIDTH - LEFT - RIGHT) * min(max(t, 0.0), end) / end
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-             f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="timeline of {escape(sample.id, quote=True)}">',
-             f'<line x1="{PAD}" y1="40" x2="{WIDTH - PAD}" y2="40" stroke="#9ca3af"/>']
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" '
+           f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="timeline of sample {e(sample.id)}">']
+    for name, y in LANES.items():
+        out.append(f'<text x="4" y="{y + 4}" class="lane">{name}</text>'
+                   f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}" class="lane-line"/>')
+    out.append(f'<line x1="{LEFT}" y1="{AXIS_Y}" x2="{WIDTH - RIGHT}" y2="{AXIS_Y}" class="axis"/>')
+    step, t = _tick_step(end), 0.0
+    while t <= end + 1e-9:
+        out.append(f'<line x1="{x(t):.1f}" y1="{AXIS_Y}" x2="{x(t):.1f}" y2="{AXIS_Y + 4}" class="axis"/>'
+                   f'<text x="{x(t):.1f}" y="{AXIS_Y + 14}" class="tick">{t:g}s</text>')
+        t += step
     for q in sample.turns:
         if q.window:
-            s, e = q.window
-            parts.append(f'<rect x="{x(s):.1f}" y="30" width="{max(2.0, x(e) - x(s)):.1f}" height="20" '
-                         f'fill="#86efac" opacity="0.7"><title>target window {s:g}-{e:g} s</title></rect>')
-    for e in record.events:
-        if e.kind == "query":
-            kind = sample.turns[e.turn].kind if e.turn is not None and e.turn < len(sample.turns) else "question"
-            colour = KIND_COLOURS.get(kind, "#2563eb")
-            parts.append(f'<line x1="{x(e.t):.1f}" y1="12" x2="{x(e.t):.1f}" y2="50" stroke="{colour}" '
-                         f'stroke-width="2"><title>{escape(kind)} at {e.t:g} s: {escape(e.text or "", quote=True)}'
-                         f'</title></line>')
-        elif e.kind == "emission" and (e.text or "").strip():
-            parts.append(f'<circle cx="{x(e.t):.1f}" cy="40" r="4" fill="#111827"><title>said at {e.t:g} s: '
-                         f'{escape((e.text or "")[:300], quote=True)}</title></circle>')
-            if e.refers_to is not None:
-                parts.append(f'<rect x="{x(e.refers_to) - 3:.1f}" y="55" width="6" height="6" fill="none" '
-                             f'stroke="#111827"><title>claimed {e.refers_to:g} s</title></rect>')
-    parts.append(f'<text x="{PAD}" y="68" font-size="9" fill="#6b7280">0 s</text>'
-                 f'<text x="{WIDTH - PAD}" y="68" font-size="9" fill="#6b7280" text-anchor="end">{end:.1f} s</text>')
-    return "".join(parts) + "</svg>"
+            s, w_end = q.window
+            out.append(f'<rect x="{x(s):.1f}" y="{LANES["truth"] - 8}" width="{max(2.0, x(w_end) - x(s)):.1f}" '
+                       f'height="16" class="window"><title>ground truth window {s:g}–{w_end:g} s</title></rect>')
+    for i, (q, t_q) in enumerate(zip(sample.turns, query_times(sample, record, end))):
+        colour = KIND_COLOURS.get(q.kind, "#2563eb")
+        when = f"{t_q:g} s" + (" (video end)" if q.t is None else "")
+        title = f"<title>turn {i} · {e(q.kind)} at {e(when)}: {e(q.text[:MAX_TEXT])}</title>"
+        if q.kind in ("noise", "stop"):   # interruptions cut across every lane: what happened around them matters
+            out.append(f'<g><line x1="{x(t_q):.1f}" y1="8" x2="{x(t_q):.1f}" y2="{AXIS_Y}" stroke="{colour}" '
+                       f'stroke-width="2" stroke-dasharray="4 3"/>{title}</g>'
+                       f'<text x="{x(t_q) + 3:.1f}" y="9" class="mark" fill="{colour}">{e(q.kind)}</text>')
+        y = LANES["user"]
+        out.append(f'<path d="M{x(t_q):.1f} {y - 8} l5 8 l-5 8 l-5 -8 z" fill="{colour}">{title}</path>')
+    for ev in _marks(record.emissions()):
+        y = LANES["model"]
+        out.append(f'<rect x="{x(ev.t) - 1.5:.1f}" y="{y - 7}" width="3" height="14" class="emission">'
+                   f'<title>said at {ev.t:g} s ({_turn(ev.turn)}): {e((ev.text or "")[:MAX_TEXT])}</title></rect>')
+        if ev.refers_to is not None:
+            out.append(f'<line x1="{x(ev.t):.1f}" y1="{y + 7}" x2="{x(ev.refers_to):.1f}" y2="{y + 13}" '
+                       f'class="refers"/><path d="M{x(ev.refers_to):.1f} {y + 9} l4 4 l-4 4 l-4 -4 z" '
+                       f'class="claimed"><title>claimed the event at {ev.refers_to:g} s</title></path>')
+    for ev in record.events:
+        if ev.kind == "error":
+            out.append(f'<text x="{x(ev.t):.1f}" y="{LANES["model"] + 5}" class="error">✕'
+                       f'<title>error at {ev.t:g} s: {e((ev.text or "")[:MAX_TEXT])}</title></text>')
+    return "".join(out) + "</svg>"
+
+
+def _marks(emissions: list[Event]) -> list[Event]:
+    """At most MAX_MARKS emissions, evenly picked, keeping every one that claims a time."""
+    spoken = [ev for ev in emissions if (ev.text or "").strip() or ev.refers_to is not None]
+    if len(spoken) <= MAX_MARKS:
+        return spoken
+    every = len(spoken) / MAX_MARKS
+    keep = {int(i * every) for i in range(MAX_MARKS)}
+    return [ev for i, ev in enumerate(spoken) if i in keep or ev.refers_to is not None]
+
+
+def transcript_html(sample: Sample, record: SampleRecord) -> str:
+    """User turns and model utterances in stream-time order, as a small table."""
+    end = stream_end(sample, record)
+    rows: list[tuple[float, int, str]] = []
+    for i, (q, t_q) in enumerate(zip(sample.turns, query_times(sample, record, end))):
+        target = f' <span class="target">target: {e(q.target)}</span>' if q.target is not None else ""
+        rows.append((t_q, 0, f'<tr class="user {e(q.kind)}"><td>{_secs(t_q)}</td><td>user · {e(q.kind)} '
+                             f'#{i}</td><td>{e(q.text[:MAX_TEXT])}{target}</td></tr>'))
+    for u in utterances(record):
+        claimed = f' <span class="target">claims {u.refers_to:g} s</span>' if u.refers_to is not None else ""
+        span = _secs(u.start) if u.end == u.start else f"{_secs(u.start)}–{_secs(u.end)}"
+        rows.append((u.start, 1, f'<tr class="model"><td>{span}</td><td>model {_turn(u.turn)}</td>'
+                                 f'<td>{e(u.text[:MAX_TEXT])}{claimed}</td></tr>'))
+    for ev in record.events:
+        if ev.kind == "error":
+            rows.append((ev.t, 2, f'<tr class="err"><td>{_secs(ev.t)}</td><td>error</td><td>{e(ev.text)}</td></tr>'))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return (f'<details class="transcript"><summary>transcript ({len(rows)} lines)</summary><table class="transcript">'
+            '<tr><th>t (s)</th><th>who</th><th>text</th></tr>' + "".join(r[2] for r in rows) + "</table></details>")
+
+
+def score_html(score: SampleScore | None, record: SampleRecord) -> str:
+    if record.status == "error":
+        return f'<p class="verdict bad">error: {e(record.error)}</p>'
+    if score is None:
+        return '<p class="verdict">not scored</p>'
+    if score.unscored:
+        return f'<p class="verdict">unscored: {e(score.unscored)}</p>'
+    values = ", ".join(f"{e(k)}={v:g}" for k, v in sorted(score.values.items()) if v is not None)
+    why = f" — {e(score.explanation)}" if score.explanation else ""
+    return f'<p class="verdict">{values}{why}</p>'
+
+
+def sample_figure(sample: Sample, record: SampleRecord, score: SampleScore | None = None) -> str:
+    """One sample: its id, the SVG, the verdict, and the transcript."""
+    return (f'<figure class="sample"><figcaption><code>{e(sample.id)}</code> · video '
+            f'<code>{e(sample.video.path)}</code> · {_secs(stream_end(sample, record))} s</figcaption>'
+            f"{timeline_svg(sample, record)}{score_html(score, record)}{transcript_html(sample, record)}</figure>")
