@@ -220,3 +220,20 @@ def generate_text(model, tokenizer, inputs: dict[str, Any], *, max_new_tokens: i
                              else tokenizer.eos_token_id, **extra)
     new_tokens = out[0, inputs["input_ids"].shape[1]:]
     return tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+
+
+def chat_inputs(adapter: Any, media: str, request: Any) -> dict[str, Any]:
+    """Token ids of the ChatML conversation with the media placeholders before the prompt."""
+    import torch
+
+    text = chatml(media + request.prompt, request.history, adapter.system)
+    ids = adapter.tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"].to(adapter.device)
+    return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+
+
+class GenerateFromInputs:
+    """`generate` for adapters that define `build_inputs(request)`."""
+
+    def generate(self, request: Any) -> str:
+        return generate_text(self.model, self.tokenizer, self.build_inputs(request),
+                             max_new_tokens=request.max_new_tokens, temperature=request.temperature)

@@ -21,7 +21,7 @@ from omnibench.registry import model
 
 
 @model("llava_onevision", description="LLaVA-OneVision (Hugging Face transformers), pooled video frames")
-class LlavaOneVision:
+class LlavaOneVision(hf.GenerateFromInputs):
     deterministic = True
     max_concurrency = 1
     accepts_audio = False
@@ -57,17 +57,9 @@ class LlavaOneVision:
         return torch.from_numpy(video)[None].to(self.device, self.model.dtype)
 
     def build_inputs(self, request: OfflineRequest) -> dict[str, Any]:
-        import torch
-
         tensors: dict[str, Any] = {}
         media = ""
         if request.frames is not None and len(request.frames):
             tensors["pixel_values_videos"] = self.video_tensor(request.frames)
             media = self.video_token * (len(request.frames) * self.tokens_per_frame + 1) + "\n"
-        text = hf.chatml(media + request.prompt, request.history, self.system)
-        ids = self.tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"].to(self.device)
-        return {"input_ids": ids, "attention_mask": torch.ones_like(ids), **tensors}
-
-    def generate(self, request: OfflineRequest) -> str:
-        return hf.generate_text(self.model, self.tokenizer, self.build_inputs(request),
-                                max_new_tokens=request.max_new_tokens, temperature=request.temperature)
+        return {**hf.chat_inputs(self, media, request), **tensors}

@@ -30,7 +30,7 @@ def audio_token_count(feature_frames: int) -> int:
 
 
 @model("qwen2_5_omni", description="Qwen2.5-Omni Thinker (Hugging Face transformers): video + spoken query, text out")
-class Qwen25Omni:
+class Qwen25Omni(hf.GenerateFromInputs):
     deterministic = True
     max_concurrency = 1
 
@@ -71,8 +71,6 @@ class Qwen25Omni:
         return tensors, audio_token_count(int(mask.sum()))
 
     def build_inputs(self, request: OfflineRequest) -> dict[str, Any]:
-        import torch
-
         tok = self.tokens
         tensors: dict[str, Any] = {}
         media = ""
@@ -86,10 +84,4 @@ class Qwen25Omni:
             audio, n_tokens = self.audio_inputs(request.audio)
             tensors |= audio
             media += tok["audio_start"] + tok["audio"] * n_tokens + tok["audio_end"]
-        text = hf.chatml(media + request.prompt, request.history, self.system)
-        ids = self.tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"].to(self.device)
-        return {"input_ids": ids, "attention_mask": torch.ones_like(ids), **tensors}
-
-    def generate(self, request: OfflineRequest) -> str:
-        return hf.generate_text(self.model, self.tokenizer, self.build_inputs(request),
-                                max_new_tokens=request.max_new_tokens, temperature=request.temperature)
+        return {**hf.chat_inputs(self, media, request), **tensors}

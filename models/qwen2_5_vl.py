@@ -21,7 +21,7 @@ from omnibench.registry import model
 
 
 @model("qwen2_5_vl", description="Qwen2.5-VL (Hugging Face transformers), video input with fps")
-class Qwen25VL:
+class Qwen25VL(hf.GenerateFromInputs):
     deterministic = True      # greedy decoding by default; the cache key includes temperature
     max_concurrency = 1
     accepts_audio = False
@@ -48,8 +48,6 @@ class Qwen25VL:
             [config.video_token_id, config.vision_start_token_id, config.vision_end_token_id])
 
     def build_inputs(self, request: OfflineRequest) -> dict[str, Any]:
-        import torch
-
         tensors: dict[str, Any] = {}
         media = ""
         if request.frames is not None and len(request.frames):
@@ -58,13 +56,7 @@ class Qwen25VL:
                 dtype=self.model.dtype)
             tensors = {"pixel_values_videos": pixels, "video_grid_thw": grid, "second_per_grid_ts": seconds}
             media = self.vision_start + self.video_token * n_tokens + self.vision_end
-        text = hf.chatml(media + request.prompt, request.history, self.system)
-        ids = self.tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"].to(self.device)
+        inputs = hf.chat_inputs(self, media, request)
         # the model computes its 3-D rope positions from these (0 text, 1 image, 2 video)
-        mm_types = (ids == self.video_token_id).long() * 2
-        return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "mm_token_type_ids": mm_types,
-                **tensors}
-
-    def generate(self, request: OfflineRequest) -> str:
-        return hf.generate_text(self.model, self.tokenizer, self.build_inputs(request),
-                                max_new_tokens=request.max_new_tokens, temperature=request.temperature)
+        inputs["mm_token_type_ids"] = (inputs["input_ids"] == self.video_token_id).long() * 2
+        return {**inputs, **tensors}
