@@ -135,6 +135,8 @@ class Evaluation:
         samples = task.samples()
         if self.limit is not None:
             samples = samples[: self.limit]
+        if getattr(self.model.inner, "accepts_audio", False):
+            samples = spoken(samples)
         write_samples(self.out / "samples" / f"{task.name}.jsonl", samples)
         mine = [s for s in samples if in_shard(s.id, self.shard)]
         done = self.finished(task.name)
@@ -208,6 +210,14 @@ class Evaluation:
         end = sample.video.end if sample.video.end is not None else reader.duration
         frames = reader.iter_frames(fps=fps, start=start, end=end, size=getattr(model, "frame_size", None))
         return StreamPlan(float(end), frames, query_times(sample, float(end)))
+
+
+def spoken(samples: list[Sample]) -> list[Sample]:
+    """The user turns as speech (cached TTS), for models that take audio queries."""
+    from omnibench.data.tts import EspeakTTS, attach_audio
+
+    tts = EspeakTTS()
+    return [attach_audio(s, tts) for s in samples]
 
 
 def _duration_without_video(sample: Sample) -> float:

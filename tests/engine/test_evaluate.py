@@ -142,3 +142,24 @@ def test_run_json_never_holds_secrets(tmp_path, memory_task):
                progress=False).run([name])
     text = "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
     assert "sk-SECRET" not in text and json.loads((tmp_path / "run.json").read_text())["model_args"]["x"] == 1
+
+
+@pytest.mark.skipif(__import__("shutil").which("espeak-ng") is None, reason="needs espeak-ng (apt-get install espeak-ng)")
+def test_models_that_take_audio_hear_the_turns_spoken(tmp_path, memory_task):
+    class Listener:
+        needs_video = False
+        accepts_audio = True
+
+        def __init__(self):
+            self.audio = []
+
+        def generate(self, request):
+            self.audio.append(request.audio)
+            return "a0"
+
+    listener = Listener()
+    name = memory_task("t_audio", text_samples(2, "t_audio"), protocols=("offline",))
+    Evaluation(model="l", out=tmp_path, model_obj=listener, progress=False).run([name])
+    assert len(listener.audio) == 2 and all(Path(a).read_bytes()[:4] == b"RIFF" for a in listener.audio)
+    blind_run = Evaluation(model="blind", out=tmp_path / "b", progress=False)
+    assert not getattr(blind_run.model.inner, "accepts_audio", False)

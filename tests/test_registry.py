@@ -1,0 +1,65 @@
+"""The registry: decorators, groups, and plugins from another installed package via entry points."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import pytest
+
+from omnibench import registry
+from omnibench.errors import ConfigError
+
+PLUGIN = '''
+from omnibench.registry import task, model
+from omnibench.task import Task, Prompts
+
+@task("plugin_task", group="plugin_group", description="A task from an outside package")
+def plugin_task():
+    return Task(name="plugin_task", samples=list, protocols=("offline",), scorers=[], headline="x")
+
+class PluginModel:
+    """A model from an outside package"""
+    needs_video = False
+    def generate(self, request):
+        return "plugged"
+'''
+
+
+@pytest.fixture
+def installed_plugin(tmp_path, monkeypatch):
+    """A package installed the way pip installs one: module + dist-info with entry_points.txt."""
+    (tmp_path / "obplugin.py").write_text(PLUGIN)
+    info = tmp_path / "obplugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: obplugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[omnibench.tasks]\nplugin_task = obplugin:plugin_task\n\n"
+                                           "[omnibench.models]\nplugin_model = obplugin:PluginModel\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    monkeypatch.setattr(registry, "_loaded", False)
+    yield
+    registry._TASKS.pop("plugin_task", None)
+    registry._MODELS.pop("plugin_model", None)
+    sys.modules.pop("obplugin", None)
+
+
+def test_outside_packages_add_tasks_and_models_by_entry_point(installed_plugin):
+    assert registry.tasks()["plugin_task"].description == "A task from an outside package"
+    assert registry.resolve_tasks("plugin_group") == ["plugin_task"]
+    assert registry.models()["plugin_model"].description == "A model from an outside package"
+    assert registry.get_model("plugin_model").generate(None) == "plugged"
+
+
+def test_builtins_are_listed_with_descriptions():
+    assert {"silent", "chatty", "random", "blind", "replay", "m4", "openai_compat"} <= set(registry.models())
+    assert registry.resolve_tasks("omnimmi") == ["omnimmi_ap", "omnimmi_md", "omnimmi_pa", "omnimmi_pt",
+                                                "omnimmi_sg", "omnimmi_si"]
+    assert all(entry.description for entry in registry.tasks().values())
+
+
+def test_model_args_are_typed_never_evaluated():
+    assert registry.parse_model_args("a=1,b=2.5,c=true,d=none,e=__import__('os')") == {
+        "a": 1, "b": 2.5, "c": True, "d": None, "e": "__import__('os')"}
+    with pytest.raises(ConfigError, match="key=value"):
+        registry.parse_model_args("oops")
