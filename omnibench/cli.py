@@ -207,6 +207,13 @@ def main_job(debug: bool = False) -> int:
     return 0
 
 
+def _m4_command(verb: str, argv: list[str]) -> int:
+    """`omnibench m4 train --recipe NAME [key=value ...]` and `omnibench m4 build-data ...`."""
+    from omnibench.m4 import train
+
+    return train.main_train(argv) if verb == "train" else train.main_build_data(argv)
+
+
 COMMANDS = {"run": cmd_run, "score": cmd_score, "report": cmd_report, "list": cmd_list, "data": cmd_data,
             "lmms-eval-path": cmd_lmms_eval_path}
 
@@ -223,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not [a for a in argv if a != "--debug"]:
             return main_job(debug)
+        rest = [a for a in argv if a != "--debug"]
+        if rest[0] == "m4" and len(rest) > 1 and rest[1] in ("train", "build-data"):
+            return _m4_command(rest[1], rest[2:])
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except OmnibenchError as exc:
