@@ -1,0 +1,140 @@
+"""M4-IT builder: counts, turn shapes, determinism, validation; phrase lists and their train/eval split."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from omnibench.m4 import itdata, phrases
+from omnibench.m4.phrase_llm import PhraseGenerator, parse_list
+
+
+def _source(n=40, image=True):
+    return [{"id": f"s{k}", **({"image": f"img{k}.png"} if image else {}),
+             "conversations": [{"from": "human", "value": f"<image>\nWhat is item {k}?"},
+                               {"from": "gpt", "value": f"It is item {k}."},
+                               {"from": "human", "value": "And then?"}, {"from": "gpt", "value": "Nothing."}]}
+            for k in range(n)]
+
+
+COUNTS = {"original": 5, "interleave": 4, "noise": 6, "stop": 7}
+
+
+def test_counts_and_a_clean_report():
+    built, reused = itdata.build_m4it(_source(), COUNTS, seed=3)
+    report = itdata.validate(built)
+    assert report.counts == COUNTS and report.total == 22 and reused == 0
+    assert report.ok, report.problems
+    assert len({r["id"] for r in built}) == len(built)
+
+
+def test_turn_shapes_per_category():
+    built, _ = itdata.build_m4it(_source(), {"original": 3, "interleave": 3, "noise": 20, "stop": 20}, seed=0)
+    by = {c: [r for r in built if r["category"] == c] for c in itdata.CATEGORIES}
+    for r in by["interleave"]:
+        assert r["conversations"][0] == {"from": "human", "value": "<image>"}
+        assert r["conversations"][1]["from"] == "human" and "<image>" not in r["conversations"][1]["value"]
+    for r in by["stop"]:
+        assert r["conversations"][-1] == {"from": "gpt", "value": "<|im_end|>"}
+        assert r["conversations"][-2]["value"].replace("<image>\n", "") in phrases.STOP_TRAIN
+    for r in by["noise"]:
+        k = next(i for i, t in enumerate(r["conversations"]) if t["value"] == itdata.NOISE_REPLY)
+        assert r["conversations"][k - 1]["value"].replace("<image>\n", "") in phrases.NOISE_TRAIN
+    for r in by["original"]:
+        assert len(r["conversations"]) == 4
+    # both placements of an interruption occur: right after the image, and after the first answer
+    first = sum(r["conversations"][0]["value"].startswith("<image>\n") and r["conversations"][1]["value"]
+                == "<|im_end|>" for r in by["stop"])
+    assert 0 < first < len(by["stop"])
+
+
+def test_deterministic_for_a_seed():
+    a, _ = itdata.build_m4it(_source(), COUNTS, seed=7)
+    b, _ = itdata.build_m4it(_source(), COUNTS, seed=7)
+    c, _ = itdata.build_m4it(_source(), COUNTS, seed=8)
+    assert a == b and a != c
+
+
+def test_noise_reply_none_leaves_noise_unanswered():
+    built, _ = itdata.build_m4it(_source(), {"original": 0, "interleave": 0, "noise": 10, "stop": 0}, seed=1,
+                                 noise_reply="none")
+    assert all(t["value"] != itdata.NOISE_REPLY for r in built for t in r["conversations"])
+    assert itdata.validate(built, noise_reply="none").ok
+
+
+def test_reuse_is_counted_and_duplicates_reported():
+    built, reused = itdata.build_m4it(_source(3), {"original": 6, "interleave": 0, "noise": 0, "stop": 0}, seed=0)
+    report = itdata.validate(built)
+    assert reused == 3 and report.duplicate_conversations == 3
+
+
+def test_validation_names_the_broken_record():
+    bad = [{"id": "x", "category": "stop", "image": "a.png",
+            "conversations": [{"from": "gpt", "value": "hi"}, {"from": "gpt", "value": "again"}]}]
+    report = itdata.validate(bad)
+    assert not report.ok
+    text = " ".join(report.problems)
+    assert "(x)" in text and "human" in text and "two gpt" in text and "<|im_end|>" in text
+
+
+def test_proportions_add_up():
+    counts = itdata.resolve_counts(proportions={"original": 1, "interleave": 1, "noise": 1, "stop": 0}, total=100)
+    assert sum(counts.values()) == 100 and counts["stop"] == 0
+    # the published per-category counts sum to 10,063, although the paper states 9,963 samples in all
+    assert itdata.resolve_counts() == itdata.PUBLISHED_COUNTS and sum(itdata.PUBLISHED_COUNTS.values()) == 10063
+
+
+def test_phrase_lists_are_big_and_varied():
+    assert len(phrases.NOISE_ALL) >= 200 and len(phrases.STOP_ALL) >= 50
+    lengths = [len(p.split()) for p in phrases.NOISE_ALL]
+    assert min(lengths) == 1 and max(lengths) >= 15
+    norm = [phrases.normalize(p) for p in phrases.NOISE_ALL + phrases.STOP_ALL]
+    assert len(set(norm)) == len(norm)
+
+
+def test_train_and_eval_phrases_never_overlap():
+    for train, held in ((phrases.NOISE_TRAIN, phrases.NOISE_EVAL), (phrases.STOP_TRAIN, phrases.STOP_EVAL)):
+        assert train and held
+        assert not {phrases.normalize(p) for p in train} & {phrases.normalize(p) for p in held}
+    bench = phrases.evaluation_phrases("noise") + phrases.evaluation_phrases("stop")
+    assert bench, "the benchmark's own phrase lists were not found"
+    train = {phrases.normalize(p) for p in phrases.NOISE_TRAIN + phrases.STOP_TRAIN}
+    assert not train & {phrases.normalize(p) for p in bench}
+
+
+def test_build_data_command(tmp_path, capsys):
+    from omnibench.m4.itdata_cli import main_build_data
+
+    src = tmp_path / "llava.json"
+    src.write_text(json.dumps(_source(10)))
+    code = main_build_data(["--source", str(src), "--out", str(tmp_path / "out"), "--counts", "2,2,3,3", "--seed", "1"])
+    assert code == 0
+    built = json.loads((tmp_path / "out" / "m4it.json").read_text())
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert len(built) == 10 and report["counts"] == {"original": 2, "interleave": 2, "noise": 3, "stop": 3}
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["total"] == 10
+
+
+def test_llm_reply_parsing_is_safe():
+    assert parse_list('```json\n["a", "b", 3]\n```') == ["a", "b"]
+    assert parse_list("__import__('os').system('x')") is None
+    assert parse_list('{"a": 1}') is None
+
+
+def test_llm_generator_caches_and_records_usage(tmp_path):
+    pytest.importorskip("openai")
+    from tests.fake_openai import FakeOpenAI
+
+    reply = json.dumps([f"remark number {k}" for k in range(5)] + ["Oh well, it is what it is."])
+    with FakeOpenAI(handler=lambda body: reply) as server:
+        gen = PhraseGenerator(model="m", base_url=server.base_url, api_key="k", per_call=5, concurrency=2,
+                              cache_path=tmp_path / "c.sqlite")
+        got = gen.generate("noise", 5, exclude=phrases.evaluation_phrases("noise"))
+        calls = server.count
+        again = PhraseGenerator(model="m", base_url=server.base_url, api_key="k", per_call=5,
+                                cache_path=tmp_path / "c.sqlite").generate("noise", 5)
+        assert server.count == calls                       # served from the cache
+    assert got == again == [f"remark number {k}" for k in range(5)]
+    assert gen.usage.requests == calls and gen.usage.prompt_tokens > 0
+    assert "k" not in repr(gen).replace("PhraseGenerator", "")

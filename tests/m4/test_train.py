@@ -1,0 +1,171 @@
+"""Training: loss falls on a fixed batch, the Trainer path saves a checkpoint that loads back, recipes and
+DeepSpeed configs are valid. The tiny_cpu end-to-end thresholds are a slow test."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from omnibench.m4.recipe import DEEPSPEED_DIR, load_recipe, recipe_names  # noqa: E402
+
+
+def _records(tmp_path: Path) -> list[dict]:
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "a.npy", rng.integers(0, 255, (2, 28, 28, 3), dtype=np.uint8))
+    return [
+        {"id": "q", "image": "a.npy", "conversations": [{"from": "human", "value": "<image>\nWhat colour?"},
+                                                        {"from": "gpt", "value": "red"}]},
+        {"id": "n", "image": "a.npy", "conversations": [{"from": "human", "value": "<image>\nNice weather."},
+                                                        {"from": "gpt", "value": "<|im_start|>"}]},
+        {"id": "s", "image": "a.npy", "conversations": [{"from": "human", "value": "<image>\nStop."},
+                                                        {"from": "gpt", "value": "<|im_end|>"}]},
+    ]
+
+
+def test_loss_falls_on_a_fixed_batch(tmp_path):
+    from omnibench.m4.sft import PaddingCollator, SFTDataset
+    from omnibench.m4.train import M4ForTraining, build_model, param_groups, set_trainable
+
+    recipe = load_recipe("tiny_cpu", {"tiny": {}, "tune_vision_tower": True, "vision_learning_rate": 1e-4})
+    model, tok = build_model(recipe)
+    counts = set_trainable(model, recipe)
+    assert counts["vision_tower"] > 0 and counts["language_model"] > 0
+    groups = param_groups(model, recipe)
+    assert [g["lr"] for g in groups] == [recipe.learning_rate, 1e-4]
+    ds = SFTDataset(_records(tmp_path), tok, model.config, media_root=tmp_path)
+    batch = PaddingCollator(ds.pad_id)([ds[i] for i in range(len(ds))])
+    wrapper = M4ForTraining(model, tune_vision_tower=True)
+    opt = torch.optim.AdamW(groups, lr=recipe.learning_rate)
+    losses = []
+    for _ in range(25):
+        loss = wrapper(**batch).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert losses[-1] < 0.5 * losses[0]
+    assert model.vision_tower.embeddings.patch_embedding.weight.grad is not None   # the tower trained too
+
+
+def test_frozen_parts_get_no_gradient(tmp_path):
+    from omnibench.m4.sft import PaddingCollator, SFTDataset
+    from omnibench.m4.train import M4ForTraining, build_model, set_trainable
+
+    recipe = load_recipe("tiny_cpu", {"tiny": {}, "tune_language_model": False})
+    model, tok = build_model(recipe)
+    set_trainable(model, recipe)
+    ds = SFTDataset(_records(tmp_path), tok, model.config, media_root=tmp_path)
+    M4ForTraining(model)(**PaddingCollator(ds.pad_id)([ds[0]])).loss.backward()
+    assert all(p.grad is None for p in model.language_model.parameters())
+    assert all(p.grad is None for p in model.vision_tower.parameters())
+    assert model.projector[0].weight.grad is not None
+
+
+def test_trainer_run_saves_a_checkpoint_that_loads_back(tmp_path):
+    from omnibench.m4.checkpoint import load_checkpoint, load_tokenizer
+    from omnibench.m4.train import train
+
+    recipe = load_recipe("tiny_cpu", {"tiny": {}, "max_steps": 3, "max_minutes": None, "logging_steps": 1,
+                                      "lr_scheduler_type": "cosine",
+                                      "per_device_train_batch_size": 2, "output_dir": str(tmp_path / "run"),
+                                      "checkpoint_dtype": "float32"})
+    summary = train(recipe, _records(tmp_path), tmp_path)
+    assert summary["steps"] == 3 and len(summary["losses"]) == 3
+    ckpt = Path(summary["checkpoint"])
+    loaded = load_checkpoint(ckpt)
+    tok = load_tokenizer(ckpt)
+    assert tok.convert_tokens_to_ids("<|im_start|>") == 257
+    ids = torch.tensor([[1, 2, 3, 257]])
+    from omnibench.m4.train import build_model
+
+    fresh, _ = build_model(recipe)
+    with torch.no_grad():
+        a = loaded.language_model(input_ids=ids).logits
+        b = fresh.language_model(input_ids=ids).logits
+    assert not torch.allclose(a, b)          # trained weights, not a fresh init
+    saved = json.loads((ckpt.parent / "summary.json").read_text())
+    assert saved["steps"] == 3
+
+
+def test_time_cosine_schedule_ends_on_time(monkeypatch):
+    from omnibench.m4 import train as train_mod
+
+    clock = [0.0]
+    monkeypatch.setattr(train_mod.time, "monotonic", lambda: clock[0])
+    budget = train_mod._Budget(1.0, time_cosine=True, warmup=0.1)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    seen = []
+    for t in (3.0, 6.0, 30.0, 59.0, 61.0):
+        clock[0] = t
+        budget.on_step_begin(None, None, None, optimizer=opt)
+        seen.append(opt.param_groups[0]["lr"])
+    assert seen[0] == pytest.approx(0.5) and seen[1] == pytest.approx(1.0)      # warmup over 10% of the time
+    assert seen[2] < 0.6 and seen[3] < 0.02 and seen[4] == pytest.approx(0.01)   # cosine reaches the floor at the end
+
+
+def test_recipes_load_and_take_overrides():
+    assert {"m4_longva_7b", "m4_audio", "tiny_cpu"} <= set(recipe_names())
+    r7 = load_recipe("m4_longva_7b")
+    assert (r7.learning_rate, r7.vision_learning_rate) == (1e-5, 2e-6)
+    assert (r7.deepspeed, r7.model_max_length) == ("zero3", 32000)
+    assert r7.tune_vision_tower and r7.bf16 and r7.tf32 and r7.gradient_checkpointing
+    audio = load_recipe("m4_audio")
+    assert not audio.tune_vision_tower and audio.deepspeed == "zero1_offload" and audio.gradient_accumulation_steps == 8
+    tiny = load_recipe("tiny_cpu", ["learning_rate=1e-3", "tiny.text.hidden_size=96"])
+    assert tiny.learning_rate == 1e-3 and tiny.tiny["text"]["hidden_size"] == 96
+    from omnibench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="known"):
+        load_recipe("nope")
+    with pytest.raises(ConfigError):
+        load_recipe("tiny_cpu", ["not_a_field=1"])
+
+
+def test_tiny_cpu_model_has_a_few_million_parameters():
+    from omnibench.m4.train import build_model
+
+    model, _ = build_model(load_recipe("tiny_cpu"))
+    assert 1_000_000 < sum(p.numel() for p in model.parameters()) < 10_000_000
+
+
+@pytest.mark.parametrize("name,stage", [("zero1", 1), ("zero2", 2), ("zero3", 3), ("zero3_offload", 3),
+                                        ("zero1_offload", 1)])
+def test_deepspeed_configs(name, stage):
+    path = DEEPSPEED_DIR / f"{name}.json"
+    data = json.loads(path.read_text())
+    assert data["zero_optimization"]["stage"] == stage
+    assert ("offload" in name) == ("offload_optimizer" in data["zero_optimization"])
+    if importlib.util.find_spec("deepspeed") is None:
+        return
+    from transformers.integrations import HfDeepSpeedConfig
+
+    assert HfDeepSpeedConfig(str(path)).get_value("zero_optimization.stage") == stage
+
+
+def _tiny_checkpoint() -> Path | None:
+    found = [Path(os.environ.get("OMNIBENCH_M4_TINY", "")), Path(__file__).parents[2] / "m4" / "checkpoints" / "tiny"]
+    return next((p for p in found if (p / "config.json").exists()), None)
+
+
+@pytest.mark.slow
+def test_tiny_cpu_reaches_the_thresholds(tmp_path):
+    """The trained tiny M4 rejects unseen noise and obeys unseen stop phrases (>= 90%), far above untrained."""
+    from omnibench.m4.tiny_eval import evaluate_checkpoint
+
+    ckpt = _tiny_checkpoint()
+    if ckpt is None:
+        from omnibench.m4.recipe import load_recipe as lr
+        from omnibench.m4.train import train
+
+        ckpt = Path(train(lr("tiny_cpu", {"output_dir": str(tmp_path / "train")}))["checkpoint"])
+    trained = evaluate_checkpoint(ckpt, tmp_path / "eval")
+    assert trained["noise_rejection"] >= 0.9 and trained["synth_noise"] >= 0.9
+    assert trained["stop_turn"] >= 0.9 and trained["synth_stop"] >= 0.9
