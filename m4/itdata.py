@@ -115,10 +115,12 @@ def _with_image(qa: QA, text: str, image_token: str) -> str:
 def build_m4it(records: list[dict], counts: dict[str, int] | None = None, *, seed: int = 0,
                noise_phrases: tuple[str, ...] | None = None, stop_phrases: tuple[str, ...] | None = None,
                noise_reply: str = "yield", image_token: str = "<image>",
-               first_placement: float = 0.5) -> tuple[list[dict], int]:
+               first_placement: float = 0.5, augment: float = 0.0) -> tuple[list[dict], int]:
     """(M4-IT records, how many source conversations had to be reused). Same inputs, same output.
 
     first_placement: share of noise/stop turns placed right after the image (the rest follow the first answer).
+    augment: share of noise/stop phrases given a spoken-style filler ("Okay, ...", "... please"), so a small
+    model learns the phrase's key words rather than the exact string.
     """
     from omnibench.m4 import phrases
 
@@ -139,7 +141,8 @@ def build_m4it(records: list[dict], counts: dict[str, int] | None = None, *, see
         for k in range(counts[category]):
             qa = pairs[order[cursor % len(order)]]
             cursor += 1
-            conv = _make(category, qa, rng, noise_phrases, stop_phrases, noise_reply, image_token, first_placement)
+            conv = _make(category, qa, rng, noise_phrases, stop_phrases, noise_reply, image_token, first_placement,
+                         augment)
             out.append({"id": f"m4it-{category}-{k:05d}", "category": category, "source": qa.id,
                         "image": qa.image, "conversations": conv, "speech": []})
     rng.shuffle(out)
@@ -147,7 +150,7 @@ def build_m4it(records: list[dict], counts: dict[str, int] | None = None, *, see
 
 
 def _make(category: str, qa: QA, rng: random.Random, noise: tuple[str, ...], stop: tuple[str, ...],
-          noise_reply: str, image_token: str, first_placement: float) -> list[dict]:
+          noise_reply: str, image_token: str, first_placement: float, augment: float = 0.0) -> list[dict]:
     ask, answer = _t("human", _with_image(qa, qa.question, image_token)), _t("gpt", qa.answer)
     if category == "original":
         return [ask, answer, *qa.rest]
@@ -155,6 +158,10 @@ def _make(category: str, qa: QA, rng: random.Random, noise: tuple[str, ...], sto
         lead = [_t("human", image_token)] if qa.image else []
         return [*lead, _t("human", qa.question), answer, *qa.rest]
     phrase = rng.choice(noise if category == "noise" else stop)
+    if augment and rng.random() < augment:
+        from omnibench.m4.phrases import augment_phrase
+
+        phrase = augment_phrase(phrase, rng, category)
     reply = [_t("gpt", NOISE_REPLY)] if category == "noise" and noise_reply == "yield" else []
     if category == "stop":
         reply = [_t("gpt", STOP_REPLY)]

@@ -129,7 +129,31 @@ _STOP = (
     "Stop talking now.", "I've heard enough, stop.", "Okay, quiet.", "Enough for now, thanks.",
     "Stop, stop, stop.", "You may stop.", "Please cease talking.", "Alright, stop it there.",
     "Wrap it up, stop.", "Stop a second.", "All right, that will do.",
+    # the wider vocabulary of stopping: holding, waiting, hushing, having heard enough
+    "Hang on.", "Hold on a moment.", "Wait a sec.", "Wait, hold on.", "Hold your horses.", "Hush.", "Shhh.",
+    "Shh, quiet.", "Pause there.", "Pause it.", "Enough already.", "Enough said.", "That will do, thanks.",
+    "I get the idea.", "Okay, I got it.", "Got it, thanks, that's enough.", "No need to continue.",
+    "No need to say more.", "You don't need to go on.", "Skip the rest.", "Leave it there.", "Drop it.",
+    "Cut it there.", "Cut.", "That's it, stop.", "That's all I wanted.", "I've got what I need.",
+    "Never mind the rest.", "Okay, halt there.", "Please hold it there.", "Stop there, thanks.",
+    "Quit talking.", "Silence.", "Be quiet, please.", "Okay, shush.", "Hold it right there.",
+    "Wait, that's enough.", "Stop for now, please.", "I don't need more.", "Fine, enough.",
 )
+
+_FILLER_BEFORE = ("Okay, ", "Um, ", "Hey, ", "Oh, ", "Well, ", "Alright, ", "Sorry, ", "Hmm, ", "So, ", "Look, ")
+_FILLER_AFTER = {"stop": (" Please.", " Thanks.", " Right now.", " Okay?"),
+                 "noise": (" Anyway.", " Whatever.", " Ha.", " Honestly.")}
+
+
+def augment_phrase(phrase: str, rng, kind: str) -> str:
+    """A spoken-style variant: a filler before, after, or both; sometimes lower case."""
+    out = phrase
+    roll = rng.random()
+    if roll < 0.6:
+        out = rng.choice(_FILLER_BEFORE) + out[0].lower() + out[1:]
+    if roll > 0.4:
+        out = out + rng.choice(_FILLER_AFTER["stop" if kind == "stop" else "noise"])
+    return out.lower() if rng.random() < 0.2 else out
 
 
 def normalize(text: str) -> str:

@@ -25,6 +25,8 @@ class Recipe(BaseModel):
     media_root: str = "."
     speech_root: str | None = None             # where {id}_{k}.wav live (default: media_root)
     synth_seed: int = 1
+    synth_n_per_task: int = 20
+    phrase_augment: float = 0.0                # share of noise/stop phrases given a filler prefix/suffix
     synth_counts: dict[str, int] = Field(default_factory=lambda: {"original": 300, "interleave": 150,
                                                                   "noise": 350, "stop": 300})
     synth_first_placement: float = 0.5         # share of noise/stop turns right after the image

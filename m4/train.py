@@ -135,9 +135,10 @@ def prepare_records(recipe: Recipe, out_dir: Path) -> tuple[list[dict], Path]:
     from omnibench.m4.synthdata import synth_source_records
 
     data_dir = out_dir / "data"
-    source = synth_source_records(data_dir, seed=recipe.synth_seed, max_frames=recipe.synth_max_frames)
+    source = synth_source_records(data_dir, seed=recipe.synth_seed, n_per_task=recipe.synth_n_per_task,
+                                  max_frames=recipe.synth_max_frames)
     records, reused = build_m4it(source, recipe.synth_counts, seed=recipe.seed,
-                                 first_placement=recipe.synth_first_placement)
+                                 first_placement=recipe.synth_first_placement, augment=recipe.phrase_augment)
     report = validate(records).model_copy(update={"reused_sources": reused, "seed": recipe.seed})
     write(records, report, data_dir)
     return records, data_dir

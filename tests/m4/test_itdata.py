@@ -138,3 +138,13 @@ def test_llm_generator_caches_and_records_usage(tmp_path):
     assert got == again == [f"remark number {k}" for k in range(5)]
     assert gen.usage.requests == calls and gen.usage.prompt_tokens > 0
     assert "k" not in repr(gen).replace("PhraseGenerator", "")
+
+
+def test_phrase_augmentation_keeps_the_phrase_and_is_seeded():
+    plain, _ = itdata.build_m4it(_source(), {"original": 0, "interleave": 0, "noise": 0, "stop": 30}, seed=2)
+    aug, _ = itdata.build_m4it(_source(), {"original": 0, "interleave": 0, "noise": 0, "stop": 30}, seed=2, augment=1.0)
+    again, _ = itdata.build_m4it(_source(), {"original": 0, "interleave": 0, "noise": 0, "stop": 30}, seed=2, augment=1.0)
+    assert aug == again and aug != plain
+    said = [t["value"].replace("<image>\n", "") for r in aug for t in r["conversations"] if t["from"] == "human"]
+    core = {phrases.normalize(p) for p in phrases.STOP_TRAIN}
+    assert all(any(c in phrases.normalize(s) for c in core) for s in said if "item" not in s)
