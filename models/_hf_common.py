@@ -232,7 +232,19 @@ def chat_inputs(adapter: Any, media: str, request: Any) -> dict[str, Any]:
 
 
 class GenerateFromInputs:
-    """`generate` for adapters that define `build_inputs(request)`."""
+    """`generate` for adapters that define `build_inputs(request)`; `_load` does their shared set-up."""
+
+    def _load(self, model_class: Any, pretrained: str, *, device: str, dtype: str, attn_implementation: str | None,
+              num_frames: int, offline_fps: float | None, system: str | None) -> None:
+        from transformers import AutoTokenizer
+
+        self.num_frames = num_frames
+        if offline_fps:
+            self.offline_fps = offline_fps   # the engine samples by fps when this is set
+        self.system = system
+        self.model, self.device = load_pretrained(model_class, pretrained, device=device, dtype=dtype,
+                                                  attn_implementation=attn_implementation)
+        self.tokenizer = AutoTokenizer.from_pretrained(pretrained)
 
     def generate(self, request: Any) -> str:
         return generate_text(self.model, self.tokenizer, self.build_inputs(request),

@@ -29,16 +29,10 @@ class LlavaOneVision(hf.GenerateFromInputs):
     def __init__(self, pretrained: str = "llava-hf/llava-onevision-qwen2-7b-ov-hf", device: str = "auto",
                  dtype: str = "auto", attn_implementation: str | None = None, num_frames: int = 16,
                  offline_fps: float | None = None, system: str | None = "You are a helpful assistant."):
-        from transformers import AutoTokenizer, LlavaOnevisionForConditionalGeneration
+        from transformers import LlavaOnevisionForConditionalGeneration
 
-        self.num_frames = num_frames
-        if offline_fps:
-            self.offline_fps = offline_fps
-        self.system = system
-        self.model, self.device = hf.load_pretrained(
-            LlavaOnevisionForConditionalGeneration, pretrained, device=device, dtype=dtype,
-            attn_implementation=attn_implementation)
-        self.tokenizer = AutoTokenizer.from_pretrained(pretrained)
+        self._load(LlavaOnevisionForConditionalGeneration, pretrained, device=device, dtype=dtype, attn_implementation=attn_implementation,
+                   num_frames=num_frames, offline_fps=offline_fps, system=system)
         vision = self.model.config.vision_config
         saved = hf.preprocessor_settings(pretrained, "video_preprocessor_config.json", "preprocessor_config.json")
         size = saved.get("size") if isinstance(saved.get("size"), dict) else {}

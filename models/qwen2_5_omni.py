@@ -38,17 +38,11 @@ class Qwen25Omni(hf.GenerateFromInputs):
                  attn_implementation: str | None = None, num_frames: int = 16, offline_fps: float | None = None,
                  min_pixels: int | None = None, max_pixels: int | None = None, audio: bool = True,
                  system: str | None = OMNI_SYSTEM):
-        from transformers import AutoTokenizer, Qwen2_5OmniThinkerForConditionalGeneration, WhisperFeatureExtractor
+        from transformers import Qwen2_5OmniThinkerForConditionalGeneration, WhisperFeatureExtractor
 
-        self.num_frames = num_frames
-        if offline_fps:
-            self.offline_fps = offline_fps
         self.accepts_audio = audio
-        self.system = system
-        self.model, self.device = hf.load_pretrained(
-            Qwen2_5OmniThinkerForConditionalGeneration, pretrained, device=device, dtype=dtype,
-            attn_implementation=attn_implementation)
-        self.tokenizer = AutoTokenizer.from_pretrained(pretrained)
+        self._load(Qwen2_5OmniThinkerForConditionalGeneration, pretrained, device=device, dtype=dtype, attn_implementation=attn_implementation,
+                   num_frames=num_frames, offline_fps=offline_fps, system=system)
         self.feature_extractor = WhisperFeatureExtractor.from_pretrained(pretrained) if audio else None
         config = self.model.config
         self.video_settings = hf.qwen_video_settings(config.vision_config, pretrained, min_pixels, max_pixels)

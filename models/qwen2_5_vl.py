@@ -30,16 +30,10 @@ class Qwen25VL(hf.GenerateFromInputs):
                  dtype: str = "auto", attn_implementation: str | None = None, num_frames: int = 16,
                  offline_fps: float | None = None, min_pixels: int | None = None,
                  max_pixels: int | None = None, system: str | None = "You are a helpful assistant."):
-        from transformers import AutoTokenizer, Qwen2_5_VLForConditionalGeneration
+        from transformers import Qwen2_5_VLForConditionalGeneration
 
-        self.num_frames = num_frames
-        if offline_fps:
-            self.offline_fps = offline_fps   # the engine samples by fps when this is set
-        self.system = system
-        self.model, self.device = hf.load_pretrained(
-            Qwen2_5_VLForConditionalGeneration, pretrained, device=device, dtype=dtype,
-            attn_implementation=attn_implementation)
-        self.tokenizer = AutoTokenizer.from_pretrained(pretrained)
+        self._load(Qwen2_5_VLForConditionalGeneration, pretrained, device=device, dtype=dtype, attn_implementation=attn_implementation,
+                   num_frames=num_frames, offline_fps=offline_fps, system=system)
         self.video_settings = hf.qwen_video_settings(self.model.config.vision_config, pretrained,
                                                      min_pixels, max_pixels)
         config = self.model.config
