@@ -115,12 +115,14 @@ def _with_image(qa: QA, text: str, image_token: str) -> str:
 def build_m4it(records: list[dict], counts: dict[str, int] | None = None, *, seed: int = 0,
                noise_phrases: tuple[str, ...] | None = None, stop_phrases: tuple[str, ...] | None = None,
                noise_reply: str = "yield", image_token: str = "<image>",
-               first_placement: float = 0.5, augment: float = 0.0) -> tuple[list[dict], int]:
+               first_placement: float = 0.5, augment: float = 0.0, mix: float = 0.0) -> tuple[list[dict], int]:
     """(M4-IT records, how many source conversations had to be reused). Same inputs, same output.
 
     first_placement: share of noise/stop turns placed right after the image (the rest follow the first answer).
     augment: share of noise/stop phrases given a spoken-style filler ("Okay, ...", "... please"), so a small
     model learns the phrase's key words rather than the exact string.
+    mix: share of noise/stop phrases said together with a short noise statement ("Ugh, Mondays. Okay, stop."),
+    so that what decides is the stop, not the words around it (noise gets the same, so length tells nothing).
     """
     from omnibench.m4 import phrases
 
@@ -142,7 +144,7 @@ def build_m4it(records: list[dict], counts: dict[str, int] | None = None, *, see
             qa = pairs[order[cursor % len(order)]]
             cursor += 1
             conv = _make(category, qa, rng, noise_phrases, stop_phrases, noise_reply, image_token, first_placement,
-                         augment)
+                         augment, mix)
             out.append({"id": f"m4it-{category}-{k:05d}", "category": category, "source": qa.id,
                         "image": qa.image, "conversations": conv, "speech": []})
     rng.shuffle(out)
@@ -150,7 +152,8 @@ def build_m4it(records: list[dict], counts: dict[str, int] | None = None, *, see
 
 
 def _make(category: str, qa: QA, rng: random.Random, noise: tuple[str, ...], stop: tuple[str, ...],
-          noise_reply: str, image_token: str, first_placement: float, augment: float = 0.0) -> list[dict]:
+          noise_reply: str, image_token: str, first_placement: float, augment: float = 0.0,
+          mix: float = 0.0) -> list[dict]:
     ask, answer = _t("human", _with_image(qa, qa.question, image_token)), _t("gpt", qa.answer)
     if category == "original":
         return [ask, answer, *qa.rest]
@@ -162,6 +165,9 @@ def _make(category: str, qa: QA, rng: random.Random, noise: tuple[str, ...], sto
         from omnibench.m4.phrases import augment_phrase
 
         phrase = augment_phrase(phrase, rng, category)
+    if mix and rng.random() < mix:         # noise joined with noise too: length must not give stops away
+        aside = rng.choice([p for p in noise if len(p.split()) <= 6] or noise)
+        phrase = f"{aside} {phrase}" if rng.random() < 0.5 else f"{phrase} {aside}"
     reply = [_t("gpt", NOISE_REPLY)] if category == "noise" and noise_reply == "yield" else []
     if category == "stop":
         reply = [_t("gpt", STOP_REPLY)]

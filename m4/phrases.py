@@ -113,6 +113,19 @@ _NOISE = (
     "The model train set needs new tracks.", "I'm halfway through a thousand-piece puzzle.",
     "Choir practice got cancelled tonight.", "My chess rating finally went up.",
     "I repotted the cactus this morning.", "The book club picked a really long novel this time.",
+    # the words of stopping, said to somebody else or about something else (hard negatives)
+    "Max, stop barking at the mailman!", "Kids, stop fighting over the remote.", "Sam, stop kicking my chair.",
+    "I can't stop laughing at that video.", "The bus stop moved across the street.", "The rain just won't stop.",
+    "Stop by the bakery on your way home, okay, hon?", "Hold the door for me, Maria!",
+    "Hold my coffee for a second, Dan.", "Jake, wait for me by the car.", "Wait till you see the new kitchen.",
+    "I've had enough coffee for one day.", "We had enough snow this winter to last a lifetime.",
+    "Keep it down in there, boys!", "The library is so quiet today.", "The office is weirdly silent on Fridays.",
+    "My sister can never stop talking about her wedding.", "Let's stop at the gas station later, babe.",
+    "Nobody could stop that striker last night.", "I'll pause the washing machine in a bit.",
+    "Hang the coats on the hooks, Tim.", "Good enough for me.", "Cut the cake already, Rosa!",
+    "That's plenty of pasta for four people, right, Lee?", "Shush, Biscuit, it's only the postman.",
+    "Okay then.", "Makes sense.", "Mm, true.", "Right, right.", "Sounds about right.", "Ah, okay.",
+    "Quit it, Leo, give your sister the ball.", "End of the month already, wow.", "Hold on tight, kids, bumpy road.",
 )
 
 _STOP = (
@@ -138,6 +151,25 @@ _STOP = (
     "Never mind the rest.", "Okay, halt there.", "Please hold it there.", "Stop there, thanks.",
     "Quit talking.", "Silence.", "Be quiet, please.", "Okay, shush.", "Hold it right there.",
     "Wait, that's enough.", "Stop for now, please.", "I don't need more.", "Fine, enough.",
+    # more ways, in more registers, some with a reason attached
+    "Could you stop for a second?", "Would you please stop?", "Alright, you can stop talking.",
+    "Hold on, let me think.", "Hold on, stop there.", "Hold on a second, please.", "Just hold on.", "Hold it, please.",
+    "Wait.", "Wait, please stop.", "Wait a minute.", "Wait, wait, wait.", "Just wait.", "Hang on a minute.",
+    "Hang on, hang on.", "Halt, please.", "Halt right there.", "That'll be all.", "That'll do, thank you.",
+    "That's plenty.", "Plenty, thanks.", "Okay, enough.", "Enough, please.", "Enough now.", "I've heard enough now.",
+    "No more.", "No more talking.", "Nothing more, thanks.", "Don't go on.", "Don't say more.", "Don't finish that.",
+    "You can finish there.", "You don't have to go on.", "No need to explain further.", "Let's end it here.",
+    "Let's pause here.", "Let's call it there.", "Let's stop for now.", "We can stop here.", "We can stop now.",
+    "Pause.", "Pause for a bit.", "Pause, pause.", "Hush, please.", "Hush, hush.", "Shh, stop.", "Shh, please.",
+    "Quiet.", "Quiet down, please.", "Quiet for a moment.", "Be silent.", "Keep quiet, please.",
+    "Stop there, I need to think.", "Stop, I'm thinking.", "Stop, I need a moment.", "Stop, let me look.",
+    "Stop, I want to watch.", "Okay, okay, stop.", "Fine, stop.", "Stop, that's too much detail.",
+    "Too much, stop.", "That's too long, stop.", "Cut it.", "Cut it out.", "Cut the rest.", "Skip it.",
+    "Skip the rest, please.", "Enough detail.", "Stop the description.", "Stop describing.", "Stop explaining.",
+    "Stop right there.", "Please, stop now.", "Please just stop.", "Just be quiet.", "Give it a rest.",
+    "Knock it off.", "No, stop.", "Nope, stop.", "Stop, that's it.", "All good, you can stop.", "I'm good, stop.",
+    "Got it, you can stop.", "Understood, stop there.", "Stop, my phone is ringing.", "Stop, someone's at the door.",
+    "Ugh, stop, I'm tired.", "Wow, okay, stop talking.", "Hmm, stop for a moment.", "Sorry, stop, I need to go.",
 )
 
 _FILLER_BEFORE = ("Okay, ", "Um, ", "Hey, ", "Oh, ", "Well, ", "Alright, ", "Sorry, ", "Hmm, ", "So, ", "Look, ")

@@ -20,6 +20,9 @@ class Recipe(BaseModel):
     # model: a checkpoint directory (LongVA layout), or "tiny" (random weights, in-memory tokenizer)
     base: str = "tiny"
     tiny: dict[str, Any] = Field(default_factory=dict)      # M4Config overrides (text/vision sizes) for base=tiny
+    # base=tiny: "bytes" (one token a byte) or "bpe" (byte-level BPE learnt from the training text)
+    tokenizer: Literal["bytes", "bpe"] = "bytes"
+    tokenizer_vocab_size: int = 1024
     # data: an M4-IT json + media folder, or "synth" (built from the synthetic suite, see synthdata.py)
     data: str = "synth"
     media_root: str = "."
@@ -27,6 +30,8 @@ class Recipe(BaseModel):
     synth_seed: int = 1
     synth_n_per_task: int = 20
     phrase_augment: float = 0.0                # share of noise/stop phrases given a filler prefix/suffix
+    phrase_generated: int = 0                  # generated phrases per kind added to the train lists (phrase_templates.py)
+    phrase_mix: float = 0.0                    # share of noise/stop phrases said together with a short noise statement
     synth_counts: dict[str, int] = Field(default_factory=lambda: {"original": 300, "interleave": 150,
                                                                   "noise": 350, "stop": 300})
     synth_first_placement: float = 0.5         # share of noise/stop turns right after the image
@@ -40,6 +45,7 @@ class Recipe(BaseModel):
     tune_speech_projector: bool = False
     # optimisation (the HF Trainer's names where they exist)
     learning_rate: float = 1e-5
+    loss_per_sample: bool = False              # average the loss within each sample first (reference: over all tokens)
     vision_learning_rate: float | None = None
     num_train_epochs: float = 1.0
     max_steps: int = -1
@@ -61,6 +67,7 @@ class Recipe(BaseModel):
     save_steps: int = 0                        # 0: save only at the end
     seed: int = 0
     output_dir: str = "runs/m4-train"
+    calibrate_noise_test: bool = False         # fit the noise test's cap/scale on held-out phrases (calibrate.py)
     checkpoint_dtype: Literal["float32", "bfloat16", "float16"] = "float32"
 
 

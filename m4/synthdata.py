@@ -11,8 +11,10 @@ from pathlib import Path
 
 DESCRIBE = "Describe everything you have seen in the video so far, in as much detail as you can."
 # A long answer on purpose: a stop turn must be able to land in the middle of it.
-DESCRIPTION = ("I see a dark background with coloured shapes that move, grow or spin, "
-               "and short captions at the bottom of the picture.")
+DESCRIPTION = ("I see a dark background with coloured shapes on it. Some of them move from one side to the "
+               "other, some grow or shrink, and some spin in place. Now and then a short caption appears at "
+               "the bottom of the picture, and the shapes change colour, from red to green to blue and back "
+               "again, while new shapes come into view and old ones leave the frame.")
 
 
 def synth_source_records(out_dir: str | Path, *, seed: int = 1, n_per_task: int = 20, max_frames: int = 24,

@@ -1,10 +1,15 @@
-"""An in-memory ChatML tokenizer for tiny M4 models (tests, benches, `tiny=True`): no download.
+"""In-memory ChatML tokenizers for tiny M4 models (tests, benches, `tiny=True`, tiny_cpu): no download.
 
-Byte-level BPE with no merges: every byte is a token, so any text round-trips exactly, plus the
-ChatML specials. The chat template is the ChatML one Qwen2 ships (system prompt given explicitly).
+`build_chatml_tokenizer`: byte-level BPE with no merges: every byte is a token, so any text
+round-trips exactly. `train_chatml_tokenizer`: byte-level BPE whose merges are learnt from the
+training text, so common words are single tokens (a tiny model then reads words, not letters) and
+any other text still round-trips byte by byte. Both add the ChatML specials; the chat template is
+the ChatML one Qwen2 ships (system prompt given explicitly).
 """
 
 from __future__ import annotations
+
+import re
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -27,6 +32,23 @@ def build_chatml_tokenizer():
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     core.decoder = decoders.ByteLevel()
     core.add_special_tokens(list(SPECIAL_TOKENS))
+    tok = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    tok.chat_template = CHATML_TEMPLATE
+    return tok
+
+
+def train_chatml_tokenizer(texts, vocab_size: int = 1024):
+    """Byte-level BPE trained on `texts` (deterministic for the same texts in the same order)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    core.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), min_frequency=2,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    specials = "|".join(map(re.escape, SPECIAL_TOKENS))
+    core.train_from_iterator((re.sub(specials, " ", t) for t in texts), trainer=trainer)
     tok = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|im_end|>", pad_token="<|endoftext|>")
     tok.chat_template = CHATML_TEMPLATE
     return tok

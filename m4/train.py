@@ -26,10 +26,11 @@ except ImportError:                          # pragma: no cover - torch is requi
 class M4ForTraining(_Module):
     """M4Model with a differentiable forward: placeholder positions get frame / speech embeddings."""
 
-    def __init__(self, m4: Any, tune_vision_tower: bool = False):
+    def __init__(self, m4: Any, tune_vision_tower: bool = False, loss_per_sample: bool = False):
         super().__init__()
         self.m4 = m4
         self.tune_vision_tower = tune_vision_tower
+        self.loss_per_sample = loss_per_sample
 
     def image_features(self, pixels):
         import torch
@@ -58,12 +59,30 @@ class M4ForTraining(_Module):
             if feats.shape[0] != int(slots.sum()):
                 raise ValueError(f"{int(slots.sum())} placeholder positions for {feats.shape[0]} media embeddings")
             embeds = embeds.masked_scatter(slots.unsqueeze(-1), feats)
-        return lm(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels, use_cache=False)
+        if not self.loss_per_sample or labels is None:
+            return lm(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels, use_cache=False)
+        out = lm(inputs_embeds=embeds, attention_mask=attention_mask, use_cache=False)
+        out.loss = per_sample_loss(out.logits, labels)
+        return out
 
     def _speech(self, mel):
         if self.m4.speech is None:
             raise ValueError("speech placeholders, but the model has no speech encoder")
         return self.m4.speech(mel.to(self.m4.dtype))
+
+
+def per_sample_loss(logits, labels):
+    """Next-token cross-entropy averaged within each sample, then over samples: a one-token reply
+    (a noise or stop decision) weighs as much as a long answer, not 1/len of it."""
+    import torch.nn.functional as F
+
+    from omnibench.m4.sft import IGNORE
+
+    targets = labels[:, 1:]
+    token = F.cross_entropy(logits[:, :-1].float().transpose(1, 2), targets, ignore_index=IGNORE, reduction="none")
+    counted = (targets != IGNORE).sum(dim=1)
+    keep = counted > 0
+    return (token.sum(dim=1)[keep] / counted[keep]).mean()
 
 
 def set_trainable(model: Any, recipe: Recipe) -> dict[str, int]:
@@ -93,17 +112,27 @@ def param_groups(model: Any, recipe: Recipe) -> list[dict]:
     return groups
 
 
-def build_model(recipe: Recipe):
-    """(M4Model, tokenizer) from the recipe's base: a checkpoint directory or "tiny"."""
+def build_model(recipe: Recipe, records: list[dict] = ()):
+    """(M4Model, tokenizer) from the recipe's base: a checkpoint directory or "tiny".
+
+    A tiny base with `tokenizer: bpe` learns its tokenizer from the records' text first.
+    """
     import torch
 
     if recipe.base == "tiny":
         from omnibench.m4.config import tiny_config
         from omnibench.m4.modeling import build_model as build
-        from omnibench.m4.tokenizer_testing import build_chatml_tokenizer
+        from omnibench.m4.tokenizer_testing import build_chatml_tokenizer, train_chatml_tokenizer
 
-        tokenizer = build_chatml_tokenizer()
-        model = build(tiny_config(vocab_size=len(tokenizer), **recipe.tiny), seed=recipe.seed)
+        if recipe.tokenizer == "bpe":
+            texts = [turn["value"] for record in records for turn in record["conversations"]]
+            tokenizer = train_chatml_tokenizer(texts, recipe.tokenizer_vocab_size)
+        else:
+            tokenizer = build_chatml_tokenizer()
+        overrides = dict(recipe.tiny)
+        if "text" in overrides:           # the vocabulary is the tokenizer's, whatever the recipe says
+            overrides["text"] = {**overrides["text"], "vocab_size": len(tokenizer)}
+        model = build(tiny_config(vocab_size=len(tokenizer), **overrides), seed=recipe.seed)
     else:
         from omnibench.m4.checkpoint import load_checkpoint, load_tokenizer
 
@@ -137,8 +166,14 @@ def prepare_records(recipe: Recipe, out_dir: Path) -> tuple[list[dict], Path]:
     data_dir = out_dir / "data"
     source = synth_source_records(data_dir, seed=recipe.synth_seed, n_per_task=recipe.synth_n_per_task,
                                   max_frames=recipe.synth_max_frames)
-    records, reused = build_m4it(source, recipe.synth_counts, seed=recipe.seed,
-                                 first_placement=recipe.synth_first_placement, augment=recipe.phrase_augment)
+    from omnibench.m4 import phrases, phrase_templates
+
+    more = recipe.phrase_generated
+    noise = phrases.NOISE_TRAIN + phrase_templates.generated("noise", more, recipe.seed)
+    stop = phrases.STOP_TRAIN + phrase_templates.generated("stop", more, recipe.seed)
+    records, reused = build_m4it(source, recipe.synth_counts, seed=recipe.seed, noise_phrases=noise, stop_phrases=stop,
+                                 first_placement=recipe.synth_first_placement, augment=recipe.phrase_augment,
+                                 mix=recipe.phrase_mix)
     report = validate(records).model_copy(update={"reused_sources": reused, "seed": recipe.seed})
     write(records, report, data_dir)
     return records, data_dir
@@ -204,9 +239,9 @@ def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | P
     torch.manual_seed(recipe.seed)
     if records is None:
         records, media_root = prepare_records(recipe, out_dir)
-    model, tokenizer = build_model(recipe)
+    model, tokenizer = build_model(recipe, records)
     trainable = set_trainable(model, recipe)
-    wrapper = M4ForTraining(model, recipe.tune_vision_tower)
+    wrapper = M4ForTraining(model, recipe.tune_vision_tower, recipe.loss_per_sample)
     if recipe.gradient_checkpointing:
         model.language_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if recipe.tune_vision_tower:
@@ -244,13 +279,28 @@ def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | P
     seconds = time.monotonic() - started
     final = model if recipe.checkpoint_dtype == "float32" else model.to(getattr(torch, recipe.checkpoint_dtype))
     checkpoint = save_checkpoint(final.eval(), out_dir / "checkpoint", tokenizer)
+    calibration = _calibrate(checkpoint, records, Path(media_root or ".")) if recipe.calibrate_noise_test else None
     summary = {"recipe": recipe.name, "steps": int(result.global_step), "train_seconds": round(seconds, 1),
                "samples": len(dataset), "losses": budget.losses, "trainable": trainable,
                "parameters": sum(p.numel() for p in model.parameters()), "checkpoint": str(checkpoint),
                "deepspeed": str(deepspeed) if use_deepspeed else None,
-               "attn_implementation": model.language_model.config._attn_implementation}
+               "attn_implementation": model.language_model.config._attn_implementation,
+               "noise_test_calibration": calibration}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return summary
+
+
+def _calibrate(checkpoint: Path, records: list[dict], media_root: Path) -> dict:
+    """The noise test fitted on held-out phrases, over frames and questions of the training data."""
+    import numpy as np
+
+    from omnibench.m4.calibrate import calibrate
+
+    with_npy = [r for r in records if str(r.get("image", "")).endswith(".npy")]
+    frames = list(np.load(media_root / with_npy[0]["image"])) if with_npy else []
+    questions = [t["value"].replace("<image>", "").strip() for r in records if r.get("category") == "original"
+                 for t in r["conversations"][:1]]
+    return calibrate(checkpoint, frames, list(dict.fromkeys(questions))[:40])
 
 
 def main_train(argv: list[str] | None = None) -> int:

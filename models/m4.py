@@ -6,6 +6,7 @@ engine's protocols (OfflineRequest, Query, Emission) into M4's calls.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from omnibench.data.schema import Query
@@ -85,6 +86,26 @@ class M4Adapter:
 
     def poll(self, t: float) -> list[Emission]:
         return [Emission(o.text, turn=o.turn, done=o.done, refers_to=o.refers_to) for o in self.session.poll()]
+
+
+def tiny_checkpoint() -> Path | None:
+    """The tiny M4 trained by the tiny_cpu recipe, shipped in the package (None if absent)."""
+    import os
+
+    from omnibench.m4 import checkpoints_dir
+
+    found = [Path(os.environ["OMNIBENCH_M4_TINY"])] if os.environ.get("OMNIBENCH_M4_TINY") else []
+    found.append(checkpoints_dir() / "tiny")
+    return next((p for p in found if (p / "config.json").exists()), None)
+
+
+@model("m4-tiny", description="the tiny M4 (3 MB) trained on a CPU by the tiny_cpu recipe, shipped with omnibench")
+def m4_tiny(**settings: Any) -> M4Adapter:
+    path = tiny_checkpoint()
+    if path is None:
+        raise ConfigError("model m4-tiny: no checkpoint; build one with `omnibench m4 train --recipe tiny_cpu` "
+                          "and point OMNIBENCH_M4_TINY at its checkpoint folder")
+    return M4Adapter(checkpoint=str(path), **settings)
 
 
 def _history(request: OfflineRequest) -> list[tuple[str, str]]:

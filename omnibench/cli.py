@@ -195,7 +195,9 @@ def main_job(debug: bool = False) -> int:
     ensure_suite(seed=0, progress=True)
     tasks = registry.resolve_tasks("synth,noise_rejection,stop_turn")
     run_dirs = []
-    for name in BASELINES + tuple(n for n in ("m4-tiny",) if n in registry.models()):
+    from omnibench.models.m4 import tiny_checkpoint
+
+    for name in BASELINES + (("m4-tiny",) if tiny_checkpoint() is not None else ()):
         out = Path("runs") / "synth" / name
         print(f"== {name}", flush=True)
         Evaluation(model=name, out=out, task_settings={"seed": 0}).run(tasks)

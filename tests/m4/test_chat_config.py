@@ -61,3 +61,17 @@ def test_released_style_config_without_vision_sizes_gets_clip_l14_336():
     assert "mm_hidden_size" not in cfg.text and "image_grid_pinpoints" not in cfg.text
     with pytest.raises(ValueError, match="mm_vision_tower"):
         M4Config.from_longva_json({**data, "mm_vision_tower": "some/siglip"})
+
+
+def test_a_tokenizer_learnt_from_text_reads_words_and_still_round_trips_anything():
+    from omnibench.m4.tokenizer_testing import train_chatml_tokenizer
+
+    texts = ["Please stop talking now.", "Stop, stop.", "Where did I put my glasses?"] * 20
+    tok = train_chatml_tokenizer(texts, 400)
+    again = train_chatml_tokenizer(texts, 400)
+    assert tok.get_vocab() == again.get_vocab()
+    assert len(tok("Please stop talking now.")["input_ids"]) <= 6          # whole words, not letters
+    odd = "Ünïcode 😀 never seen <|im_end|>"
+    ids = tok(odd)["input_ids"]
+    assert tok.decode(ids) == odd and ids[-1] == tok.convert_tokens_to_ids("<|im_end|>")
+    ChatFormat(tok)                                                      # its template is ChatML, as M4 needs

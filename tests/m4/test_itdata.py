@@ -148,3 +148,37 @@ def test_phrase_augmentation_keeps_the_phrase_and_is_seeded():
     said = [t["value"].replace("<image>\n", "") for r in aug for t in r["conversations"] if t["from"] == "human"]
     core = {phrases.normalize(p) for p in phrases.STOP_TRAIN}
     assert all(any(c in phrases.normalize(s) for c in core) for s in said if "item" not in s)
+
+
+def test_mixing_joins_a_short_noise_aside_to_both_kinds_and_keeps_the_category():
+    counts = {"original": 0, "interleave": 0, "noise": 40, "stop": 40}
+    mixed, _ = itdata.build_m4it(_source(), counts, seed=4, mix=1.0)
+    assert mixed == itdata.build_m4it(_source(), counts, seed=4, mix=1.0)[0]
+    noise = {phrases.normalize(p) for p in phrases.NOISE_TRAIN}
+    stop = {phrases.normalize(p) for p in phrases.STOP_TRAIN}
+    for record in mixed:
+        turn = next(t["value"].replace("<image>\n", "") for t in record["conversations"]
+                    if t["from"] == "human" and "item" not in t["value"])
+        said = phrases.normalize(turn)
+        own = stop if record["category"] == "stop" else noise
+        assert any(p in said for p in own) and any(p in said and p != said for p in noise), turn
+        assert (record["conversations"][-1]["value"] == "<|im_end|>") == (record["category"] == "stop")
+
+
+def test_generated_phrases_are_distinct_seeded_and_never_an_evaluation_phrase():
+    from omnibench.m4 import phrase_templates
+
+    for kind in ("noise", "stop"):
+        made = phrase_templates.generated(kind, 800, seed=1)
+        assert len(made) == 800 and made == phrase_templates.generated(kind, 800, seed=1)
+        assert made != phrase_templates.generated(kind, 800, seed=2)
+        keys = [phrases.normalize(p) for p in made]
+        assert len(set(keys)) == len(keys)
+        held = {phrases.normalize(p) for p in (*phrases.evaluation_phrases("noise"), *phrases.evaluation_phrases("stop"),
+                                               *phrases.NOISE_EVAL, *phrases.STOP_EVAL)}
+        assert not held & set(keys)
+    # unfiltered, the generator does say evaluation phrases ("Enough.", "Hold on."): the filter matters
+    import random
+
+    rng = random.Random(0)
+    assert any(phrases.normalize(phrase_templates.stop_phrase(rng)) in held for _ in range(5000))

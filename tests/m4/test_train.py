@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +54,20 @@ def test_loss_falls_on_a_fixed_batch(tmp_path):
     assert model.vision_tower.embeddings.patch_embedding.weight.grad is not None   # the tower trained too
 
 
+def test_per_sample_loss_weighs_every_sample_alike():
+    from omnibench.m4.sft import IGNORE
+    from omnibench.m4.train import per_sample_loss
+
+    logits = torch.randn(2, 5, 7)
+    labels = torch.tensor([[IGNORE, 1, 2, 3, 4], [IGNORE, IGNORE, IGNORE, IGNORE, 6]])
+    token = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, 7), labels[:, 1:].reshape(-1),
+                                              ignore_index=IGNORE, reduction="none").view(2, 4)
+    expected = (token[0].sum() / 4 + token[1, 3]) / 2             # the one-token sample counts half
+    assert per_sample_loss(logits, labels) == pytest.approx(float(expected), rel=1e-5)
+    pooled = token.sum() / 5                                      # the reference: 1/5 for that token
+    assert float(pooled) != pytest.approx(float(expected))
+
+
 def test_frozen_parts_get_no_gradient(tmp_path):
     from omnibench.m4.sft import PaddingCollator, SFTDataset
     from omnibench.m4.train import M4ForTraining, build_model, set_trainable
@@ -82,11 +95,13 @@ def test_trainer_run_saves_a_checkpoint_that_loads_back(tmp_path):
     ckpt = Path(summary["checkpoint"])
     loaded = load_checkpoint(ckpt)
     tok = load_tokenizer(ckpt)
-    assert tok.convert_tokens_to_ids("<|im_start|>") == 257
-    ids = torch.tensor([[1, 2, 3, 257]])
+    start = tok.convert_tokens_to_ids("<|im_start|>")
+    assert tok.decode(tok("What colour?")["input_ids"]) == "What colour?"
+    assert len(tok) == loaded.config.text["vocab_size"]        # the recipe's tokenizer, learnt from the records
+    ids = torch.tensor([[5, 6, 7, start]])
     from omnibench.m4.train import build_model
 
-    fresh, _ = build_model(recipe)
+    fresh, _ = build_model(recipe, _records(tmp_path))
     with torch.no_grad():
         a = loaded.language_model(input_ids=ids).logits
         b = fresh.language_model(input_ids=ids).logits
@@ -150,17 +165,14 @@ def test_deepspeed_configs(name, stage):
     assert HfDeepSpeedConfig(str(path)).get_value("zero_optimization.stage") == stage
 
 
-def _tiny_checkpoint() -> Path | None:
-    found = [Path(os.environ.get("OMNIBENCH_M4_TINY", "")), Path(__file__).parents[2] / "m4" / "checkpoints" / "tiny"]
-    return next((p for p in found if (p / "config.json").exists()), None)
-
-
 @pytest.mark.slow
 def test_tiny_cpu_reaches_the_thresholds(tmp_path):
     """The trained tiny M4 rejects unseen noise and obeys unseen stop phrases (>= 90%), far above untrained."""
     from omnibench.m4.tiny_eval import evaluate_checkpoint
 
-    ckpt = _tiny_checkpoint()
+    from omnibench.models.m4 import tiny_checkpoint
+
+    ckpt = tiny_checkpoint()
     if ckpt is None:
         from omnibench.m4.recipe import load_recipe as lr
         from omnibench.m4.train import train

@@ -129,3 +129,20 @@ def test_runs_through_the_engine_on_a_generated_video(tmp_path, protocol):
     assert "error" not in kinds and "query" in kinds
     if protocol == "streaming":
         assert "frame" in kinds and any(e.kind == "emission" and e.turn == 0 for e in records[0].events)
+
+
+def test_m4_tiny_loads_the_shipped_or_pointed_checkpoint_and_says_how_to_build_one(tmp_path, monkeypatch):
+    from omnibench.m4.checkpoint import save_checkpoint
+    from omnibench.m4.pipeline import M4Pipeline
+
+    tiny = M4Pipeline.tiny(seed=5)
+    save_checkpoint(tiny.model, tmp_path / "ckpt", tiny.tokenizer)
+    monkeypatch.setenv("OMNIBENCH_M4_TINY", str(tmp_path / "ckpt"))
+    model = registry.get_model("m4-tiny", tokens_per_poll=3)
+    assert model.pipeline.config.text == tiny.config.text
+    monkeypatch.delenv("OMNIBENCH_M4_TINY")
+    import omnibench.m4 as m4_pkg
+
+    monkeypatch.setattr(m4_pkg, "checkpoints_dir", lambda: tmp_path / "none")
+    with pytest.raises(ConfigError, match="m4 train --recipe tiny_cpu"):
+        registry.get_model("m4-tiny")
