@@ -135,9 +135,9 @@ def save_checkpoint(model: M4Model, path: str | Path, tokenizer: Any = None) -> 
 
 
 def load_tokenizer(path: str | Path) -> Any:
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer, PretrainedConfig
 
-    try:
-        return AutoTokenizer.from_pretrained(str(path))
+    try:   # an empty config: AutoTokenizer would otherwise read config.json and warn about `llava_qwen`
+        return AutoTokenizer.from_pretrained(str(path), config=PretrainedConfig())
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: no usable tokenizer ({exc})") from exc

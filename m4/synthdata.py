@@ -7,6 +7,7 @@ small .npy stack, and M4-IT's categories are then built on top with the train ph
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 DESCRIBE = "Describe everything you have seen in the video so far, in as much detail as you can."
@@ -36,12 +37,14 @@ def synth_source_records(out_dir: str | Path, *, seed: int = 1, n_per_task: int 
             end = sample.video.end or reader.duration
             asks = [(q.t if q.t is not None else end, q.text, str(q.target)) for q in sample.turns
                     if q.kind == "question" and isinstance(q.target, str) and q.depends_on is None]
-            if n % describe_every == 0:
-                asks.append((end, DESCRIBE, DESCRIPTION))
+            if n % describe_every == 0:     # asked at any moment, as the stream tasks ask it
+                start = sample.video.start or 0.0
+                t = random.Random(f"{seed}|{sample.id}").uniform(min(start + 2.0, end), end)
+                asks.append((round(t, 1), DESCRIBE, DESCRIPTION))
             for k, (t, question, answer) in enumerate(asks):
                 name = f"{sample.id}_{k}"
                 # the settings are in the name: a changed setting never reuses stale frames
-                path = out_dir / "frames" / f"{name}_{max_frames}f{frame_size}px.npy"
+                path = out_dir / "frames" / f"{name}_{t:.1f}s{max_frames}f{frame_size}px.npy"
                 if not path.exists():
                     frames = reader.sample(fps=1.0, start=sample.video.start or 0.0, end=max(t, 0.5),
                                            size=frame_size).array

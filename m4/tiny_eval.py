@@ -25,22 +25,32 @@ def run_tasks(model: str, model_args: dict[str, Any], out: Path, tasks=TASKS, pr
     results = {r.task: r.metrics[r.headline].value for r in score_run(out, tasks=list(tasks))}
     for task in tasks:
         if "stop" in task:       # compliance is only meaningful when the stop lands in a running answer
-            results[f"{task}:answering_at_stop"] = answering_at_stop(out, task)
+            results.update({f"{task}:{k}": v for k, v in stop_outcomes(out, task).items()})
     return results
 
 
-def answering_at_stop(run_dir: Path, task: str) -> float:
-    """Share of samples whose question got a (partial) answer before the stop turn was spoken."""
+def stop_outcomes(run_dir: Path, task: str) -> dict[str, float]:
+    """answering_at_stop: share of samples with a (partial) answer before the stop turn;
+    stopped_mid_answer: share that were answering *and* said nothing after the stop (a model that
+    never answers complies trivially, this one it cannot game)."""
+    from omnibench.results import SampleScore
     from omnibench.scoring.run_scores import collect_records
 
-    hits = total = 0
+    complied = {}
+    for path in (Path(run_dir) / "scores" / task).glob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            score = SampleScore.model_validate_json(line)
+            complied[score.sample_id] = score.values.get("compliance") == 1.0
+    answering = stopped = total = 0
     for records in collect_records(Path(run_dir), task).values():
         for record in records.values():
             stop_t = record.query_time(1)
-            said = [e for e in record.emissions(0) if (e.text or "").strip() and stop_t is not None and e.t <= stop_t]
+            said = any((e.text or "").strip() and stop_t is not None and e.t <= stop_t for e in record.emissions(0))
             total += 1
-            hits += bool(said)
-    return hits / total if total else 0.0
+            answering += said
+            stopped += said and complied.get(record.sample_id, False)
+    return {"answering_at_stop": answering / total if total else 0.0,
+            "stopped_mid_answer": stopped / total if total else 0.0}
 
 
 def untrained_like(checkpoint: str | Path, seed: int = 0) -> Any:
@@ -55,9 +65,31 @@ def untrained_like(checkpoint: str | Path, seed: int = 0) -> Any:
     return adapter
 
 
+def validation_accuracy(checkpoint: str | Path, n_questions: int = 40) -> dict[str, float]:
+    """Per kind, the share of the held-out validation phrases (never in training, never in a
+    benchmark task) decided right, each landing in a running answer; questions must be answered."""
+    from omnibench.data.synth import ensure_suite
+    from omnibench.data.video import VideoReader
+    from omnibench.m4.calibrate import accuracy, observe, validation_phrases
+    from omnibench.m4.pipeline import M4Pipeline
+    from omnibench.registry import get_task
+
+    pipeline = M4Pipeline.from_checkpoint(str(checkpoint))
+    suite = ensure_suite(seed=0, progress=False)
+    sample = suite.samples["synth_sg"][0]
+    frames = list(VideoReader(str(suite.root / sample.video.path)).sample(fps=1.0, start=0.0, end=8.0,
+                                                                          size=pipeline.config.frame_size).array)
+    questions = [q.text for name in ("synth_sg", "synth_si", "synth_md", "synth_pt") for s in get_task(name).samples()
+                 for q in s.turns if q.kind == "question"]
+    observations = observe(pipeline, frames, validation_phrases(), list(dict.fromkeys(questions))[:n_questions])
+    noise = pipeline.config.noise
+    return accuracy(observations, noise.cap, noise.scale)
+
+
 def evaluate_checkpoint(checkpoint: str | Path, out: str | Path, baselines: bool = False) -> dict[str, Any]:
     out = Path(out)
     trained = run_tasks("m4", {"checkpoint": str(checkpoint)}, out / "trained")
+    trained.update({f"validation_phrases:{k}": v for k, v in validation_accuracy(checkpoint).items()})
     if not baselines:
         return trained
     untrained = run_tasks("m4", {"checkpoint": str(checkpoint), "untrained": True}, out / "untrained",

@@ -286,10 +286,11 @@ def test_scorer_leaves_answer_slot_as_the_reference_does(tmp_path):
     record = _record(md, ["a knife", "cutting"])
     with FakeOpenAI(handler=exact_match) as server:
         judge_turns(make_client(server, tmp_path))(md, record)
+        first = [fields(body)["Question"] for body in server.bodies]   # turns are judged concurrently
         judge_turns(make_client(server, tmp_path), fill_answers=True)(md, record)
-        questions = [fields(body)["Question"] for body in server.bodies]
-    assert questions[1] == "What is ##ANSWER## used for?"
-    assert questions[-1] == "What is a knife used for?"
+        second = [fields(body)["Question"] for body in server.bodies[len(first):]]
+    assert sorted(first) == ["What is ##ANSWER## used for?", "What tool?"]
+    assert second == ["What is a knife used for?"]                  # turn 0 is unchanged: from the cache
 
 
 def test_scorer_unscored_turn_makes_the_sample_unscored_and_errors_are_not_judged(tmp_path):
