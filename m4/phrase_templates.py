@@ -2,9 +2,10 @@
 
 A tiny model trained from scratch on a few hundred phrases memorises them; it generalises when the
 same decisive words come in many surroundings. Noise: everyday remarks, remarks to somebody else
-and narration of what is on screen (the curated list keeps the hard negatives, "Max, stop barking!",
-which a generator would make too many of). Stop: an opener, a way of saying stop, a closer. Seeded; a generated phrase that equals
-(normalised) an evaluation phrase or an eval-part phrase is dropped, so evaluation stays unseen.
+and narration of what is on screen (the curated list keeps the hard negatives, "Max, stop
+barking!", which a generator would make too many of). Stop: an opener, a way of saying stop, a
+closer. Seeded; a generated phrase that equals (normalised) an evaluation phrase or an eval-part
+phrase is dropped, so evaluation stays unseen.
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 def build_chatml_tokenizer():
     """A PreTrainedTokenizerFast of 256 byte tokens + 3 specials (ids 256..258), ChatML template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
 
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     # stable ids: byte order of the GPT-2 byte->unicode table
@@ -32,15 +31,12 @@ def build_chatml_tokenizer():
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     core.decoder = decoders.ByteLevel()
     core.add_special_tokens(list(SPECIAL_TOKENS))
-    tok = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|im_end|>", pad_token="<|endoftext|>")
-    tok.chat_template = CHATML_TEMPLATE
-    return tok
+    return _chatml(core)
 
 
 def train_chatml_tokenizer(texts, vocab_size: int = 1024):
     """Byte-level BPE trained on `texts` (deterministic for the same texts in the same order)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
 
     core = Tokenizer(models.BPE())
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
@@ -49,6 +45,12 @@ def train_chatml_tokenizer(texts, vocab_size: int = 1024):
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     specials = "|".join(map(re.escape, SPECIAL_TOKENS))
     core.train_from_iterator((re.sub(specials, " ", t) for t in texts), trainer=trainer)
+    return _chatml(core)
+
+
+def _chatml(core):
+    from transformers import PreTrainedTokenizerFast
+
     tok = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|im_end|>", pad_token="<|endoftext|>")
     tok.chat_template = CHATML_TEMPLATE
     return tok

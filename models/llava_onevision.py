@@ -31,8 +31,9 @@ class LlavaOneVision(hf.GenerateFromInputs):
                  offline_fps: float | None = None, system: str | None = "You are a helpful assistant."):
         from transformers import LlavaOnevisionForConditionalGeneration
 
-        self._load(LlavaOnevisionForConditionalGeneration, pretrained, device=device, dtype=dtype, attn_implementation=attn_implementation,
-                   num_frames=num_frames, offline_fps=offline_fps, system=system)
+        self._load(LlavaOnevisionForConditionalGeneration, pretrained, device=device, dtype=dtype,
+                   attn_implementation=attn_implementation, num_frames=num_frames,
+                   offline_fps=offline_fps, system=system)
         vision = self.model.config.vision_config
         saved = hf.preprocessor_settings(pretrained, "video_preprocessor_config.json", "preprocessor_config.json")
         size = saved.get("size") if isinstance(saved.get("size"), dict) else {}

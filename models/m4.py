@@ -99,7 +99,7 @@ def tiny_checkpoint() -> Path | None:
     return next((p for p in found if (p / "config.json").exists()), None)
 
 
-@model("m4-tiny", description="the tiny M4 (3 MB) trained on a CPU by the tiny_cpu recipe, shipped with omnibench")
+@model("m4-tiny", description="the tiny M4 (1.9M parameters) trained on a CPU by the tiny_cpu recipe, shipped with omnibench")
 def m4_tiny(**settings: Any) -> M4Adapter:
     path = tiny_checkpoint()
     if path is None:

@@ -41,8 +41,9 @@ class Qwen25Omni(hf.GenerateFromInputs):
         from transformers import Qwen2_5OmniThinkerForConditionalGeneration, WhisperFeatureExtractor
 
         self.accepts_audio = audio
-        self._load(Qwen2_5OmniThinkerForConditionalGeneration, pretrained, device=device, dtype=dtype, attn_implementation=attn_implementation,
-                   num_frames=num_frames, offline_fps=offline_fps, system=system)
+        self._load(Qwen2_5OmniThinkerForConditionalGeneration, pretrained, device=device, dtype=dtype,
+                   attn_implementation=attn_implementation, num_frames=num_frames,
+                   offline_fps=offline_fps, system=system)
         self.feature_extractor = WhisperFeatureExtractor.from_pretrained(pretrained) if audio else None
         config = self.model.config
         self.video_settings = hf.qwen_video_settings(config.vision_config, pretrained, min_pixels, max_pixels)

@@ -32,8 +32,9 @@ class Qwen25VL(hf.GenerateFromInputs):
                  max_pixels: int | None = None, system: str | None = "You are a helpful assistant."):
         from transformers import Qwen2_5_VLForConditionalGeneration
 
-        self._load(Qwen2_5_VLForConditionalGeneration, pretrained, device=device, dtype=dtype, attn_implementation=attn_implementation,
-                   num_frames=num_frames, offline_fps=offline_fps, system=system)
+        self._load(Qwen2_5_VLForConditionalGeneration, pretrained, device=device, dtype=dtype,
+                   attn_implementation=attn_implementation, num_frames=num_frames,
+                   offline_fps=offline_fps, system=system)
         self.video_settings = hf.qwen_video_settings(self.model.config.vision_config, pretrained,
                                                      min_pixels, max_pixels)
         config = self.model.config

@@ -190,13 +190,12 @@ def main_job(debug: bool = False) -> int:
     from omnibench.engine.evaluate import Evaluation
     from omnibench.report import load_results, markdown_table, write_report
     from omnibench.scoring.run_scores import score_run
+    from omnibench.models.m4 import tiny_checkpoint
     from omnibench import registry
 
     ensure_suite(seed=0, progress=True)
     tasks = registry.resolve_tasks("synth,noise_rejection,stop_turn")
     run_dirs = []
-    from omnibench.models.m4 import tiny_checkpoint
-
     for name in BASELINES + (("m4-tiny",) if tiny_checkpoint() is not None else ()):
         out = Path("runs") / "synth" / name
         print(f"== {name}", flush=True)
