@@ -38,7 +38,7 @@ def pick_device(device: str = "auto") -> str:
         return device
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"   # safe: only for device="auto"; a set device is kept
 
 
 def pick_dtype(dtype: str, device: str):
