@@ -5,7 +5,7 @@ same decisive words come in many surroundings. Noise: everyday remarks, remarks 
 and narration of what is on screen (the curated list keeps the hard negatives, "Max, stop
 barking!", which a generator would make too many of). Stop: an opener, a way of saying stop, a
 closer. Seeded; a generated phrase that equals (normalised) an evaluation phrase or an eval-part
-phrase is dropped, so evaluation stays unseen.
+phrase, or holds a benchmark phrase word for word, is dropped, so evaluation stays unseen.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def stop_phrase(rng: random.Random) -> str:
 
 def generated(kind: str, n: int, seed: int = 0) -> tuple[str, ...]:
     """Up to n distinct generated phrases of `kind` ("noise" or "stop"), none of them an evaluation phrase."""
-    from omnibench.m4.phrases import NOISE_EVAL, STOP_EVAL, evaluation_phrases, normalize
+    from omnibench.m4.phrases import NOISE_EVAL, STOP_EVAL, evaluation_phrases, normalize, wraps_evaluation_phrase
 
     held = {normalize(p) for p in (*evaluation_phrases("noise"), *evaluation_phrases("stop"), *NOISE_EVAL,
                                    *STOP_EVAL)}
@@ -94,6 +94,6 @@ def generated(kind: str, n: int, seed: int = 0) -> tuple[str, ...]:
             break
         phrase = make(rng)
         key = normalize(phrase)
-        if key and key not in held:
+        if key and key not in held and not wraps_evaluation_phrase(phrase):
             out.setdefault(key, phrase)
     return tuple(out.values())

@@ -11,6 +11,7 @@ phrase_llm.py.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -126,6 +127,78 @@ _NOISE = (
     "That's plenty of pasta for four people, right, Lee?", "Shush, Biscuit, it's only the postman.",
     "Okay then.", "Makes sense.", "Mm, true.", "Right, right.", "Sounds about right.", "Ah, okay.",
     "Quit it, Leo, give your sister the ball.", "End of the month already, wow.", "Hold on tight, kids, bumpy road.",
+    # remembering and narrating one's own day (what OmniMMI's turn-taking remarks sound like)
+    "I remember leaving the scissors on the kitchen table.", "I think I put the spare keys in the blue drawer.",
+    "This morning I fed the fish and then forgot my lunch.", "Earlier I saw a man in a red jacket walking two dogs.",
+    "I'm pretty sure I locked the car, well, mostly sure.", "Yesterday I moved the lamp next to the bookshelf.",
+    "I left my scarf at the cinema, I bet.", "We painted the fence green last spring.",
+    "I recall the waiter had a funny little moustache.", "The last time I was here it was pouring with rain.",
+    "I put the groceries away, except the eggs.", "My grandmother used to bake on Sundays.",
+    # describing or reacting to a screen, to nobody in particular
+    "The colours on this screen are a bit washed out.", "That looks like a park in the spring.",
+    "Some kind of cartoon, by the look of it.", "The lighting in this clip is really moody.",
+    "Looks like a busy market with lots of stalls.", "That building has a strange roof.",
+    "The guy in the background keeps waving.", "It's one of those cooking videos again.",
+    "Pretty shaky camera work, honestly.", "I like how the sky turns orange there.",
+    "Reminds me of a documentary I once saw.", "That dog in the corner is adorable.",
+    # acknowledgements and fillers that expect nothing back
+    "Uh-huh, sure.", "I see, I see.", "Mhm.", "Yep.", "Totally.", "Fair point.", "True, true.", "Oh, right.",
+    "Ah, I see.", "Hm, fair.", "No kidding.", "Go figure.", "Figures.", "Huh, neat.", "Oh, wow.", "Hah, classic.",
+    "Yup, yup.", "Guess so.", "Maybe.", "Possibly.", "Could be.", "Kind of, yeah.", "Whatever works.", "Meh.",
+    "Oh, nice one.", "Well, okay.", "Sure, why not.", "I mean, yeah.", "Right on.", "Sounds good to me.",
+    # musings and opinions
+    "Life is funny that way.", "You win some, you lose some.", "Things always work out in the end, I suppose.",
+    "Not my cup of tea, but fine.", "Some days are just like that.", "I guess that's how it goes.",
+    "It'll be fine, probably.", "Easy come, easy go.", "Such is life.", "Can't complain, really.",
+    "I've always liked rainy afternoons.", "People are strange sometimes.", "Every year the summer gets hotter.",
+    "I should write that down somewhere, some day.", "One of these days I'll learn to cook properly.",
+    # talking to people and pets around
+    "Rex, drop the sock!", "Lily, your lunchbox is on the counter.", "Sweetheart, the bath is ready.",
+    "Carlos, did you take my charger?", "Emma, the taxi is outside.", "Boys, shoes off in the hall, please.",
+    "Nana, do you want more soup?", "Pete, turn left at the lights.", "Yes, Mum, I'm eating properly.",
+    "Coming, coming, one minute, Jo!", "Can you hand me that towel, love?", "Hey Sam, nice haircut.",
+    "Thanks, Aunt May, it's delicious.", "Good boy, Buddy, good boy.", "Misty, get off the table!",
+    "No, Timmy, we're not buying that.", "Over here, Anna, I saved you a seat.", "Dad, the game's on.",
+    "Okay kids, five more minutes of cartoons.", "Sara, could you check the oven for me?",
+    # phone and chat asides
+    "Hello? Yeah, I'm at home.", "Sorry, my mum is calling, one sec.", "Oh, it's a text from work.",
+    "Yes, I'll be there by six.", "No, I said the Italian place.", "Tell him I'll call back.",
+    "Ugh, another spam call.", "My battery is at five percent.", "The group chat is blowing up again.",
+    # everyday complaints and observations
+    "The toast is burnt again.", "Why is the heating always off when I need it?", "My shoes are soaked.",
+    "This pen doesn't work.", "The neighbour's dog is barking nonstop.", "The cake didn't rise at all.",
+    "I can't find the remote anywhere.", "Someone ate my yoghurt.", "The train is late, as usual.",
+    "My eyes are so tired today.", "I really need new glasses.", "The shower is freezing this morning.",
+    "I'm out of shampoo.", "The sink is blocked again.", "I spilled coffee on my notes.",
+    "The supermarket was packed.", "The lift is broken again.", "This jumper is way too itchy.",
+    # work, school, plans
+    "I have a dentist appointment on Thursday.", "My essay is due next week.", "The boss wants the figures by noon.",
+    "I'm thinking of taking Friday off.", "We're going camping in August.", "My cousin's wedding is in June.",
+    "I signed up for a pottery class.", "The gym was empty this morning.", "I should call the plumber.",
+    "My flight leaves at six tomorrow.", "Need to renew my library card.", "The car insurance is due.",
+    # longer, rambling remarks
+    "I was going to bake bread this weekend, but honestly I'll probably just buy some at the corner shop.",
+    "My brother keeps sending me videos of his cat, and every single one is the cat sleeping somewhere odd.",
+    "When we moved into this flat the walls were bright yellow, and it took three coats to cover it.",
+    "The thing with gardening is you plant something and then just hope for the best, really.",
+    "I've been trying to drink less coffee, which is going about as well as you'd think.",
+    "There was a street musician near the station playing the same song for an hour this morning.",
+    "I keep meaning to sort out the photos on my phone, there must be ten thousand of them.",
+    "It's strange how a smell can bring back a whole summer from when you were a kid.",
+    # formal, considered remarks
+    "The minutes from the last meeting have been circulated.", "I believe the invoice was settled in March.",
+    "The renovation should be completed by the end of the quarter.", "Our guests are expected around seven.",
+    "I have noted the change in the schedule.", "The parcel was delivered to the neighbour.",
+    # hard negatives: words of stopping, waiting or quiet said about something else
+    "The bus didn't even stop for me.", "Wait until you hear what happened at work.", "That's enough sugar for my tea.",
+    "Hold the elevator, please, Martin!", "The music stopped next door, finally.", "Quiet mornings are the best.",
+    "My watch stopped again, I need a new battery.", "Pause the movie, Jess, I need the loo.",
+    "The kids finally went quiet upstairs.", "I'll stop at the pharmacy on the way back.",
+    "The rain stopped just in time.", "Enough about me, how was your trip, Mia?",
+    "Hang the picture a bit higher, Tom.", "I can't wait for the holidays.", "Stop worrying, Jen, it'll be fine.",
+    "Kids, that's enough screen time for today.", "That film had a silent ending, didn't it?",
+    "We waited ages for the bus.", "The shop ran out of bread, enough said.", "Hold still, Molly, I'm doing your hair.",
+    "Cut the onions smaller next time, Ed.", "The concert ended late last night.",
 )
 
 _STOP = (
@@ -152,10 +225,10 @@ _STOP = (
     "Quit talking.", "Silence.", "Be quiet, please.", "Okay, shush.", "Hold it right there.",
     "Wait, that's enough.", "Stop for now, please.", "I don't need more.", "Fine, enough.",
     # more ways, in more registers, some with a reason attached
-    "Could you stop for a second?", "Would you please stop?", "Alright, you can stop talking.",
+    "Could you stop for a second?", "Would you please stop?",
     "Hold on, let me think.", "Hold on, stop there.", "Hold on a second, please.", "Just hold on.", "Hold it, please.",
     "Wait.", "Wait, please stop.", "Wait a minute.", "Wait, wait, wait.", "Just wait.", "Hang on a minute.",
-    "Hang on, hang on.", "Halt, please.", "Halt right there.", "That'll be all.", "That'll do, thank you.",
+    "Hang on, hang on.", "Halt, please.", "Halt right there.", "That'll be all.",
     "That's plenty.", "Plenty, thanks.", "Okay, enough.", "Enough, please.", "Enough now.", "I've heard enough now.",
     "No more.", "No more talking.", "Nothing more, thanks.", "Don't go on.", "Don't say more.", "Don't finish that.",
     "You can finish there.", "You don't have to go on.", "No need to explain further.", "Let's end it here.",
@@ -167,9 +240,56 @@ _STOP = (
     "Too much, stop.", "That's too long, stop.", "Cut it.", "Cut it out.", "Cut the rest.", "Skip it.",
     "Skip the rest, please.", "Enough detail.", "Stop the description.", "Stop describing.", "Stop explaining.",
     "Stop right there.", "Please, stop now.", "Please just stop.", "Just be quiet.", "Give it a rest.",
-    "Knock it off.", "No, stop.", "Nope, stop.", "Stop, that's it.", "All good, you can stop.", "I'm good, stop.",
-    "Got it, you can stop.", "Understood, stop there.", "Stop, my phone is ringing.", "Stop, someone's at the door.",
+    "Knock it off.", "No, stop.", "Nope, stop.", "Stop, that's it.", "I'm good, stop.",
+    "Understood, stop there.", "Stop, my phone is ringing.", "Stop, someone's at the door.",
     "Ugh, stop, I'm tired.", "Wow, okay, stop talking.", "Hmm, stop for a moment.", "Sorry, stop, I need to go.",
+    # asking politely
+    "Could you stop there, please?", "Would you mind stopping?", "Can you pause for a moment?", "Mind stopping there?",
+    "I'd like you to stop now.", "If you could stop, that would be great.", "Can we pause here?",
+    "Please hold off for a moment.", "Would you stop talking for a second?", "Sorry to interrupt, but please stop.",
+    "Excuse me, could you stop?", "Pardon me, please stop.", "Can you be quiet for a moment, please?",
+    "May I ask you to stop?", "Would you pause, please?", "Could you hold it there?",
+    # curt
+    "Quit it.", "Shush now.", "Shut it.", "Pipe down.", "Not now.", "Freeze.",
+    "Okay, done.", "Done, stop.", "Stop that.", "Stop it, please.", "Stop, okay?",
+    # having heard enough
+    "That's all I wanted to hear.", "I've heard all I need.", "Great, that's enough.",
+    "Fine, I understand, stop.", "Good, that answers it, stop there.",
+    "I know enough now, thanks.", "Understood, that's plenty.", "Yep, that's all, thanks.",
+    "Thanks, that's plenty.", "Okay, that's enough info.", "Got the gist, stop.", "I've got it from here.",
+    "Cool, that's enough.", "Great, stop there.", "That's enough for me.",
+    # holding and waiting
+    "One second, stop.", "Give me a second, stop talking.", "Just a moment, please stop.", "Hold off for now.",
+    "Pause a moment.", "Wait there.", "Wait up, stop.", "Hold on, hold on.", "Hang on, please stop.",
+    "Wait a bit, stop talking.", "Hold it a sec.", "Stop for a minute.", "Pause right there.", "Hold everything.",
+    # silence
+    "Go quiet for a bit.", "No talking for now.", "Silence for a moment, please.", "Please stay quiet.",
+    "Be quiet for a sec.", "Quiet down now.", "Shh, no more talking.", "Hush for a moment.", "Keep silent, please.",
+    "Shh shh shh.", "Quiet, quiet.", "Stop making noise.",
+    # ending the answer
+    "End your answer there.", "Finish up now.", "Wind it down, please.", "Time's up, stop.", "That's a wrap.",
+    "Let's close it there.", "You can be done now.", "End it now.", "Finish there, please.", "Let's end there.",
+    "Stop the answer there.", "That's where you stop.", "No more detail, please.", "Skip the details, stop.",
+    "You can leave it at that.", "Leave it at that.", "Let's leave it at that, thanks.", "Conclude there.",
+    # informal
+    "Nah, stop.", "Dude, stop.", "Okay, chill, stop.", "Bro, enough.", "Ok ok ok, stop.", "Yeah no, stop.",
+    "Ugh, enough already.", "Cool, stop there.", "Sweet, that's enough.", "Okay, I'm good.", "Nope, enough.",
+    "Alright alright, stop.", "Yeah, yeah, stop.", "Lol, stop.", "Whoa, stop.", "Whoa, whoa, enough.",
+    # with a reason
+    "Stop, I'm on the phone.", "Stop, the baby's sleeping.", "Please stop, I can't hear the video.",
+    "Stop, I want to hear this part.", "Stop for a moment, I'm confused.", "Stop, I need to write that down.",
+    "Stop, my boss just walked in.", "Stop, I have to take this call.", "Please stop, I'm busy right now.",
+    "Stop, I'll ask again later.", "Stop talking, I'm trying to concentrate.", "Stop, I want to see it myself.",
+    "Stop, too long.", "Stop, that's too much.", "Stop, I already know this.", "Stop, I'm in a meeting.",
+    # formal
+    "Please discontinue.", "Kindly cease speaking.", "That will suffice.", "That is sufficient.",
+    "I must ask you to stop.", "Please refrain from continuing.", "You may conclude now.",
+    "No further detail is required.", "That will be all, thank you.", "Please stop at this point.",
+    "I would prefer you stop there.", "Please do not continue.",
+    # not going on
+    "Don't keep going.", "Don't bother finishing.", "No need to keep talking.", "You don't have to say any more.",
+    "Please don't continue that.", "Don't go any further.", "No need to go further.", "Don't say anything else.",
+    "No need for the rest.", "Forget the rest.", "Skip the rest of it.",
 )
 
 _FILLER_BEFORE = ("Okay, ", "Um, ", "Hey, ", "Oh, ", "Well, ", "Alright, ", "Sorry, ", "Hmm, ", "So, ", "Look, ")
@@ -222,6 +342,18 @@ def evaluation_phrases(kind: str) -> tuple[str, ...]:
     except ImportError:
         pass
     return tuple(dict.fromkeys(out))
+
+
+@functools.lru_cache(maxsize=1)
+def _evaluation_word_runs() -> tuple[str, ...]:
+    every = {normalize(p) for kind in ("noise", "stop") for p in evaluation_phrases(kind)}
+    return tuple(f" {p} " for p in every if len(p.split()) >= 3)
+
+
+def wraps_evaluation_phrase(text: str) -> bool:
+    """Whether `text` holds a benchmark phrase of three words or more, word for word ("Fine, that'll do.")."""
+    words = f" {normalize(text)} "
+    return any(run in words for run in _evaluation_word_runs())
 
 
 NOISE_ALL: tuple[str, ...] = _NOISE

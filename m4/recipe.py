@@ -59,6 +59,7 @@ class Recipe(BaseModel):
     tf32: bool = False
     gradient_checkpointing: bool = False
     model_max_length: int = 32000
+    position_gap: int = 0                      # random 0..N position ids skipped after the media (sft.py)
     deepspeed: str | None = None               # zero1 | zero2 | zero3 | zero3_offload | zero1_offload | a path
     attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"
     dataloader_num_workers: int = 0
@@ -67,6 +68,7 @@ class Recipe(BaseModel):
     save_steps: int = 0                        # 0: save only at the end
     seed: int = 0
     output_dir: str = "runs/m4-train"
+    select_at: list[float] = Field(default_factory=list)  # shares of the run at which validation picks the snapshot
     calibrate_noise_test: bool = False         # fit the noise test's cap/scale on held-out phrases (calibrate.py)
     checkpoint_dtype: Literal["float32", "bfloat16", "float16"] = "float32"
 

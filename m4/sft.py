@@ -8,6 +8,10 @@ Labels (M4_SPEC "M4-IT data and recipe", the reference's preprocess_qwen):
 So after every user turn the model learns that a turn start comes next, which is what the noise
 test reads. Consecutive human turns are allowed. `<image>` expands to frames x tokens_per_frame
 positions, `<speech>` to tokens_per_utterance positions; their labels are ignored.
+`position_gap` G > 0 skips a random 0..G position ids right after the first media run: at decode
+time an interruption's channel follows the prefix but its positions continue after the answer so
+far (M4's "continue" layout), so a model trained only on contiguous positions decides differently
+depending on how long it had been answering.
 """
 
 from __future__ import annotations
@@ -116,7 +120,7 @@ class SFTDataset:
     def __init__(self, records: list[dict], tokenizer: Any, config: Any, *, media_root: str | Path = ".",
                  frames_per_video: int = 16, max_length: int = 32000,
                  anyres_grids: tuple[tuple[int, int], ...] = ((2, 2),),
-                 speech_root: str | Path | None = None):
+                 speech_root: str | Path | None = None, position_gap: int = 0):
         self.records = records
         self.config = config
         self.renderer = TemplateRenderer(tokenizer, config.system_prompt)
@@ -128,6 +132,7 @@ class SFTDataset:
         self.frames_per_video = frames_per_video
         self.max_length = max_length
         self.anyres_grids = anyres_grids
+        self.position_gap = position_gap
         self._pixels: dict[tuple[str, int], Any] = {}
 
     def __len__(self) -> int:
@@ -149,6 +154,8 @@ class SFTDataset:
         if len(ids) > self.max_length:
             ids, labels, frames = self._truncate(ids, labels, frames)
         item = {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels)}
+        if self.position_gap:
+            item["position_ids"] = gapped_positions(ids, int(torch.randint(0, self.position_gap + 1, ())))
         if frames is not None and len(frames):
             item["pixel_values"] = frames
         if mels and SPEECH_ID in ids:
@@ -199,6 +206,20 @@ class SFTDataset:
         audio = self.config.whisper_config()
         wave = _read_wav(self._path(rel, self.speech_root))
         return log_mel(np.asarray(wave), audio.num_mel_bins, 2 * audio.max_source_positions)
+
+
+def gapped_positions(ids: list[int], gap: int):
+    """0..n-1, shifted by `gap` from the token after the first run of media positions (no media: no gap)."""
+    import torch
+
+    positions = torch.arange(len(ids))
+    media = [k for k, t in enumerate(ids) if t in (IMAGE_ID, SPEECH_ID)]
+    if media and gap:
+        end = media[0]
+        while end < len(ids) and ids[end] in (IMAGE_ID, SPEECH_ID):
+            end += 1
+        positions[end:] += gap
+    return positions
 
 
 def anyres_crops(path: Path, size: int, grids: tuple[tuple[int, int], ...]):
@@ -255,6 +276,11 @@ class PaddingCollator:
             n = len(item["input_ids"])
             ids[row, :n], labels[row, :n], mask[row, :n] = item["input_ids"], item["labels"], 1
         batch = {"input_ids": ids, "labels": labels, "attention_mask": mask}
+        if "position_ids" in items[0]:
+            positions = torch.arange(width).repeat(len(items), 1)
+            for row, item in enumerate(items):
+                positions[row, : len(item["position_ids"])] = item["position_ids"]
+            batch["position_ids"] = positions
         for key in ("pixel_values", "speech_mel"):
             parts = [x[key] for x in items if key in x]
             if parts:

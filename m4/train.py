@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from omnibench.m4.callbacks import SnapshotSelector, TimeBudget
 from omnibench.m4.recipe import Recipe, deepspeed_config_path, load_recipe
 
 try:                                         # the Trainer wants a real nn.Module subclass
@@ -43,7 +44,8 @@ class M4ForTraining(_Module):
             features = features[:, 1:]
         return self.m4.pool(self.m4.projector(features))
 
-    def forward(self, input_ids, labels=None, attention_mask=None, pixel_values=None, speech_mel=None, **_: Any):
+    def forward(self, input_ids, labels=None, attention_mask=None, pixel_values=None, speech_mel=None,
+                position_ids=None, **_: Any):
         from omnibench.m4.sft import IMAGE_ID, SPEECH_ID
 
         lm = self.m4.language_model
@@ -60,8 +62,9 @@ class M4ForTraining(_Module):
                 raise ValueError(f"{int(slots.sum())} placeholder positions for {feats.shape[0]} media embeddings")
             embeds = embeds.masked_scatter(slots.unsqueeze(-1), feats)
         if not self.loss_per_sample or labels is None:
-            return lm(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels, use_cache=False)
-        out = lm(inputs_embeds=embeds, attention_mask=attention_mask, use_cache=False)
+            return lm(inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids, labels=labels,
+                      use_cache=False)
+        out = lm(inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids, use_cache=False)
         out.loss = per_sample_loss(out.logits, labels)
         return out
 
@@ -179,53 +182,6 @@ def prepare_records(recipe: Recipe, out_dir: Path) -> tuple[list[dict], Path]:
     return records, data_dir
 
 
-class _Budget:
-    """TrainerCallback (duck-typed): stop at the wall-clock budget; keep every logged loss.
-
-    With `time_cosine`, the learning rate follows warmup + cosine over the *time* budget, so the
-    schedule ends on time however fast the machine is (a step-based cosine cut by the budget would
-    stop at a high learning rate on a busy machine).
-    """
-
-    def __init__(self, minutes: float | None, time_cosine: bool = False, warmup: float = 0.03):
-        self.limit = None if minutes is None else minutes * 60.0
-        self.time_cosine = time_cosine and self.limit is not None
-        self.warmup = warmup
-        self.start = time.monotonic()
-        self.losses: list[float] = []
-        self.base_lrs: list[float] | None = None
-
-    def on_step_begin(self, args, state, control, optimizer=None, **kwargs):
-        if not self.time_cosine or optimizer is None:
-            return control
-        import math
-
-        if self.base_lrs is None:
-            self.base_lrs = [g["lr"] for g in optimizer.param_groups]
-        done = min(1.0, (time.monotonic() - self.start) / self.limit)
-        if done < self.warmup:
-            factor = done / self.warmup
-        else:
-            factor = 0.5 * (1 + math.cos(math.pi * (done - self.warmup) / (1 - self.warmup)))
-        for group, base in zip(optimizer.param_groups, self.base_lrs):
-            group["lr"] = base * max(factor, 0.01)
-        return control
-
-    def __getattr__(self, name: str):            # every other callback event: no-op
-        if name.startswith("on_"):
-            return lambda *a, **k: None
-        raise AttributeError(name)
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if self.limit is not None and time.monotonic() - self.start > self.limit:
-            control.should_training_stop = True
-        return control
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        if logs and "loss" in logs:
-            self.losses.append(float(logs["loss"]))
-
-
 def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | Path | None = None) -> dict:
     """Train as the recipe says; save a LongVA-layout checkpoint; return a summary (also written to disk)."""
     import torch
@@ -251,7 +207,8 @@ def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | P
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     dataset = SFTDataset(records, tokenizer, model.config, media_root=media_root or ".",
                          frames_per_video=recipe.frames_per_video, max_length=recipe.model_max_length,
-                         anyres_grids=tuple(tuple(g) for g in recipe.anyres_grids), speech_root=recipe.speech_root)
+                         anyres_grids=tuple(tuple(g) for g in recipe.anyres_grids), speech_root=recipe.speech_root,
+                         position_gap=recipe.position_gap)
     time_cosine = recipe.lr_scheduler_type == "time_cosine"
     if time_cosine and recipe.max_minutes is None:
         raise ValueError("lr_scheduler_type time_cosine needs max_minutes")
@@ -269,14 +226,20 @@ def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | P
         dataloader_num_workers=recipe.dataloader_num_workers, use_cpu=not cuda,
         train_sampling_strategy="group_by_length" if recipe.group_by_length else "random",
         deepspeed=str(deepspeed) if use_deepspeed else None, disable_tqdm=True)
-    budget = _Budget(recipe.max_minutes, time_cosine, recipe.warmup_ratio)
+    budget = TimeBudget(recipe.max_minutes, time_cosine, recipe.warmup_ratio)
+    selector = (SnapshotSelector(model, tokenizer, *_validation_inputs(records, Path(media_root or ".")),
+                                 points=recipe.select_at, budget=budget) if recipe.select_at else None)
     # our JSONs carry no optimizer section, so this AdamW (with its vision-lr group) is used with DeepSpeed too
     optimizer = torch.optim.AdamW(param_groups(model, recipe), lr=recipe.learning_rate)
     trainer = Trainer(model=wrapper, args=args, train_dataset=dataset, data_collator=PaddingCollator(dataset.pad_id),
-                      callbacks=[budget], optimizers=(optimizer, None))
+                      callbacks=[budget] + ([selector] if selector else []), optimizers=(optimizer, None))
     started = time.monotonic()
     result = trainer.train()
     seconds = time.monotonic() - started
+    if selector:
+        if not selector.scores or selector.scores[-1]["step"] != result.global_step:
+            selector.score(int(result.global_step), 1.0)     # the final weights always compete
+        model.load_state_dict(selector.best[1])
     final = model if recipe.checkpoint_dtype == "float32" else model.to(getattr(torch, recipe.checkpoint_dtype))
     checkpoint = save_checkpoint(final.eval(), out_dir / "checkpoint", tokenizer)
     calibration = _calibrate(checkpoint, records, Path(media_root or ".")) if recipe.calibrate_noise_test else None
@@ -285,22 +248,31 @@ def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | P
                "parameters": sum(p.numel() for p in model.parameters()), "checkpoint": str(checkpoint),
                "deepspeed": str(deepspeed) if use_deepspeed else None,
                "attn_implementation": model.language_model.config._attn_implementation,
-               "noise_test_calibration": calibration}
+               "noise_test_calibration": calibration,
+               "validation": selector.scores if selector else None,
+               "selected_step": next(x["step"] for x in reversed(selector.scores)
+                                     if x["balanced"] == selector.best[0]) if selector else None}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return summary
 
 
-def _calibrate(checkpoint: Path, records: list[dict], media_root: Path) -> dict:
-    """The noise test fitted on held-out phrases, over frames and questions of the training data."""
+def _validation_inputs(records: list[dict], media_root: Path) -> tuple[list, list[str]]:
+    """(frames, questions) the validation phrases are decided over: a training video's frames and
+    questions of the training data (a question must still be answered)."""
     import numpy as np
-
-    from omnibench.m4.calibrate import calibrate
 
     with_npy = [r for r in records if str(r.get("image", "")).endswith(".npy")]
     frames = list(np.load(media_root / with_npy[0]["image"])) if with_npy else []
     questions = [t["value"].replace("<image>", "").strip() for r in records if r.get("category") == "original"
                  for t in r["conversations"][:1]]
-    return calibrate(checkpoint, frames, list(dict.fromkeys(questions))[:40])
+    return frames, list(dict.fromkeys(questions))[:40]
+
+
+def _calibrate(checkpoint: Path, records: list[dict], media_root: Path) -> dict:
+    """The noise test fitted on held-out phrases, over frames and questions of the training data."""
+    from omnibench.m4.calibrate import calibrate
+
+    return calibrate(checkpoint, *_validation_inputs(records, media_root))
 
 
 def main_train(argv: list[str] | None = None) -> int:

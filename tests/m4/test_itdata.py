@@ -177,8 +177,24 @@ def test_generated_phrases_are_distinct_seeded_and_never_an_evaluation_phrase():
         held = {phrases.normalize(p) for p in (*phrases.evaluation_phrases("noise"), *phrases.evaluation_phrases("stop"),
                                                *phrases.NOISE_EVAL, *phrases.STOP_EVAL)}
         assert not held & set(keys)
+        assert not [p for p in made if phrases.wraps_evaluation_phrase(p)]
     # unfiltered, the generator does say evaluation phrases ("Enough.", "Hold on."): the filter matters
     import random
 
     rng = random.Random(0)
     assert any(phrases.normalize(phrase_templates.stop_phrase(rng)) in held for _ in range(5000))
+
+
+def test_no_train_phrase_or_built_turn_contains_a_whole_benchmark_phrase():
+    """A train phrase, or a filler around one, that rebuilds a benchmark phrase ("Fine, that'll do."
+    around "That'll do.") would leak it: every benchmark phrase of three words or more is absent from
+    the train parts and from the built noise and stop turns, word for word."""
+    bench = {phrases.normalize(p) for kind in ("noise", "stop") for p in phrases.evaluation_phrases(kind)}
+    long_ones = [f" {b} " for b in bench if len(b.split()) >= 3]
+    assert long_ones and phrases.wraps_evaluation_phrase("Well, " + phrases.evaluation_phrases("stop")[2] + " Ha.")
+    for p in phrases.NOISE_TRAIN + phrases.STOP_TRAIN:
+        assert not [b for b in long_ones if b in f" {phrases.normalize(p)} "], p
+    built, _ = itdata.build_m4it(_source(60), {"original": 0, "interleave": 0, "noise": 600, "stop": 600}, seed=3,
+                                 augment=1.0, mix=0.6)
+    turns = [t["value"] for r in built for t in r["conversations"] if t["from"] == "human"]
+    assert not [t for t in turns if phrases.wraps_evaluation_phrase(t)]

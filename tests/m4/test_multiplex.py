@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 import random
 
+import pytest
 import torch
 
 from omnibench.m4.config import NoiseTestSettings
@@ -146,3 +147,24 @@ def test_sampling_is_seeded(pipeline, prefix):
 
     assert sample(5) == sample(5)
     assert sample(5) != sample(6)
+
+
+def test_a_gapped_training_view_is_exactly_what_an_interruption_sees_mid_answer(pipeline, prefix):
+    """sft.position_gap's premise: with "continue" positions an interruption after n answer tokens is
+    the prefix followed by its own turn, shifted by (question tail + n) positions."""
+    from omnibench.m4.modeling import new_cache
+
+    tail, turn = pipeline.chat.query_ids("Describe it."), pipeline.chat.query_ids("Okay, stop.")
+    P, n = prefix.shape[1], 5
+    decoder = pipeline.decoder(max_new_tokens=32)
+    decoder.start(prefix)
+    decoder.ask(tail, force="query")
+    assert len(decoder.generate(limit=n)) == n
+    seen = decoder.ask(turn, force="query")
+    gap = len(tail) + n
+    with torch.no_grad():
+        embeds = torch.cat([prefix, pipeline.model.embed(turn)], dim=1)
+        positions = list(range(P)) + list(range(P + gap, P + gap + len(turn)))
+        logits = pipeline.model.forward_embeds(embeds, new_cache(pipeline.model), positions=positions).logits[0, -1]
+    _, p_start, _, entropy = noise_test(logits, pipeline.chat.im_start_id, pipeline.config.noise)
+    assert p_start == pytest.approx(seen.p_start, abs=1e-5) and entropy == pytest.approx(seen.entropy, abs=1e-4)

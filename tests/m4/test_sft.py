@@ -121,3 +121,25 @@ def test_media_path_outside_root_is_refused(tmp_path, tokenizer):
                                                                         {"from": "gpt", "value": "x"}]}]
     with pytest.raises(DataError, match="evil"):
         ds[0]
+
+
+def test_position_gap_starts_right_after_the_first_media_run():
+    from omnibench.m4.sft import gapped_positions
+
+    ids = [5, 6, IMAGE_ID, IMAGE_ID, IMAGE_ID, 7, 8, IMAGE_ID, 9]
+    assert gapped_positions(ids, 10).tolist() == [0, 1, 2, 3, 4, 15, 16, 17, 18]
+    assert gapped_positions(ids, 0).tolist() == list(range(9))
+    assert gapped_positions([5, 6, 7], 10).tolist() == [0, 1, 2]        # no media, nothing to skip
+
+
+def test_dataset_with_position_gap_pads_position_ids(tmp_path, tokenizer):
+    ds, cfg = _dataset(tmp_path, tokenizer)
+    ds.position_gap = 50
+    torch.manual_seed(0)
+    items = [ds[0] for _ in range(20)]
+    gaps = {int(x["position_ids"][-1]) - (len(x["input_ids"]) - 1) for x in items}
+    assert len(gaps) > 1 and min(gaps) >= 0 and max(gaps) <= 50          # a fresh gap each time it is drawn
+    batch = PaddingCollator(ds.pad_id)([items[0], ds[1]])
+    n_b = len(ds[1]["input_ids"])
+    assert batch["position_ids"].shape == batch["input_ids"].shape
+    assert batch["position_ids"][1, :n_b].tolist() == list(range(n_b))    # no media in record 1: no gap

@@ -86,7 +86,7 @@ def test_trainer_run_saves_a_checkpoint_that_loads_back(tmp_path):
     from omnibench.m4.checkpoint import load_checkpoint, load_tokenizer
     from omnibench.m4.train import train
 
-    recipe = load_recipe("tiny_cpu", {"tiny": {}, "max_steps": 3, "max_minutes": None, "logging_steps": 1,
+    recipe = load_recipe("tiny_cpu", {"tiny": {}, "max_steps": 3, "max_minutes": None, "logging_steps": 1, "select_at": [],
                                       "lr_scheduler_type": "cosine",
                                       "per_device_train_batch_size": 2, "output_dir": str(tmp_path / "run"),
                                       "checkpoint_dtype": "float32"})
@@ -108,22 +108,6 @@ def test_trainer_run_saves_a_checkpoint_that_loads_back(tmp_path):
     assert not torch.allclose(a, b)          # trained weights, not a fresh init
     saved = json.loads((ckpt.parent / "summary.json").read_text())
     assert saved["steps"] == 3
-
-
-def test_time_cosine_schedule_ends_on_time(monkeypatch):
-    from omnibench.m4 import train as train_mod
-
-    clock = [0.0]
-    monkeypatch.setattr(train_mod.time, "monotonic", lambda: clock[0])
-    budget = train_mod._Budget(1.0, time_cosine=True, warmup=0.1)
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    seen = []
-    for t in (3.0, 6.0, 30.0, 59.0, 61.0):
-        clock[0] = t
-        budget.on_step_begin(None, None, None, optimizer=opt)
-        seen.append(opt.param_groups[0]["lr"])
-    assert seen[0] == pytest.approx(0.5) and seen[1] == pytest.approx(1.0)      # warmup over 10% of the time
-    assert seen[2] < 0.6 and seen[3] < 0.02 and seen[4] == pytest.approx(0.01)   # cosine reaches the floor at the end
 
 
 def test_recipes_load_and_take_overrides():
@@ -205,12 +189,12 @@ def _assert_achieved(results: dict) -> None:
         assert trained[f"{task}:answering_at_stop"] >= 0.9, (task, trained)
         assert trained[f"{task}:stopped_mid_answer"] > max(untrained[f"{task}:stopped_mid_answer"],
                                                            rand[f"{task}:stopped_mid_answer"]), (task, results)
-    assert trained["synth_stop"] >= 0.9 and trained["stop_turn"] >= 0.75, trained
-    assert trained["validation_phrases:balanced"] >= 0.8, trained
+    assert trained["synth_stop"] >= 0.9 and trained["stop_turn"] >= 0.8, trained
+    assert trained["validation_phrases:noise"] >= 0.85 and trained["validation_phrases:stop"] >= 0.85, trained
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.xfail(strict=True, reason="issue 8: stop_turn measured 0.78-0.89 over three runs of the recipe, target 0.9")
+@pytest.mark.xfail(strict=True, reason="issue 8: the shipped checkpoint's stop_turn is 0.89 (16 of 18), target 0.9")
 def test_shipped_tiny_m4_meets_the_stop_target(shipped_results):
     assert shipped_results["trained"]["stop_turn"] >= 0.9
