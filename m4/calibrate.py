@@ -65,6 +65,12 @@ def observe(pipeline: Any, frames: list, turns: dict[str, list[str]], questions:
     return out
 
 
+def score_validation(pipeline: Any, frames: list, questions: list[str]) -> dict[str, float]:
+    """Per kind, the share of the validation phrases decided right at the pipeline's own noise settings."""
+    noise = pipeline.config.noise
+    return accuracy(observe(pipeline, frames, validation_phrases(), questions), noise.cap, noise.scale)
+
+
 def decide(obs: Observation, cap: float, scale: float) -> str:
     if obs.p_start > min(cap, scale * math.exp(-obs.entropy)):
         return "noise"

@@ -65,32 +65,39 @@ class SnapshotSelector(_Callback):
         self.model, self.tokenizer, self.frames, self.questions = model, tokenizer, frames, questions
         self.points, self.budget = sorted(points), budget
         self.scores: list[dict] = []
-        self.best: tuple[float, dict] | None = None
+        self.best: tuple[float, int, dict] | None = None      # (balanced accuracy, step, weights)
+
+    @property
+    def selected_step(self) -> int | None:
+        return self.best[1] if self.best else None
 
     def progress(self, state) -> float:
-        if self.budget.limit is not None:
-            by_time = (time.monotonic() - self.budget.start) / self.budget.limit
-            return max(by_time, state.global_step / state.max_steps if state.max_steps > 0 else 0.0)
-        return state.global_step / state.max_steps if state.max_steps > 0 else 0.0
+        steps = state.global_step / state.max_steps if state.max_steps > 0 else 0.0
+        if self.budget.limit is None:
+            return steps
+        return max(steps, (time.monotonic() - self.budget.start) / self.budget.limit)
 
     def on_step_end(self, args, state, control, **kwargs):
         done = self.progress(state)
         if self.points and done >= self.points[0]:
-            while self.points and done >= self.points[0]:
-                self.points.pop(0)
+            self.points = [p for p in self.points if p > done]
             self.score(state.global_step, done)
         return control
 
     def score(self, step: int, done: float) -> None:
-        from omnibench.m4.calibrate import accuracy, observe, validation_phrases
+        from omnibench.m4.calibrate import score_validation
         from omnibench.m4.pipeline import M4Pipeline
 
         self.model.eval()
-        pipeline = M4Pipeline.build(self.model, self.tokenizer)
-        noise = self.model.config.noise
-        observations = observe(pipeline, self.frames, validation_phrases(), self.questions)
-        result = accuracy(observations, noise.cap, noise.scale)
+        result = score_validation(M4Pipeline.build(self.model, self.tokenizer), self.frames, self.questions)
         self.model.train()
         self.scores.append({"step": step, "progress": round(min(done, 1.0), 3), **result})
         if self.best is None or result["balanced"] >= self.best[0]:
-            self.best = (result["balanced"], {k: v.detach().clone() for k, v in self.model.state_dict().items()})
+            weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self.best = (result["balanced"], step, weights)
+
+    def finish(self, step: int) -> None:
+        """The final weights compete too; then the model holds the best snapshot's weights."""
+        if not self.scores or self.scores[-1]["step"] != step:
+            self.score(step, 1.0)
+        self.model.load_state_dict(self.best[2])

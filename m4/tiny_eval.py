@@ -70,7 +70,7 @@ def validation_accuracy(checkpoint: str | Path, n_questions: int = 40) -> dict[s
     benchmark task) decided right, each landing in a running answer; questions must be answered."""
     from omnibench.data.synth import ensure_suite
     from omnibench.data.video import VideoReader
-    from omnibench.m4.calibrate import accuracy, observe, validation_phrases
+    from omnibench.m4.calibrate import score_validation
     from omnibench.m4.pipeline import M4Pipeline
     from omnibench.registry import get_task
 
@@ -81,9 +81,7 @@ def validation_accuracy(checkpoint: str | Path, n_questions: int = 40) -> dict[s
                                                                           size=pipeline.config.frame_size).array)
     questions = [q.text for name in ("synth_sg", "synth_si", "synth_md", "synth_pt") for s in get_task(name).samples()
                  for q in s.turns if q.kind == "question"]
-    observations = observe(pipeline, frames, validation_phrases(), list(dict.fromkeys(questions))[:n_questions])
-    noise = pipeline.config.noise
-    return accuracy(observations, noise.cap, noise.scale)
+    return score_validation(pipeline, frames, list(dict.fromkeys(questions))[:n_questions])
 
 
 def evaluate_checkpoint(checkpoint: str | Path, out: str | Path, baselines: bool = False) -> dict[str, Any]:

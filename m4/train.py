@@ -237,9 +237,7 @@ def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | P
     result = trainer.train()
     seconds = time.monotonic() - started
     if selector:
-        if not selector.scores or selector.scores[-1]["step"] != result.global_step:
-            selector.score(int(result.global_step), 1.0)     # the final weights always compete
-        model.load_state_dict(selector.best[1])
+        selector.finish(int(result.global_step))
     final = model if recipe.checkpoint_dtype == "float32" else model.to(getattr(torch, recipe.checkpoint_dtype))
     checkpoint = save_checkpoint(final.eval(), out_dir / "checkpoint", tokenizer)
     calibration = _calibrate(checkpoint, records, Path(media_root or ".")) if recipe.calibrate_noise_test else None
@@ -250,8 +248,7 @@ def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | P
                "attn_implementation": model.language_model.config._attn_implementation,
                "noise_test_calibration": calibration,
                "validation": selector.scores if selector else None,
-               "selected_step": next(x["step"] for x in reversed(selector.scores)
-                                     if x["balanced"] == selector.best[0]) if selector else None}
+               "selected_step": selector.selected_step if selector else None}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return summary
 

@@ -64,5 +64,5 @@ def test_ties_go_to_the_later_snapshot(monkeypatch):
     with torch.no_grad():
         next(pipe.model.parameters()).add_(1.0)
     selector.score(20, 1.0)
-    first = next(iter(selector.best[1]))
-    assert torch.equal(selector.best[1][first], pipe.model.state_dict()[first])
+    first = next(iter(selector.best[2]))
+    assert torch.equal(selector.best[2][first], pipe.model.state_dict()[first])
