@@ -160,7 +160,7 @@ def _make(category: str, qa: QA, rng: random.Random, noise: tuple[str, ...], sto
     if category == "interleave":
         lead = [_t("human", image_token)] if qa.image else []
         return [*lead, _t("human", qa.question), answer, *qa.rest]
-    from omnibench.m4.phrases import augment_phrase, wraps_evaluation_phrase
+    from omnibench.m4.phrases import augment_phrase, resembles_evaluation_phrase
 
     plain = phrase = rng.choice(noise if category == "noise" else stop)
     if augment and rng.random() < augment:
@@ -168,7 +168,7 @@ def _make(category: str, qa: QA, rng: random.Random, noise: tuple[str, ...], sto
     if mix and rng.random() < mix:         # noise joined with noise too: length must not give stops away
         aside = rng.choice([p for p in noise if len(p.split()) <= 6] or noise)
         phrase = f"{aside} {phrase}" if rng.random() < 0.5 else f"{phrase} {aside}"
-    if wraps_evaluation_phrase(phrase):    # a filler must not rebuild a benchmark phrase ("... stop talking. Please.")
+    if resembles_evaluation_phrase(phrase):   # a filler must not make a benchmark phrase ("... stop talking. Please.")
         phrase = plain
     reply = [_t("gpt", NOISE_REPLY)] if category == "noise" and noise_reply == "yield" else []
     if category == "stop":

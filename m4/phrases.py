@@ -356,6 +356,17 @@ def wraps_evaluation_phrase(text: str) -> bool:
     return any(run in words for run in _evaluation_word_runs())
 
 
+@functools.lru_cache(maxsize=1)
+def _held_out() -> frozenset[str]:
+    return frozenset(normalize(p) for p in (*evaluation_phrases("noise"), *evaluation_phrases("stop"),
+                                            *NOISE_EVAL, *STOP_EVAL))
+
+
+def resembles_evaluation_phrase(text: str) -> bool:
+    """Whether a made-up training phrase is (normalised) a benchmark or eval-part phrase, or holds a benchmark one."""
+    return normalize(text) in _held_out() or wraps_evaluation_phrase(text)
+
+
 NOISE_ALL: tuple[str, ...] = _NOISE
 STOP_ALL: tuple[str, ...] = _STOP
 NOISE_TRAIN, NOISE_EVAL = split(_NOISE)

@@ -196,5 +196,8 @@ def test_no_train_phrase_or_built_turn_contains_a_whole_benchmark_phrase():
         assert not [b for b in long_ones if b in f" {phrases.normalize(p)} "], p
     built, _ = itdata.build_m4it(_source(60), {"original": 0, "interleave": 0, "noise": 600, "stop": 600}, seed=3,
                                  augment=1.0, mix=0.6)
-    turns = [t["value"] for r in built for t in r["conversations"] if t["from"] == "human"]
-    assert not [t for t in turns if phrases.wraps_evaluation_phrase(t)]
+    turns = [t["value"].replace("<image>\n", "") for r in built for t in r["conversations"] if t["from"] == "human"]
+    assert not [t for t in turns if phrases.resembles_evaluation_phrase(t)]
+    # short ones count exactly (normalised): "halt!" is the benchmark's "Halt.", a train phrase is not
+    assert phrases.resembles_evaluation_phrase("halt!") and not phrases.wraps_evaluation_phrase("halt!")
+    assert not [p for p in phrases.NOISE_TRAIN + phrases.STOP_TRAIN if phrases.resembles_evaluation_phrase(p)]
