@@ -18,7 +18,7 @@ from omnibench.engine.eventlog import EventLog, SampleRecord
 from omnibench.engine.offline import OfflineAsStreaming, resolve_video, run_offline
 from omnibench.engine.protocols import is_offline, is_streaming
 from omnibench.engine.shard import in_shard
-from omnibench.engine.stream import StreamPlan, StreamRunner, clock_frames, query_times
+from omnibench.engine.stream import StreamPlan, StreamRunner, check_mode, clock_frames, query_times
 from omnibench.engine.wrapper import GuardedModel, ResponseCache
 from omnibench.errors import ConfigError, DataError, OmnibenchError
 from omnibench.results import RunInfo
@@ -145,6 +145,7 @@ class Evaluation:
         log.repair()
         status = TaskRun(task.name, len(mine), len(mine) - len(todo), log_paths=[log.path])
         protocol = choose_protocol(task, self.model.inner, self.protocol)
+        check_mode(self.model.inner, self.mode)      # live adapters refuse lockstep before any sample runs
         if task.data_root is None and getattr(self.model.inner, "needs_video", True) and todo:
             raise DataError(f"task {task.name} needs its videos and none were found. {task.video_hint}")
         bar = _progress(task.name, len(mine), status.done_before, self.progress)

@@ -54,6 +54,7 @@ class Emission:
     turn: int | None = None                # index of the query it answers; None = unprompted alert
     done: bool = True
     refers_to: float | None = None         # time the model claims the event happened
+    arrived: float | None = None           # time.perf_counter() when a live API's reply arrived
 
 
 @runtime_checkable

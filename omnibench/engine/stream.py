@@ -2,7 +2,8 @@
 
 lockstep: stream time waits for the model (compute time is recorded, not charged).
 realtime: stream time advances by the model's compute time, so a slow model drops frames
-and speaks late, as it would in the world.
+and speaks late, as it would in the world. A live adapter (`realtime_only`: a remote session
+that answers on its own schedule) is paced by the wall clock instead (see `_wall_clock`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from omnibench.data.schema import Sample
 from omnibench.engine.eventlog import Event, SampleRecord
 from omnibench.engine.protocols import Emission, StreamInfo
 from omnibench.engine.wrapper import GuardedModel
-from omnibench.errors import DataError
+from omnibench.errors import ConfigError, DataError
 from omnibench.task import Prompts
 
 Mode = Literal["lockstep", "realtime"]
@@ -45,6 +46,14 @@ def clock_frames(duration: float, fps: float) -> Iterator[tuple[float, None]]:
         yield round(i / fps, 6), None
 
 
+def check_mode(model, mode: Mode) -> None:
+    """Live adapters run only in realtime mode: a live session cannot wait for a lockstep clock."""
+    if mode != "realtime" and getattr(model, "realtime_only", False):
+        name = getattr(model, "registry_name", type(model).__name__)
+        raise ConfigError(f"model {name} is a live session and runs only with --mode realtime "
+                          f"(lockstep would make the stream wait for it, which a live API cannot do)")
+
+
 @dataclass
 class _Clock:
     mode: Mode
@@ -67,7 +76,12 @@ class StreamRunner:
     events: list[Event] = field(default_factory=list)
 
     def run(self, sample: Sample, plan: StreamPlan, *, model_label: str) -> SampleRecord:
+        check_mode(self.model, self.mode)
         self.events = []
+        if self.mode == "realtime" and getattr(self.model, "realtime_only", False):
+            from omnibench.engine._wall_clock import run_wall_clock
+
+            return run_wall_clock(self, sample, plan, model_label=model_label)
         clock = _Clock(self.mode)
         fps = float(getattr(self.model, "fps", 1.0) or 1.0)
         answers: dict[int, list[str]] = {}
