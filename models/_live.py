@@ -181,6 +181,9 @@ class LiveAdapter:
         try:
             await send(*args)
         except Exception as exc:   # a send on a dropped connection: reconnect (the rebuild resends it)
+            if self._lock.locked() or generation != self._generation:
+                async with self._lock:      # a reconnect is under way; its rebuild resends this
+                    return
             if not self._dropped(exc):
                 self.fail(f"{type(exc).__name__}: {exc}")
                 return

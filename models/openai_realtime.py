@@ -21,7 +21,7 @@ import base64
 import os
 
 from omnibench.errors import ConfigError
-from omnibench.models._live import LiveAdapter
+from omnibench.models._live import LiveAdapter, rate_limited
 from omnibench.registry import model
 
 DEFAULT_INSTRUCTIONS = ("You are watching a live video with the user. Answer briefly when the user asks you "
@@ -116,10 +116,13 @@ class OpenAIRealtime(LiveAdapter):
                 await self._finished(event.response)
             elif kind == "input_audio_buffer.speech_started" and self.active:
                 self.interruptions.append(self._now())
-            elif kind == "error":
+            elif kind == "error":      # rate limits and quota end the sample; a refused event is counted
                 error = event.error
-                self.fail(f"{getattr(error, 'code', None) or getattr(error, 'type', '')}: {error.message}")
-                return
+                reason = f"{getattr(error, 'code', None) or getattr(error, 'type', '')}: {error.message}"
+                if rate_limited(reason):
+                    self.fail(reason)
+                    return
+                self.count(api_errors=1)
 
     def _started(self, response) -> None:
         metadata = getattr(response, "metadata", None) or {}
@@ -131,6 +134,9 @@ class OpenAIRealtime(LiveAdapter):
 
     async def _finished(self, response) -> None:
         turn = self.responses.get(response.id)
+        details = getattr(response, "status_details", None)
+        if getattr(response, "status", "") == "failed" and rate_limited(str(details)):
+            self.fail(f"response failed: {details}")
         if getattr(response, "status", "") == "cancelled":
             self.interruptions.append(self._now())
         self.emit("", turn, done=True)

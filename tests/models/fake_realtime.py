@@ -109,7 +109,9 @@ class FakeRealtime:
                 reply = self.script.reply(text) if kind_of == "question" else ""
                 self._start(state, send, reply, metadata)
             elif kind == "response.cancel" and state["active"] is not None:
-                state["active"][1].cancel()
+                _, task = state["active"]
+                state["active"] = None         # in order: the next event finds no active response
+                task.cancel()
             elif kind == "input_audio_buffer.append":
                 await send({"type": "input_audio_buffer.speech_started", "audio_start_ms": 0, "item_id": _id("item")})
 
@@ -148,8 +150,11 @@ class FakeRealtime:
                 await asyncio.sleep(self.script.word_s)
         except asyncio.CancelledError:
             status = "cancelled"
+        except Exception:               # the client went away mid-answer
+            return
         finally:
-            state["active"] = None
+            if state["active"] is not None and state["active"][0] == response_id:
+                state["active"] = None
         frames_in = self.frames
         usage = {"total_tokens": 0, "input_tokens": frames_in * self.script.image_tokens + tokens(state["last_user"]),
                  "output_tokens": tokens(" ".join(said)),
