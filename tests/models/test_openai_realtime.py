@@ -133,7 +133,7 @@ def test_spoken_turn_goes_in_as_24khz_pcm(tmp_path):
     if not espeak_available():
         pytest.skip("needs espeak-ng for the spoken turns")
     with FakeRealtime(Script()) as server:
-        (record,), _ = run_live(tmp_path, server, "synth_noise", speed=5, audio=True)
+        (record,), _ = run_live(tmp_path, server, "synth_noise", speed=5, audio=True, interrupt=False)
     assert record.status == "ok", record.error
     audio = [p for e in server.script.log if e["type"] == "conversation.item.create"
              for p in e["item"]["content"] if p["type"] == "input_audio"]
