@@ -160,7 +160,8 @@ class LiveAdapter:
         except ModelError:
             raise
         except Exception as exc:
-            raise ModelError(f"{type(self).__name__}: {type(exc).__name__}: {exc}") from exc
+            kind = "rate limit or quota exceeded: " if rate_limited(str(exc)) else ""
+            raise ModelError(f"{type(self).__name__}: {kind}{type(exc).__name__}: {exc}") from exc
 
     def _raise(self) -> None:
         if self._error:

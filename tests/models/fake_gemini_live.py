@@ -162,6 +162,12 @@ class FakeGeminiLive:
         state["task"] = asyncio.ensure_future(self._turn(ws, state, text))
 
     async def _turn(self, ws, state, text: str) -> None:
+        try:
+            await self._say(ws, state, text)
+        except Exception:       # the client went away mid-turn
+            pass
+
+    async def _say(self, ws, state, text: str) -> None:
         await asyncio.sleep(self.script.answer_delay_s)
         said = []
         for k, word in enumerate(text.split()):
