@@ -232,9 +232,12 @@ def cmd_score(args) -> int:
 
 def cmd_report(args) -> int:
     from omnibench.report import load_results, markdown_table, write_report
+    from omnibench.report.tables import load_runs, merge_warnings
 
     paths = write_report([Path(d) for d in args.run_dirs], Path(args.out), title=args.title)
     print(markdown_table(load_results([Path(d) for d in args.run_dirs])))
+    for warning in merge_warnings(load_runs([Path(d) for d in args.run_dirs])):
+        print(f"omnibench: warning: {warning}", file=sys.stderr)
     print("\n" + "\n".join(f"wrote {p}" for p in paths.values()))
     return 0
 
