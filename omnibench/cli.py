@@ -288,8 +288,12 @@ def cmd_lmms_eval_path(args) -> int:
     return 0
 
 
-def main_job(debug: bool = False) -> int:
-    """No arguments: the synthetic suite x the built-in baselines, then the leaderboard."""
+def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limit: int | None = None,
+             root: Path = Path(".")) -> int:
+    """No arguments: the synthetic suite x the built-in baselines (and m4-tiny), then the leaderboard.
+
+    `models` and `limit` narrow it (the fast test runs one model on a few samples); `root` holds runs/ and leaderboards/.
+    """
     from omnibench.data.synth import ensure_suite
     from omnibench.engine.evaluate import Evaluation
     from omnibench.report import load_results, markdown_table, write_report
@@ -300,21 +304,22 @@ def main_job(debug: bool = False) -> int:
     ensure_suite(seed=0, progress=True)
     tasks = registry.resolve_tasks("synth,noise_rejection,stop_turn")
     run_dirs = []
-    shipped: tuple[str, ...] = ()
-    if tiny_checkpoint() is not None:
-        if importlib.util.find_spec("torch") is None:
-            print("omnibench: m4-tiny skipped: it needs torch, which is not installed. Install the models extra "
-                  "(pip install -e '.[models]', see the README for a CPU-only torch) and run this again.",
-                  file=sys.stderr)
-        else:
-            shipped = ("m4-tiny",)
-    for name in BASELINES + shipped:
-        out = Path("runs") / "synth" / name
+    if models is None:
+        models = BASELINES
+        if tiny_checkpoint() is not None:
+            if importlib.util.find_spec("torch") is None:
+                print("omnibench: m4-tiny skipped: it needs torch, which is not installed. Install the models "
+                      "extra (pip install -e '.[models]', see the README for a CPU-only torch) and run this again.",
+                      file=sys.stderr)
+            else:
+                models += ("m4-tiny",)
+    for name in models:
+        out = Path(root) / "runs" / "synth" / name
         print(f"== {name}", flush=True)
-        Evaluation(model=name, out=out, task_settings={"seed": 0}).run(tasks)
+        Evaluation(model=name, out=out, limit=limit, task_settings={"seed": 0}).run(tasks)
         score_run(out, task_settings={"seed": 0}, tasks=tasks)
         run_dirs.append(out)
-    paths = write_report(run_dirs, Path("leaderboards") / "synth", title="omnibench synthetic suite")
+    paths = write_report(run_dirs, Path(root) / "leaderboards" / "synth", title="omnibench synthetic suite")
     print(markdown_table(load_results(run_dirs)))
     print("\n" + "\n".join(f"wrote {p}" for p in paths.values()))
     return 0
