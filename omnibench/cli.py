@@ -8,44 +8,12 @@ import json
 import sys
 from pathlib import Path
 
+from omnibench.cli_args import (
+    ALIAS_HELP, alias, device_arg, lmms_task_names, non_negative_int, positive_int, unexpected,
+)
 from omnibench.errors import ConfigError, OmnibenchError
 
 BASELINES = ("silent", "chatty", "random", "blind")
-# lmms-eval's spellings, accepted so its users feel at home (same meaning as the flag they map to)
-ALIASES = {"--model_args": "--model-args", "--output_path": "--out", "--output": "--out",
-           "--max_errors": "--max-errors", "--data_dir": "--data-dir"}
-ALIAS_HELP = ("lmms-eval spellings: --model_args, --output_path/--output, --max_errors, --data_dir are aliases; "
-              "--log_samples is accepted (every sample is always logged); --batch_size 1 is accepted (larger "
-              "batches: the adapter declares its concurrency); --device D is given to the model as device=D; "
-              "a float --limit that is a whole number counts samples; task names may carry lmms-eval's "
-              "omnibench_ prefix (omnibench_synth_pa = synth_pa).")
-
-
-def positive_int(text: str) -> int:
-    """--limit and friends: a whole number >= 1; lmms-eval's '5.0' is 5, its fraction '0.1' is refused."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a whole number of samples, e.g. 5")
-    if 0 < value < 1:
-        raise argparse.ArgumentTypeError(
-            f"{text} is a fraction (lmms-eval reads it as a share of each task); omnibench counts samples: "
-            "give a whole number, e.g. --limit 5")
-    if value != int(value) or value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a whole number >= 1 (e.g. --limit 5)")
-    return int(value)
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative; give 0 or more")
-    return value
-
-
 def _run_parser(sub, prog: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="evaluate one model on tasks, then score it", description=(
         "Evaluate one model on tasks: event logs, per-sample scores and results.json in the run directory. "
@@ -141,36 +109,6 @@ def task_settings(args) -> dict:
             "judge": judge or None, "prompts_file": args.prompts, "alert_time": args.time}
 
 
-def _lmms_task_names(spec: str) -> str:
-    """lmms-eval's task names for omnibench tasks carry the omnibench_ prefix: strip it where it names one of ours."""
-    from omnibench import registry
-    from omnibench.lmms.tasks import PREFIX
-
-    known = set(registry.tasks(include_hidden=True)) | set(registry.groups())
-    names = [n.strip() for n in spec.split(",")]
-    return ",".join(n[len(PREFIX):] if n.startswith(PREFIX) and n not in known and n[len(PREFIX):] in known else n
-                    for n in names)
-
-
-def _device_arg(model: str, device: str | None, model_args: dict) -> dict:
-    """lmms-eval's --device: the model's device= setting, for models that take one."""
-    import inspect
-
-    from omnibench import registry
-
-    if device is None or "device" in model_args:
-        return model_args
-    entry = registry.models(include_hidden=True).get(model)
-    params = inspect.signature(entry.factory).parameters if entry else {}
-    takes = model.startswith("lmms:") or "device" in params or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    if not takes:
-        print(f"omnibench: note: --device {device} ignored: model {model!r} takes no device setting",
-              file=sys.stderr)
-        return model_args
-    return {**model_args, "device": device}
-
-
 def cmd_run(args) -> int:
     from omnibench import registry
     from omnibench.engine.evaluate import Evaluation, slug
@@ -180,9 +118,9 @@ def cmd_run(args) -> int:
     if args.batch_size not in (None, "1"):
         raise ConfigError(f"--batch_size {args.batch_size}: omnibench does not batch requests; each adapter "
                           "declares how many calls may run at once (max_concurrency). Drop the flag or give 1.")
-    tasks = registry.resolve_tasks(_lmms_task_names(args.tasks))
+    tasks = registry.resolve_tasks(lmms_task_names(args.tasks))
     out = Path(args.out or Path("runs") / slug(args.model))
-    model_args = _device_arg(args.model, args.device, registry.parse_model_args(args.model_args))
+    model_args = device_arg(args.model, args.device, registry.parse_model_args(args.model_args))
     evaluation = Evaluation(model=args.model, model_args=model_args, out=out, shard=parse_shard(args.shard),
                             mode=args.mode, limit=args.limit, max_errors=args.max_errors,
                             protocol=args.protocol, timeout_s=args.timeout, task_settings=task_settings(args),
@@ -217,7 +155,7 @@ def cmd_score(args) -> int:
     from omnibench.scoring.run_scores import score_run
 
     check_run_dir(Path(args.run_dir))
-    tasks = registry.resolve_tasks(_lmms_task_names(args.tasks)) if args.tasks else None
+    tasks = registry.resolve_tasks(lmms_task_names(args.tasks)) if args.tasks else None
     results = score_run(args.run_dir, task_settings=task_settings(args), tasks=tasks)
     if args.json:
         print(json.dumps({r.task: {"model": r.model, **{k: v.model_dump() for k, v in r.metrics.items()},
@@ -340,25 +278,6 @@ COMMANDS = {"run": cmd_run, "score": cmd_score, "report": cmd_report, "list": cm
             "m4": cmd_m4, "lmms-eval-path": cmd_lmms_eval_path}
 
 
-def _alias(arg: str) -> str:
-    head, eq, tail = arg.partition("=")
-    return ALIASES.get(head, head) + eq + tail
-
-
-def unexpected(exc: BaseException) -> str:
-    """One paragraph for an error omnibench did not raise on purpose."""
-    if isinstance(exc, FileNotFoundError) and exc.filename:
-        return f"no such file or directory: {exc.filename}. Check the path and run the command again."
-    if isinstance(exc, PermissionError) and exc.filename:
-        return f"permission denied: {exc.filename}. Check the path's permissions and run the command again."
-    if isinstance(exc, ModuleNotFoundError):
-        return (f"{exc}: an optional dependency is missing. Install the extra that brings it "
-                "(pip install -e '.[models]' for torch and transformers; see pyproject.toml) and run the "
-                "command again.")
-    return (f"unexpected {type(exc).__name__}: {exc}. Run the command again with --debug for the traceback "
-            "and report it if it looks like a bug.")
-
-
 def guarded(call, *, debug: bool, prog: str) -> int:
     """Run one command: an error is one paragraph on stderr and a non-zero exit; the traceback only under --debug."""
     try:
@@ -382,7 +301,7 @@ def guarded(call, *, debug: bool, prog: str) -> int:
 
 def main(argv: list[str] | None = None, prog: str = "omnibench") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    argv = [_alias(a) if a.startswith("--") else a for a in argv]
+    argv = [alias(a) if a.startswith("--") else a for a in argv]
     debug = "--debug" in argv
     rest = [a for a in argv if a != "--debug"]
 

@@ -120,7 +120,7 @@ def test_lmms_eval_flags_keep_their_meaning(tmp_path, capsys):
 
 
 def test_device_reaches_models_that_take_one():
-    from omnibench.cli import _device_arg
+    from omnibench.cli_args import device_arg as _device_arg
 
     assert _device_arg("m4", "cuda:1", {}) == {"device": "cuda:1"}
     assert _device_arg("m4", "cuda:1", {"device": "cpu"}) == {"device": "cpu"}     # --model-args wins

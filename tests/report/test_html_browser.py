@@ -112,7 +112,7 @@ def test_filters_in_the_page_hide_other_samples(tmp_path):
     page = write_report([run, tmp_path / "stream"], tmp_path / "board", include_reported=False)["html"]
 
     def visible(fragment: str) -> list[str]:
-        dom = chromium(page, tmp_path / "profile", "--dump-dom", f"--window-size=1280,900",
+        dom = chromium(page, tmp_path / "profile", "--dump-dom", "--window-size=1280,900",
                        page_url=page.as_uri() + fragment).stdout
         return [s.split('data-outcome="')[1].split('"')[0] + ":" + s.split('data-task="')[1].split('"')[0]
                 for s in dom.split("<section ")[1:] if 'hidden=""' not in s.split(">")[0]]
