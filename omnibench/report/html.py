@@ -47,7 +47,7 @@ def metric_definition(metric: str) -> str:
 
 CSP = f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src '{script_hash()}'"
 STYLE = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2937;margin:24px auto;max-width:1280px;padding:0 16px}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2937;margin:24px auto;max-width:1760px;padding:0 16px}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
 .sub{color:#6b7280;margin:0 0 12px}.legend{font-size:12px;color:#4b5563;background:#f9fafb;border:1px solid #e5e7eb;
 border-radius:6px;padding:6px 10px;display:inline-block}.legend b{color:#111827}
@@ -60,7 +60,7 @@ dl.metrics dt{font-weight:600;color:#111827}dl.metrics dd{margin:0}td.score .v{c
 section.s{border:1px solid #e5e7eb;border-radius:6px;padding:6px 10px;margin:8px 0;overflow-x:auto}section.s h3{font-size:13px;margin:0 0 4px;font-weight:400}
 .o{display:inline-block;font-size:11px;font-weight:600;border-radius:4px;padding:0 5px;text-transform:uppercase}.o.pass{background:#dcfce7;color:#166534}
 .o.fail,.o.error,.o.unscored,.o.not-scored{background:#fee2e2;color:#991b1b}table.qa{font-size:12px;width:100%}table.qa td,table.qa th{text-align:left;padding:2px 6px;overflow-wrap:anywhere}
-table.qa td.ref{color:#15803d}table.qa td.ans{color:#1e3a8a}.why{color:#4b5563}td.reason{text-align:left;overflow-wrap:anywhere;max-width:640px}
+table.qa td:nth-child(-n+3){white-space:nowrap;overflow-wrap:normal}table.qa td.ref{color:#15803d}table.qa td.ans{color:#1e3a8a}.why{color:#4b5563}td.reason{text-align:left;overflow-wrap:anywhere;max-width:640px}
 th,td{border-bottom:1px solid #e5e7eb;padding:5px 10px;text-align:right;vertical-align:top}
 th{background:#f3f4f6;font-weight:600;font-size:12px;white-space:nowrap}th small{display:block;font-weight:400;color:#6b7280}
 td.model,th.model{text-align:left;min-width:8em;max-width:320px;overflow-wrap:anywhere}

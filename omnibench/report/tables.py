@@ -129,6 +129,7 @@ def load_runs(run_dirs: list[Path]) -> list[LoadedRun]:
         results = _read(path, Results, "results").results
         info, limit = _run_json(run_dir)
         enriched, warnings = [], []
+        limited: dict[str, list[str]] = {}
         for r in results:
             settings = dict(r.settings)
             if info is not None:
@@ -143,13 +144,16 @@ def load_runs(run_dirs: list[Path]) -> list[LoadedRun]:
                     warnings.append(f"{r.model} · {r.task}: partial run, only {shards} shard logs found in {run_dir}")
             in_task = _count_lines(run_dir / "samples" / f"{r.task}.jsonl")
             if limit is not None:
-                warnings.append(f"{r.model} · {r.task}: partial run, --limit {limit} ({r.n_samples} samples"
-                                + (f" of {in_task})" if in_task else ")"))
+                limited.setdefault(r.model, []).append(r.task)
+                if in_task and r.n_samples < in_task:
+                    warnings.append(f"{r.model} · {r.task}: {r.n_samples} of {in_task} samples logged")
             elif in_task is not None and r.n_samples < in_task:
                 warnings.append(f"{r.model} · {r.task}: partial run, {r.n_samples} of {in_task} samples logged "
                                 f"(rerun the same command to finish it)")
             versions = {**(info.versions if info else {}), **r.versions}
             enriched.append(r.model_copy(update={"settings": drop_secrets(settings), "versions": versions}))
+        warnings[:0] = [f"{model}: partial run, --limit {limit} (first {limit} samples of each task; "
+                        f"{len(tasks)} task(s) in {run_dir})" for model, tasks in limited.items()]
         runs.append(LoadedRun(run_dir, info, enriched, limit, warnings))
     return runs
 

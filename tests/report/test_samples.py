@@ -93,7 +93,7 @@ def test_merged_labels_and_partial_runs_are_warned_about(tmp_path):
     paths = write_report([first, second], tmp_path / "board")
     for text in (paths["html"].read_text(encoding="utf-8"), paths["md"].read_text(encoding="utf-8")):
         assert "found in" in text and "under the same model label" in text
-        assert "partial run, --limit 3 (3 samples of 6)" in text
+        assert "m: partial run, --limit 3 (first 3 samples of each task" in text and "m · synth_si: 3 of 6 samples logged" in text
 
 
 def test_missing_samples_without_a_limit_are_a_partial_run(tmp_path):
