@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -68,6 +69,7 @@ def build_parser(prog: str = "omnibench") -> argparse.ArgumentParser:
         "Re-score a run directory from its event logs (new judge, new metric); no model runs."))
     p.add_argument("run_dir", help="a run directory written by `omnibench run`")
     p.add_argument("--json", action="store_true", help="print {task: {metric: value}} as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress output (judge calls)")
     p.add_argument("--tasks", default=None, help="only these tasks (default: every task logged in the run)")
     _task_options(p)
     p = sub.add_parser("report", help="leaderboard (CSV, Markdown, HTML) from runs",
@@ -312,7 +314,14 @@ def main(argv: list[str] | None = None, prog: str = "omnibench") -> int:
         if rest[0] == "m4" and len(rest) > 1 and rest[1] in ("train", "build-data"):
             return _m4_command(rest[1], rest[2:])
         args = build_parser(prog).parse_args(argv)
-        return COMMANDS[args.command](args)
+        if not getattr(args, "quiet", False):
+            return COMMANDS[args.command](args)
+        before = os.environ.get("OMNIBENCH_QUIET")
+        os.environ["OMNIBENCH_QUIET"] = "1"          # read by progress displays deep inside (judge client)
+        try:
+            return COMMANDS[args.command](args)
+        finally:
+            os.environ.pop("OMNIBENCH_QUIET") if before is None else os.environ.update(OMNIBENCH_QUIET=before)
 
     return guarded(dispatch, debug=debug, prog=prog)
 

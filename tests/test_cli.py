@@ -29,6 +29,9 @@ def test_run_then_score_json_with_lmms_eval_spellings(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["run", "--model", "blind", "--tasks", "omnimmi_pt", "--limit", "5", f"--output_path={out}",
                  "--quiet", "--no-score"]) == 0
+    import os
+
+    assert "OMNIBENCH_QUIET" not in os.environ                # --quiet holds only for its own command
     capsys.readouterr()
     assert main(["score", str(out), "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)

@@ -40,3 +40,10 @@ def test_a_terminal_gets_a_bar_that_counts_calls(monkeypatch):
         bar.update(1)
     bar.close()
     assert "judge j" in term.getvalue() and "/3 [" in term.getvalue()
+
+
+def test_quiet_environment_turns_judge_progress_off(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("OMNIBENCH_QUIET", "1")
+    with FakeOpenAI(handler=lambda body: YES) as server:
+        make_client(server, tmp_path).judge_many([("q", "a", "p")])
+    assert capsys.readouterr().err == ""

@@ -96,7 +96,8 @@ class JudgeClient:
         self.concurrency, self.max_retries, self.timeout_s = concurrency, max_retries, float(timeout_s)
         self.backoff_s, self.max_backoff_s = backoff_s, max_backoff_s
         self.judge_empty = judge_empty
-        self.progress = True           # judge_progress on stderr; False for --quiet
+        # judge_progress on stderr, off under --quiet (the CLI sets OMNIBENCH_QUIET for the command)
+        self.progress = not os.environ.get("OMNIBENCH_QUIET")
         self.price_per_1k = price_per_1k or KNOWN_PRICES_PER_1K.get(self.model)
         self._cache_path = Path(cache_path) if cache_path else default_cache_path()
         self._cache: JudgmentCache | None = None
