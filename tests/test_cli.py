@@ -136,3 +136,9 @@ def test_run_eval_help_names_itself_and_the_aliases(capsys):
     assert run_eval_main(["--help"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: run_eval.py") and "--output_path" in out and "omnibench_" in out
+
+
+def test_build_data_from_a_missing_source_is_a_message(tmp_path, capsys):
+    assert main(["m4", "build-data", "--source", str(tmp_path / "nonexist.json"), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "nonexist.json" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
