@@ -96,8 +96,16 @@ def load_recipe(name_or_path: str, overrides: list[str] | dict[str, Any] = ()) -
         target[parts[-1]] = yaml.safe_load(value) if isinstance(value, str) else value
     try:
         return Recipe(**data)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+    except ValidationError as exc:     # each problem named where it came from: an override or the YAML file
+        given = dict(items)
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(x) for x in err["loc"])
+            key = next((k for k in given if field == k or field.startswith(k + ".")), None)
+            where = f"command-line override {key}={given[key]}" if key else f"{path} field {field}"
+            problems.append(f"{where}: {err['msg']}")
+        raise ConfigError("; ".join(problems) + " (`omnibench m4 train --help`; the recipe's fields are in "
+                          "omnibench/m4/recipe.py)") from exc
 
 
 def _split(item: str) -> tuple[str, str]:

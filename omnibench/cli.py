@@ -3,78 +3,103 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
-from omnibench.errors import OmnibenchError
+from omnibench.cli_args import (
+    ALIAS_HELP, alias, device_arg, lmms_task_names, non_negative_int, positive_int, unexpected,
+)
+from omnibench.errors import ConfigError, OmnibenchError
 
 BASELINES = ("silent", "chatty", "random", "blind")
-# lmms-eval's spellings, accepted so its users feel at home
-ALIASES = {"--model_args": "--model-args", "--output_path": "--out", "--output": "--out",
-           "--max_errors": "--max-errors", "--data_dir": "--data-dir"}
-
-
-def _run_parser(sub) -> None:
-    p = sub.add_parser("run", help="evaluate one model on tasks")
-    p.add_argument("--tasks", default="synth", help="task and group names, comma-separated")
-    p.add_argument("--model", required=True)
+def _run_parser(sub, prog: str | None = None) -> argparse.ArgumentParser:
+    p = sub.add_parser("run", help="evaluate one model on tasks, then score it", description=(
+        "Evaluate one model on tasks: event logs, per-sample scores and results.json in the run directory. "
+        "Rerunning the same command resumes."), epilog=ALIAS_HELP, **({"prog": prog} if prog else {}))
+    p.add_argument("--tasks", default="synth", help="task and group names, comma-separated (default: synth); "
+                                                     "`omnibench list tasks` shows them")
+    p.add_argument("--model", required=True, help="model name (`omnibench list models`) or lmms:<lmms-eval model>")
     p.add_argument("--model-args", default="", help="key=value,... given to the adapter")
     p.add_argument("--out", default=None, help="run directory (default runs/<model>)")
     p.add_argument("--shard", default=None, help="i/n (default: RANK/WORLD_SIZE, else 0/1)")
-    p.add_argument("--mode", choices=("lockstep", "realtime"), default="lockstep")
-    p.add_argument("--protocol", choices=("offline", "streaming"), default=None)
-    p.add_argument("--limit", type=int, default=None, help="first N samples of each task")
-    p.add_argument("--max-errors", type=int, default=None, help="stop once more samples than this failed")
+    p.add_argument("--mode", choices=("lockstep", "realtime"), default="lockstep",
+                   help="lockstep: the stream waits for the model (default); realtime: compute time moves the clock")
+    p.add_argument("--protocol", choices=("offline", "streaming"), default=None,
+                   help="override the task's protocol (offline models take streaming tasks through the bridge)")
+    p.add_argument("--limit", type=positive_int, default=None, help="first N samples of each task (N >= 1)")
+    p.add_argument("--max-errors", type=non_negative_int, default=None,
+                   help="stop once more samples than this failed")
     p.add_argument("--timeout", type=float, default=None, help="seconds per model call")
     _task_options(p)
     p.add_argument("--no-score", action="store_true", help="only run; score later with `omnibench score`")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--device", default=None, help="lmms-eval spelling: given to the model as device=D "
+                                                   "(ignored, with a note, by models that take no device)")
+    p.add_argument("--batch_size", "--batch-size", default=None, help="lmms-eval spelling: only 1 is accepted; "
+                   "concurrency is declared by each adapter (max_concurrency)")
+    p.add_argument("--log_samples", "--log-samples", action="store_true",
+                   help="lmms-eval spelling: accepted; every sample is always logged")
+    return p
 
 
 def _task_options(p) -> None:
     p.add_argument("--data-dir", default=None, help="OmniMMI directory (annotations, videos/, clips/)")
     p.add_argument("--lenient", action="store_true", help="skip broken records (reported) instead of failing")
     p.add_argument("--seed", type=int, default=0, help="synthetic suite seed")
-    p.add_argument("--judge-model", default=None)
-    p.add_argument("--judge-base-url", default=None)
+    p.add_argument("--judge-model", default=None, help="judge model name (default: $OMNIBENCH_JUDGE_MODEL)")
+    p.add_argument("--judge-base-url", default=None,
+                   help="OpenAI-compatible judge endpoint (default: $OMNIBENCH_JUDGE_BASE_URL)")
     p.add_argument("--judge-prompt", default=None, help="judge prompt name or file")
     p.add_argument("--prompts", default=None, help="JSON file overriding task prompts")
     p.add_argument("--time", choices=("spoken", "claimed"), default=None,
                    help="score alerts at the time the model spoke (default) or the time it claimed")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="omnibench", description=__doc__)
+def build_parser(prog: str = "omnibench") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, epilog=(
+        "`python run_eval.py` with no arguments runs the main job (synthetic suite x baselines, then the "
+        "leaderboard). Add --debug before the command for tracebacks."))
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _run_parser(sub)
-    p = sub.add_parser("score", help="re-score a run from its event logs")
-    p.add_argument("run_dir")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--tasks", default=None)
+    p = sub.add_parser("score", help="re-score a run from its event logs", description=(
+        "Re-score a run directory from its event logs (new judge, new metric); no model runs."))
+    p.add_argument("run_dir", help="a run directory written by `omnibench run`")
+    p.add_argument("--json", action="store_true", help="print {task: {metric: value}} as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress output (judge calls)")
+    p.add_argument("--tasks", default=None, help="only these tasks (default: every task logged in the run)")
     _task_options(p)
-    p = sub.add_parser("report", help="leaderboard (CSV, Markdown, HTML) from runs")
-    p.add_argument("run_dirs", nargs="+")
-    p.add_argument("--out", required=True)
-    p.add_argument("--title", default="omnibench leaderboard")
+    p = sub.add_parser("report", help="leaderboard (CSV, Markdown, HTML) from runs",
+                       description="Leaderboard and per-sample page from one or more scored run directories.")
+    p.add_argument("run_dirs", nargs="+", help="scored run directories")
+    p.add_argument("--out", required=True, help="folder for leaderboard.csv, leaderboard.md and index.html")
+    p.add_argument("--title", default="omnibench leaderboard", help="page title")
     p = sub.add_parser("list", help="list tasks or models")
-    p.add_argument("what", choices=("tasks", "models"))
-    data = sub.add_parser("data", help="datasets: stats, probe, synth, download").add_subparsers(dest="data_cmd", required=True)
-    p = data.add_parser("stats")
-    p.add_argument("dir", nargs="?", default=None)
-    p.add_argument("--lenient", action="store_true")
-    p = data.add_parser("probe")
-    p.add_argument("video")
-    p.add_argument("--fps", type=float, default=1.0)
-    p.add_argument("--backend", default="auto", choices=("auto", "decord", "pyav"))
-    p = data.add_parser("synth")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True)
-    p.add_argument("--n-per-task", type=int, default=6)
-    p = data.add_parser("download")
-    p.add_argument("dataset", choices=("omnimmi",))
-    p.add_argument("--out", required=True)
+    p.add_argument("what", choices=("tasks", "models"), help="tasks or models")
+    data = sub.add_parser("data", help="datasets: stats, probe, synth, download").add_subparsers(
+        dest="data_cmd", required=True, metavar="DATA_COMMAND")
+    p = data.add_parser("stats", help="records, queries and videos of the OmniMMI annotations")
+    p.add_argument("dir", nargs="?", default=None, help="OmniMMI directory (default: the packaged annotations)")
+    p.add_argument("--lenient", action="store_true", help="skip broken records (reported) instead of failing")
+    p = data.add_parser("probe", help="what the video reader sees in one video")
+    p.add_argument("video", help="video file")
+    p.add_argument("--fps", type=float, default=1.0, help="frames per second to sample (default 1)")
+    p.add_argument("--backend", default="auto", choices=("auto", "decord", "pyav"), help="video reader")
+    p = data.add_parser("synth", help="write the synthetic suite to a folder")
+    p.add_argument("--seed", type=int, default=0, help="suite seed (default 0)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--n-per-task", type=positive_int, default=6, help="samples per task (default 6)")
+    p = data.add_parser("download", help="fetch OmniMMI videos and clips from the Hugging Face Hub")
+    p.add_argument("dataset", choices=("omnimmi",), help="dataset name")
+    p.add_argument("--out", required=True, help="output folder")
+    p = sub.add_parser("m4", help="M4: build-data (M4-IT data), train (SFT recipes); `omnibench m4 train --help`",
+                       description="M4 training: `omnibench m4 build-data ...` and `omnibench m4 train --recipe NAME "
+                                   "[key=value ...]`; each has its own --help.")
+    p.add_argument("verb", choices=("train", "build-data"), help="train or build-data")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of that command")
     sub.add_parser("lmms-eval-path", help="print the folder of omnibench's lmms-eval task YAMLs")
     return parser
 
@@ -92,9 +117,12 @@ def cmd_run(args) -> int:
     from omnibench.engine.shard import parse_shard
     from omnibench.scoring.run_scores import score_run
 
-    tasks = registry.resolve_tasks(args.tasks)
+    if args.batch_size not in (None, "1"):
+        raise ConfigError(f"--batch_size {args.batch_size}: omnibench does not batch requests; each adapter "
+                          "declares how many calls may run at once (max_concurrency). Drop the flag or give 1.")
+    tasks = registry.resolve_tasks(lmms_task_names(args.tasks))
     out = Path(args.out or Path("runs") / slug(args.model))
-    model_args = registry.parse_model_args(args.model_args)
+    model_args = device_arg(args.model, args.device, registry.parse_model_args(args.model_args))
     evaluation = Evaluation(model=args.model, model_args=model_args, out=out, shard=parse_shard(args.shard),
                             mode=args.mode, limit=args.limit, max_errors=args.max_errors,
                             protocol=args.protocol, timeout_s=args.timeout, task_settings=task_settings(args),
@@ -112,11 +140,24 @@ def cmd_run(args) -> int:
     return 0
 
 
+def check_run_dir(run_dir: Path) -> None:
+    """A run directory that `score` can read: it exists and holds at least one event log."""
+    if not run_dir.is_dir():
+        raise ConfigError(f"no run directory {run_dir}: give the --out folder of an `omnibench run` "
+                          f"(e.g. omnibench run --model blind --tasks synth --out {run_dir})")
+    logs = run_dir / "logs"
+    if not (logs.is_dir() and any(logs.glob("*/*.jsonl"))):
+        raise ConfigError(f"{run_dir} has no event logs ({logs}/TASK/*.jsonl): the run stopped before any sample "
+                          "finished, or this is not a run directory. Rerun the `omnibench run` command that "
+                          "made it (it resumes), then score it.")
+
+
 def cmd_score(args) -> int:
     from omnibench import registry
     from omnibench.scoring.run_scores import score_run
 
-    tasks = registry.resolve_tasks(args.tasks) if args.tasks else None
+    check_run_dir(Path(args.run_dir))
+    tasks = registry.resolve_tasks(lmms_task_names(args.tasks)) if args.tasks else None
     results = score_run(args.run_dir, task_settings=task_settings(args), tasks=tasks)
     if args.json:
         print(json.dumps({r.task: {"model": r.model, **{k: v.model_dump() for k, v in r.metrics.items()},
@@ -131,9 +172,12 @@ def cmd_score(args) -> int:
 
 def cmd_report(args) -> int:
     from omnibench.report import load_results, markdown_table, write_report
+    from omnibench.report.tables import load_runs, merge_warnings
 
     paths = write_report([Path(d) for d in args.run_dirs], Path(args.out), title=args.title)
     print(markdown_table(load_results([Path(d) for d in args.run_dirs])))
+    for warning in merge_warnings(load_runs([Path(d) for d in args.run_dirs])):
+        print(f"omnibench: warning: {warning}", file=sys.stderr)
     print("\n" + "\n".join(f"wrote {p}" for p in paths.values()))
     return 0
 
@@ -184,8 +228,12 @@ def cmd_lmms_eval_path(args) -> int:
     return 0
 
 
-def main_job(debug: bool = False) -> int:
-    """No arguments: the synthetic suite x the built-in baselines, then the leaderboard."""
+def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limit: int | None = None,
+             root: Path = Path(".")) -> int:
+    """No arguments: the synthetic suite x the built-in baselines (and m4-tiny), then the leaderboard.
+
+    `models` and `limit` narrow it (the fast test runs one model on a few samples); `root` holds runs/ and leaderboards/.
+    """
     from omnibench.data.synth import ensure_suite
     from omnibench.engine.evaluate import Evaluation
     from omnibench.report import load_results, markdown_table, write_report
@@ -196,13 +244,22 @@ def main_job(debug: bool = False) -> int:
     ensure_suite(seed=0, progress=True)
     tasks = registry.resolve_tasks("synth,noise_rejection,stop_turn")
     run_dirs = []
-    for name in BASELINES + (("m4-tiny",) if tiny_checkpoint() is not None else ()):
-        out = Path("runs") / "synth" / name
+    if models is None:
+        models = BASELINES
+        if tiny_checkpoint() is not None:
+            if importlib.util.find_spec("torch") is None:
+                print("omnibench: m4-tiny skipped: it needs torch, which is not installed. Install the models "
+                      "extra (pip install -e '.[models]', see the README for a CPU-only torch) and run this again.",
+                      file=sys.stderr)
+            else:
+                models += ("m4-tiny",)
+    for name in models:
+        out = Path(root) / "runs" / "synth" / name
         print(f"== {name}", flush=True)
-        Evaluation(model=name, out=out, task_settings={"seed": 0}).run(tasks)
+        Evaluation(model=name, out=out, limit=limit, task_settings={"seed": 0}).run(tasks)
         score_run(out, task_settings={"seed": 0}, tasks=tasks)
         run_dirs.append(out)
-    paths = write_report(run_dirs, Path("leaderboards") / "synth", title="omnibench synthetic suite")
+    paths = write_report(run_dirs, Path(root) / "leaderboards" / "synth", title="omnibench synthetic suite")
     print(markdown_table(load_results(run_dirs)))
     print("\n" + "\n".join(f"wrote {p}" for p in paths.values()))
     return 0
@@ -215,47 +272,75 @@ def _m4_command(verb: str, argv: list[str]) -> int:
     return train.main_train(argv) if verb == "train" else train.main_build_data(argv)
 
 
+def cmd_m4(args) -> int:
+    return _m4_command(args.verb, args.rest)
+
+
 COMMANDS = {"run": cmd_run, "score": cmd_score, "report": cmd_report, "list": cmd_list, "data": cmd_data,
-            "lmms-eval-path": cmd_lmms_eval_path}
+            "m4": cmd_m4, "lmms-eval-path": cmd_lmms_eval_path}
 
 
-def _alias(arg: str) -> str:
-    head, eq, tail = arg.partition("=")
-    return ALIASES.get(head, head) + eq + tail
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    argv = [_alias(a) if a.startswith("--") else a for a in argv]
-    debug = "--debug" in argv
+def guarded(call, *, debug: bool, prog: str) -> int:
+    """Run one command: an error is one paragraph on stderr and a non-zero exit; the traceback only under --debug."""
     try:
-        if not [a for a in argv if a != "--debug"]:
-            return main_job(debug)
-        rest = [a for a in argv if a != "--debug"]
-        if rest[0] == "m4" and len(rest) > 1 and rest[1] in ("train", "build-data"):
-            return _m4_command(rest[1], rest[2:])
-        args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        return call()
     except OmnibenchError as exc:
         if debug:
             raise
-        print(f"omnibench: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:          # `omnibench ... | head`
         return 0
     except KeyboardInterrupt:
-        print("omnibench: interrupted; rerun the same command to resume", file=sys.stderr)
+        print(f"{prog}: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
+    except Exception as exc:         # noqa: BLE001 - the CLI's last line: a message, the traceback under --debug
+        if debug:
+            raise
+        print(f"{prog}: error: {unexpected(exc)}", file=sys.stderr)
+        return 1
 
 
-def run_eval_main() -> int:
+def main(argv: list[str] | None = None, prog: str = "omnibench") -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = [alias(a) if a.startswith("--") else a for a in argv]
+    debug = "--debug" in argv
+    rest = [a for a in argv if a != "--debug"]
+
+    def dispatch() -> int:
+        if not rest:
+            build_parser(prog).print_help()
+            return 0
+        if rest[0] == "m4" and len(rest) > 1 and rest[1] in ("train", "build-data"):
+            return _m4_command(rest[1], rest[2:])
+        args = build_parser(prog).parse_args(argv)
+        if not getattr(args, "quiet", False):
+            return COMMANDS[args.command](args)
+        before = os.environ.get("OMNIBENCH_QUIET")
+        os.environ["OMNIBENCH_QUIET"] = "1"          # read by progress displays deep inside (judge client)
+        try:
+            return COMMANDS[args.command](args)
+        finally:
+            os.environ.pop("OMNIBENCH_QUIET") if before is None else os.environ.update(OMNIBENCH_QUIET=before)
+
+    return guarded(dispatch, debug=debug, prog=prog)
+
+
+def run_eval_main(argv: list[str] | None = None) -> int:
     """`python run_eval.py [flags]`: the flags of `omnibench run` (no flags: the main job)."""
-    argv = sys.argv[1:]
-    if argv and argv[0] not in COMMANDS and not argv[0].startswith("--debug"):
-        argv = ["run", *argv]
-    elif argv and argv[0] == "--debug" and len(argv) > 1 and argv[1] not in COMMANDS:
-        argv = ["--debug", "run", *argv[1:]]
-    return main(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = argv[:1] == ["--debug"]
+    rest = argv[1:] if debug else argv
+    if not rest:
+        return guarded(lambda: main_job(debug), debug=debug, prog="run_eval.py")
+    if rest[0] in ("-h", "--help"):
+        _run_parser(argparse.ArgumentParser().add_subparsers(), prog="run_eval.py").print_help()
+        print("\nOther commands: python run_eval.py {score,report,list,data,m4} ... (as `omnibench`); "
+              "no arguments: the main job.")
+        return 0
+    if rest[0] not in COMMANDS:
+        rest = ["run", *rest]
+    return main((["--debug"] if debug else []) + rest, prog="run_eval.py")
 
 
 if __name__ == "__main__":

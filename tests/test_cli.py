@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
-from omnibench.cli import main
+import pytest
+
+from omnibench.cli import build_parser, main
 
 
 def test_list_and_stats(capsys):
@@ -26,7 +29,116 @@ def test_run_then_score_json_with_lmms_eval_spellings(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["run", "--model", "blind", "--tasks", "omnimmi_pt", "--limit", "5", f"--output_path={out}",
                  "--quiet", "--no-score"]) == 0
+    import os
+
+    assert "OMNIBENCH_QUIET" not in os.environ                # --quiet holds only for its own command
     capsys.readouterr()
     assert main(["score", str(out), "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)
     assert scores["omnimmi_pt"]["silence"]["n"] == 5 and scores["omnimmi_pt"]["n_errors"] == 0
+
+
+def test_plain_omnibench_prints_help_and_lists_m4(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: omnibench") and " m4 " in out and "run" in out
+
+
+def test_m4_help_is_a_command_not_an_invalid_choice(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["m4", "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert "build-data" in out and "train" in out
+
+
+def test_every_flag_of_every_command_has_help_text():
+    parser = build_parser()
+    seen = 0
+    for action in _parsers(parser):
+        for a in action._actions:
+            if a.option_strings and a.dest != "help":
+                assert a.help, f"{action.prog} {a.option_strings} has no help"
+                seen += 1
+    assert seen > 25
+
+
+def _parsers(parser):
+    yield parser
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for sub in a.choices.values():
+                yield from _parsers(sub)
+
+
+@pytest.mark.parametrize("limit", ["-1", "0", "2.5", "abc", "0.1"])
+def test_bad_limits_are_refused_with_a_message(limit, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["run", "--model", "blind", "--tasks", "synth_pt", "--limit", limit])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert "--limit" in err and "whole number" in err and "Traceback" not in err
+
+
+def test_missing_and_partial_run_dirs_get_a_paragraph_saying_what_to_do(tmp_path, capsys):
+    assert main(["score", str(tmp_path / "doesnotexist")]) == 2
+    err = capsys.readouterr().err
+    assert "no run directory" in err and "omnibench run" in err and "Traceback" not in err
+    (tmp_path / "partial" / "logs" / "synth_pa").mkdir(parents=True)
+    assert main(["score", str(tmp_path / "partial")]) == 2
+    err = capsys.readouterr().err
+    assert "no event logs" in err and "Rerun" in err
+    assert main(["report", str(tmp_path / "partial"), "--out", str(tmp_path / "b")]) == 2
+    assert "omnibench score" in capsys.readouterr().err
+
+
+def test_unexpected_errors_are_one_paragraph_unless_debug(tmp_path, capsys, monkeypatch):
+    import omnibench.cli as cli
+
+    def boom(args):
+        raise FileNotFoundError(2, "No such file or directory", "/nonexist.json")
+
+    monkeypatch.setitem(cli.COMMANDS, "list", boom)
+    assert main(["list", "tasks"]) == 1
+    err = capsys.readouterr().err
+    assert "/nonexist.json" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(FileNotFoundError):
+        main(["--debug", "list", "tasks"])
+
+
+def test_bad_recipe_override_is_named_as_a_command_line_override(capsys):
+    assert main(["m4", "train", "--recipe", "tiny_cpu", "max_minutes=abc"]) == 2
+    err = capsys.readouterr().err
+    assert "command-line override max_minutes=abc" in err and "tiny_cpu.yaml" not in err
+
+
+def test_lmms_eval_flags_keep_their_meaning(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "--model", "blind", "--tasks", "omnibench_synth_pt", "--limit", "2.0", "--batch_size", "1",
+                 "--log_samples", "--device", "cpu", f"--output_path={out}", "--quiet", "--no-score"]) == 0
+    captured = capsys.readouterr()
+    assert "synth_pt: 2/2 samples" in captured.out and "--device cpu ignored" in captured.err
+    assert main(["run", "--model", "blind", "--tasks", "synth_pt", "--batch_size", "8", "--out", str(out)]) == 2
+    assert "max_concurrency" in capsys.readouterr().err
+
+
+def test_device_reaches_models_that_take_one():
+    from omnibench.cli_args import device_arg as _device_arg
+
+    assert _device_arg("m4", "cuda:1", {}) == {"device": "cuda:1"}
+    assert _device_arg("m4", "cuda:1", {"device": "cpu"}) == {"device": "cpu"}     # --model-args wins
+    assert _device_arg("lmms:qwen2_vl", "cuda:0", {}) == {"device": "cuda:0"}
+
+
+def test_run_eval_help_names_itself_and_the_aliases(capsys):
+    from omnibench.cli import run_eval_main
+
+    assert run_eval_main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: run_eval.py") and "--output_path" in out and "omnibench_" in out
+
+
+def test_build_data_from_a_missing_source_is_a_message(tmp_path, capsys):
+    assert main(["m4", "build-data", "--source", str(tmp_path / "nonexist.json"), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "nonexist.json" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

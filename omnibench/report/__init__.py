@@ -1,7 +1,8 @@
 """Leaderboards (CSV, Markdown, one self-contained HTML page) and per-sample streaming timelines."""
 
 from omnibench.report.html import render_html, write_report
-from omnibench.report.tables import build_leaderboard, csv_text, load_results, markdown_table, reported_rows
+from omnibench.report.tables import build_leaderboard, load_results, markdown_table, reported_rows
+from omnibench.report.tidy import csv_text
 from omnibench.report.timeline import sample_figure, timeline_svg
 
 __all__ = ["build_leaderboard", "csv_text", "load_results", "markdown_table", "render_html", "reported_rows",

@@ -1,30 +1,66 @@
-"""One self-contained HTML page (inline CSS, no script), and write_report for all three files.
+"""One self-contained HTML page (inline CSS, one fixed script), and write_report for all three files.
 
 Model outputs and names are untrusted: every string from data goes through escape(quote=True),
-and a Content-Security-Policy forbids scripts, so a missed escape still cannot run code.
+and the Content-Security-Policy allows only the page's own filter script (by its hash), so a missed
+escape still cannot run code.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from omnibench.data.schema import Sample
-from omnibench.engine.eventlog import EventLog, SampleRecord
+from omnibench.report.samples import SCRIPT, collect, problems_section, samples_section, script_hash
 from omnibench.report.tables import (
-    MISSING, OMNIMMI_LABELS, UNABLE, Leaderboard, LoadedRun, build_leaderboard, ci_text,
-    count_text, csv_text, fmt_pct, load_runs, markdown_table, merge_results, reported_text, run_settings, task_order,
+    MISSING, OMNIMMI_LABELS, RANK_DEFINITION, UNABLE, Leaderboard, LoadedRun, build_leaderboard, ci_text,
+    count_text, fmt_pct, load_runs, markdown_table, merge_results, merge_warnings, reported_text, run_settings,
+    task_order,
 )
-from omnibench.report.timeline import e, sample_figure
-from omnibench.results import SampleScore, TaskResult
+from omnibench.report.tidy import csv_text
+from omnibench.report.timeline import e
+from omnibench.results import TaskResult
 
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+# what each metric means, for the board's header tooltips and its legend
+METRIC_DEFINITIONS = {
+    "accuracy": "share of samples answered right (alerts: first alert inside the target window)",
+    "precision": "share of the model's alerts that fell inside a target window",
+    "iou": "overlap of the alerted span with the target window",
+    "silence": "share of noise turns the model stayed silent on",
+    "kept": "share of real follow-ups the model still answered",
+    "balanced_accuracy": "mean of the rates on the two kinds of turns (interruptions handled, others answered)",
+    "compliance": "share of stop turns after which the model stopped within the allowed words",
+    "false_stop": "share of lure turns after which the model wrongly stopped",
+    "words_after_stop": "mean words spoken after a stop turn (lower is better)",
+    "turn_accuracy": "share of single turns the judge marked correct",
+    "step_accuracy": "share of turns correct with every earlier turn correct",
+    "mean_score": "mean judge score (0-5) rescaled to 0-1",
+    "time_f1": "F1 of alert times against the target windows",
+    "time_precision": "share of alert time inside target windows",
+    "time_recall": "share of target windows alerted in",
+    "no_reply": "share of noise turns with no reply",
+    "rejected": "share of noise turns rejected",
+}
+
+
+def metric_definition(metric: str) -> str:
+    return METRIC_DEFINITIONS.get(metric, "defined by the task's scorer (see `omnibench list tasks`)")
+
+
+CSP = f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src '{script_hash()}'"
 STYLE = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2937;margin:24px auto;max-width:1280px;padding:0 16px}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2937;margin:24px auto;max-width:1760px;padding:0 16px}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
 .sub{color:#6b7280;margin:0 0 12px}.legend{font-size:12px;color:#4b5563;background:#f9fafb;border:1px solid #e5e7eb;
 border-radius:6px;padding:6px 10px;display:inline-block}.legend b{color:#111827}
-.wrap{overflow-x:auto}table{border-collapse:collapse;font-variant-numeric:tabular-nums}
+.wrap{overflow-x:auto;max-width:100%;border:1px solid #e5e7eb;border-radius:6px}table{border-collapse:separate;border-spacing:0;font-variant-numeric:tabular-nums}
+.wrap table{min-width:100%}td.model,th.model{position:sticky;left:0;z-index:2;background:#fff;box-shadow:1px 0 0 #e5e7eb}
+th.model{background:#f3f4f6;z-index:3}.warn{background:#fffbeb;border:1px solid #f59e0b;border-radius:6px;padding:6px 12px;color:#92400e}
+.warn li{margin:2px 0}dl.metrics{font-size:12px;color:#4b5563;display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}
+dl.metrics dt{font-weight:600;color:#111827}dl.metrics dd{margin:0}td.score .v{color:#1d4ed8}
+.filters{position:sticky;top:0;background:#fff;padding:6px 0;z-index:4;border-bottom:1px solid #e5e7eb;display:flex;flex-wrap:wrap;gap:8px;align-items:center;font-size:13px}
+section.s{border:1px solid #e5e7eb;border-radius:6px;padding:6px 10px;margin:8px 0;overflow-x:auto}section.s h3{font-size:13px;margin:0 0 4px;font-weight:400}
+.o{display:inline-block;font-size:11px;font-weight:600;border-radius:4px;padding:0 5px;text-transform:uppercase}.o.pass{background:#dcfce7;color:#166534}
+.o.fail,.o.error,.o.unscored,.o.not-scored{background:#fee2e2;color:#991b1b}table.qa{font-size:12px;width:100%}table.qa td,table.qa th{text-align:left;padding:2px 6px;overflow-wrap:anywhere}
+table.qa td:nth-child(-n+3){white-space:nowrap;overflow-wrap:normal}table.qa td.ref{color:#15803d}table.qa td.ans{color:#1e3a8a}.why{color:#4b5563}td.reason{text-align:left;overflow-wrap:anywhere;max-width:640px}
 th,td{border-bottom:1px solid #e5e7eb;padding:5px 10px;text-align:right;vertical-align:top}
 th{background:#f3f4f6;font-weight:600;font-size:12px;white-space:nowrap}th small{display:block;font-weight:400;color:#6b7280}
 td.model,th.model{text-align:left;min-width:8em;max-width:320px;overflow-wrap:anywhere}
@@ -48,26 +84,40 @@ table.transcript td:first-child{white-space:nowrap;color:#6b7280}tr.model td{bac
 tr.noise td{color:#b45309}tr.stop td{color:#b91c1c}tr.err td{color:#b91c1c}.target{color:#15803d;font-size:11px}
 .key{display:inline-block;width:10px;height:10px;border-radius:2px;vertical-align:middle;margin:0 3px 0 8px}
 """
-STREAMING = ("streaming", "bridge")
 
 
-def _value_cell(cell, headline: bool) -> str:
+
+def _value_cell(cell, headline: bool, reasons: str = "") -> str:
     if cell is None:
         return f'<td title="not run">{MISSING}</td>'
     bad = ' class="n bad"' if cell.n_errors or cell.n_unscored else ' class="n"'
     ci = f'<span class="ci">{e(ci_text(cell))}</span>' if ci_text(cell) else ""
     counts = f"<span{bad}>{e(count_text(cell))}</span>" if headline else ""
-    return f'<td><span class="v">{e(fmt_pct(cell.value))}</span>{ci}{counts}</td>'
+    why = f'<span class="n bad">{e(reasons)}</span>' if headline and reasons else ""
+    title = f' title="{e(reasons)}"' if reasons else ""
+    return f'<td{title}><span class="v">{e(fmt_pct(cell.value))}</span>{ci}{counts}{why}</td>'
 
 
-def leaderboard_table(board: Leaderboard) -> str:
-    head = "".join(f"<th>{e(c.task)}<small>{e(c.metric if c.headline else '(' + c.metric + ')')}</small></th>"
+def leaderboard_table(board: Leaderboard, problems: dict[tuple[str, str], str] | None = None) -> str:
+    """Model (sticky), the ranking score, then each task's headline and secondary metrics."""
+    problems = problems or {}
+    head = "".join(f'<th title="{e(c.metric)}: {e(metric_definition(c.metric))}">{e(c.task)}'
+                   f"<small>{e(c.metric if c.headline else '(' + c.metric + ')')}</small></th>"
                    for c in board.columns)
-    body = "".join(f'<tr><td class="model">{e(r.model)}</td>'
-                   + "".join(_value_cell(r.cells.get(c.key), c.headline) for c in board.columns) + "</tr>"
+    body = "".join(f'<tr><td class="model">{e(r.model)}</td><td class="score"><span class="v">{e(fmt_pct(r.score))}'
+                   "</span></td>"
+                   + "".join(_value_cell(r.cells.get(c.key), c.headline, problems.get((c.task, r.model), ""))
+                             for c in board.columns) + "</tr>"
                    for r in board.rows)
-    return (f'<div class="wrap"><table id="leaderboard"><thead><tr><th class="model">model</th>{head}</tr></thead>'
+    return (f'<div class="wrap" id="board-wrap"><table id="leaderboard"><thead><tr><th class="model">model</th>'
+            f'<th title="{e(RANK_DEFINITION)}">score<small>rank</small></th>{head}</tr></thead>'
             f'<tbody class="measured">{body}</tbody></table></div>')
+
+
+def metrics_legend(board: Leaderboard) -> str:
+    metrics = sorted({c.metric for c in board.columns})
+    return ('<dl class="metrics"><dt>score</dt><dd>' + e(RANK_DEFINITION) + "</dd>"
+            + "".join(f"<dt>{e(m)}</dt><dd>{e(metric_definition(m))}</dd>" for m in metrics) + "</dl>")
 
 
 def omnimmi_table(board: Leaderboard) -> str:
@@ -98,100 +148,67 @@ def runs_table(board: Leaderboard) -> str:
             rows.append(f'<tr><td class="model">{e(r.model)}</td><td>{e(task)}</td><td>{e(s["judge"])}</td>'
                         f'<td>{e(s["settings"])}</td><td>{e(s["versions"])}</td><td>{e(s["rtf"])}</td></tr>')
     return ('<div class="wrap"><table class="runs"><thead><tr><th class="model">model</th><th>task</th><th>judge</th>'
-            "<th>settings</th><th>versions</th><th>real-time factor</th></tr></thead><tbody>"
+            '<th>settings</th><th>versions</th><th title="compute seconds per stream second; below 1x is faster '
+            'than real time">real-time factor</th></tr></thead><tbody>'
             + "".join(rows) + "</tbody></table></div>")
 
 
-def _jsonl(path: Path, model: type) -> list:
-    if not path.exists():
-        return []
-    return [model.model_validate(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
-
-
-def timeline_figures(run: LoadedRun, result: TaskResult, limit: int) -> list[str]:
-    """The first `limit` samples (in task order) that this model ran as a stream."""
-    from omnibench.engine.evaluate import slug
-
-    if limit <= 0:
-        return []
-    records: dict[str, SampleRecord] = {}
-    for path in sorted((run.run_dir / "logs" / result.task).glob(f"{slug(result.model)}.shard*.jsonl")):
-        for rec in EventLog(path).records():
-            if rec.model == result.model and rec.settings.get("protocol") in STREAMING:
-                records.setdefault(rec.sample_id, rec)
-    if not records:
-        return []
-    samples = _jsonl(run.run_dir / "samples" / f"{result.task}.jsonl", Sample)
-    scores = {s.sample_id: s for s in _jsonl(run.run_dir / "scores" / result.task / f"{slug(result.model)}.jsonl",
-                                             SampleScore)}
-    chosen = [s for s in samples if s.id in records][:limit]
-    return [sample_figure(s, records[s.id], scores.get(s.id)) for s in chosen]
-
-
-def timelines_section(runs: list[LoadedRun], limit: int) -> str:
-    latest: dict[tuple[str, str], tuple[LoadedRun, TaskResult]] = {}
-    for run in runs:                      # the run given later wins, as in load_results
-        for r in run.results:
-            latest[(r.task, r.model)] = (run, r)
-    by_task: dict[str, list[str]] = {}
-    for (task, model), (run, r) in sorted(latest.items(), key=lambda kv: (task_order(kv[0][0]), kv[0][1])):
-        figures = timeline_figures(run, r, limit)
-        if figures:
-            by_task.setdefault(task, []).append(
-                f"<details><summary>{e(model)} <small>({len(figures)} samples)</small></summary>{''.join(figures)}"
-                "</details>")
-    if not by_task:
+def warnings_html(warnings: list[str]) -> str:
+    if not warnings:
         return ""
-    legend = ('<p class="legend"><b>lanes</b>: truth = target window<span class="key" style="background:#86efac">'
-              '</span>; user = turns: <span class="key" style="background:#2563eb"></span>question'
-              '<span class="key" style="background:#7c3aed"></span>alert request'
-              '<span class="key" style="background:#d97706"></span>noise'
-              '<span class="key" style="background:#dc2626"></span>stop (dashed across lanes); model = bar when it spoke, '
-              '◇ time it claimed, ✕ error. Hover a mark for its text.</p>')
-    blocks = "".join(f"<details><summary>{e(task)}</summary>{''.join(items)}</details>" for task, items in by_task.items())
-    return f'<h2 id="timelines">Timelines (first {limit} samples per task and model)</h2>{legend}{blocks}'
+    return ('<div class="warn" id="warnings"><b>Warnings</b><ul>' + "".join(f"<li>{e(w)}</li>" for w in warnings)
+            + "</ul></div>")
 
 
 def render_html(runs: list[LoadedRun], results: list[TaskResult], *, title: str, include_reported: bool | None,
-                max_timelines: int = 12) -> str:
+                warnings: list[str] = ()) -> str:
     board = build_leaderboard(results, include_reported=include_reported)
+    groups = collect(runs)
+    problems = {(g.task, g.model): "; ".join(f"{n}× {why}" for why, n in g.problems.most_common(3))
+                for g in groups if g.problems}
     tasks = sorted({r.task for r in results}, key=task_order)
     sub = f"{len(board.rows)} model(s) · {len(tasks)} task(s)"
     if board.judges:
         sub += " · judge: " + ", ".join(board.judges)
     legend = ('<p class="legend"><b>Values</b> in percent; <b>[low, high]</b> 95% bootstrap CI clustered by video; '
-              f"<b>n</b> = scored/samples, with errored and unscored samples counted (never folded into a 0); "
-              f"<b>{MISSING}</b> = not run; <b>(metric)</b> = secondary metric."
+              f"<b>n</b> = scored/samples, with errored and unscored samples counted (never folded into a 0) and "
+              f"their reasons below; <b>{MISSING}</b> = not run; <b>(metric)</b> = secondary metric; hover a "
+              "column for its definition."
               + (' Rows marked <span class="badge">reported</span> are published numbers, not measured here.'
                  if board.reported else "") + "</p>")
-    parts = [f"<h1>{e(title)}</h1>", f'<p class="sub">{e(sub)}</p>', legend, "<h2>Leaderboard</h2>"]
-    parts.append(leaderboard_table(board) if board.rows else "<p>(no results)</p>")
+    parts = [f"<h1>{e(title)}</h1>", f'<p class="sub">{e(sub)}</p>', warnings_html(list(warnings)), legend,
+             "<h2>Leaderboard</h2>"]
+    parts.append(leaderboard_table(board, problems) if board.rows else "<p>(no results)</p>")
+    if board.rows:
+        parts.append(f"<details><summary>Metric definitions</summary>{metrics_legend(board)}</details>")
+    parts.append(problems_section(groups))
     if board.has_omnimmi or board.reported:
         parts += ["<h2>OmniMMI columns</h2>", omnimmi_table(board)]
     if board.rows:
         n_runs = sum(len(r.results) for r in board.rows)
         parts += ["<h2>Runs</h2>", f"<details><summary>Settings of {n_runs} task run(s): judge, protocol, mode, "
                   f"shards, versions, real-time factor</summary>{runs_table(board)}</details>"]
-    parts.append(timelines_section(runs, max_timelines))
+    parts.append(samples_section(groups))
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{e(title)}</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n")
+            f"<title>{e(title)}</title><style>{STYLE}</style></head><body>{''.join(parts)}"
+            f"<script>{SCRIPT}</script></body></html>\n")
 
 
 def write_report(run_dirs: list[Path], out_dir: Path, *, title: str = "omnibench leaderboard",
-                 include_reported: bool | None = None, max_timelines: int = 12) -> dict[str, Path]:
+                 include_reported: bool | None = None) -> dict[str, Path]:
     """leaderboard.csv, leaderboard.md and index.html in out_dir; reported rows by default when OmniMMI ran."""
     runs = load_runs([Path(d) for d in run_dirs])
     results = merge_results(runs)
+    warnings = merge_warnings(runs)
     board = build_leaderboard(results, include_reported=include_reported)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"csv": out_dir / "leaderboard.csv", "md": out_dir / "leaderboard.md", "html": out_dir / "index.html"}
     paths["csv"].write_text(csv_text(board), encoding="utf-8")
     paths["md"].write_text(markdown_table(results, title=title, include_reported=bool(board.reported),
-                                          include_runs=True), encoding="utf-8")
+                                          include_runs=True, warnings=warnings), encoding="utf-8")
     paths["html"].write_text(render_html(runs, results, title=title, include_reported=bool(board.reported),
-                                         max_timelines=max_timelines), encoding="utf-8")
+                                         warnings=warnings), encoding="utf-8")
     return paths

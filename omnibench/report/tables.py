@@ -58,6 +58,44 @@ class LoadedRun:
     run_dir: Path
     info: RunInfo | None
     results: list[TaskResult]
+    limit: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _run_json(run_dir: Path) -> tuple[RunInfo | None, int | None]:
+    """run.json read tolerantly (its layout grows): RunInfo if it still fits, and the --limit it recorded."""
+    path = run_dir / "run.json"
+    if not path.exists():
+        return None, None
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise DataError(f"unreadable run info: {exc}", file=str(path)) from exc
+    try:
+        info = RunInfo.model_validate(raw)
+    except ValueError:
+        info = None
+    limit = _find(raw, "limit")
+    return info, limit if isinstance(limit, int) and not isinstance(limit, bool) else None
+
+
+def _find(value: Any, key: str) -> Any:
+    """The first value under `key` at any depth of a JSON object."""
+    if isinstance(value, dict):
+        if value.get(key) is not None:
+            return value[key]
+        for v in value.values():
+            found = _find(v, key)
+            if found is not None:
+                return found
+    return None
+
+
+def _count_lines(path: Path) -> int | None:
+    if not path.exists():
+        return None
+    with open(path, encoding="utf-8") as fh:
+        return sum(1 for line in fh if line.strip())
 
 
 def _shards(run_dir: Path, task: str, model: str) -> str | None:
@@ -83,34 +121,64 @@ def load_runs(run_dirs: list[Path]) -> list[LoadedRun]:
     runs = []
     for run_dir in map(Path, run_dirs):
         path = run_dir / "results.json"
+        if not run_dir.is_dir():
+            raise DataError(f"no run directory {run_dir}: give folders written by `omnibench run`", file=str(run_dir))
         if not path.exists():
             raise DataError(f"no results in {run_dir}: score the run first (omnibench score {run_dir})",
                             file=str(path))
         results = _read(path, Results, "results").results
-        info = _read(run_dir / "run.json", RunInfo, "run info") if (run_dir / "run.json").exists() else None
-        enriched = []
+        info, limit = _run_json(run_dir)
+        enriched, warnings = [], []
+        limited: dict[str, list[str]] = {}
         for r in results:
             settings = dict(r.settings)
             if info is not None:
                 settings.setdefault("mode", info.mode)
-                if info.limit is not None:
-                    settings.setdefault("limit", info.limit)
+            if limit is not None:
+                settings.setdefault("limit", limit)
             shards = _shards(run_dir, r.task, r.model)
             if shards:
                 settings["shards"] = shards
+                found, of = shards.split("/")
+                if found != of:
+                    warnings.append(f"{r.model} · {r.task}: partial run, only {shards} shard logs found in {run_dir}")
+            in_task = _count_lines(run_dir / "samples" / f"{r.task}.jsonl")
+            if limit is not None:
+                limited.setdefault(r.model, []).append(r.task)
+                if in_task and r.n_samples < in_task:
+                    warnings.append(f"{r.model} · {r.task}: {r.n_samples} of {in_task} samples logged")
+            elif in_task is not None and r.n_samples < in_task:
+                warnings.append(f"{r.model} · {r.task}: partial run, {r.n_samples} of {in_task} samples logged "
+                                f"(rerun the same command to finish it)")
             versions = {**(info.versions if info else {}), **r.versions}
             enriched.append(r.model_copy(update={"settings": drop_secrets(settings), "versions": versions}))
-        runs.append(LoadedRun(run_dir, info, enriched))
+        warnings[:0] = [f"{model}: partial run, --limit {limit} (first {limit} samples of each task; "
+                        f"{len(tasks)} task(s) in {run_dir})" for model, tasks in limited.items()]
+        runs.append(LoadedRun(run_dir, info, enriched, limit, warnings))
     return runs
 
 
 def merge_results(runs: list[LoadedRun]) -> list[TaskResult]:
-    """A (task, model) pair found in two runs: the run given later wins."""
+    """A (task, model) pair found in two runs: the run given later wins (merge_warnings says so)."""
     merged: dict[tuple[str, str], TaskResult] = {}
     for run in runs:
         for r in run.results:
             merged[(r.task, r.model)] = r
     return list(merged.values())
+
+
+def merge_warnings(runs: list[LoadedRun]) -> list[str]:
+    """Every run's own warnings, then one line per (task, model) label found in more than one run."""
+    out = [w for run in runs for w in run.warnings]
+    seen: dict[tuple[str, str], Path] = {}
+    for run in runs:
+        for r in run.results:
+            key = (r.task, r.model)
+            if key in seen and seen[key] != run.run_dir:
+                out.append(f"{r.model} · {r.task}: found in {seen[key]} and {run.run_dir} under the same model "
+                           f"label; the later ({run.run_dir}) is shown. Give runs distinct labels to compare them.")
+            seen[key] = run.run_dir
+    return out
 
 
 def load_results(run_dirs: list[Path]) -> list[TaskResult]:
@@ -155,10 +223,15 @@ class ModelRow:
     results: dict[str, TaskResult]                 # task -> result
     omnimmi: dict[str, float | None] = field(default_factory=dict)   # paper columns, percent
 
-    def rank_key(self) -> tuple[float, str]:
+    @property
+    def score(self) -> float | None:
+        """The ranking score: mean of this model's headline percentages over the tasks it has a value for."""
         cells = [self.cells.get(f"{t}.{r.headline}") for t, r in self.results.items()]
         heads = [c.value for c in cells if c is not None and c.value is not None]
-        return (-(sum(heads) / len(heads)) if heads else 1.0, self.model)
+        return sum(heads) / len(heads) if heads else None
+
+    def rank_key(self) -> tuple[float, str]:
+        return (-self.score if self.score is not None else 1.0, self.model)
 
 
 @dataclass
@@ -256,11 +329,23 @@ def reported_text(value: str, column: str) -> str:
     return UNABLE if column in ("pa", "pt") else MISSING
 
 
+def rtf_text(rtf: float | None) -> str:
+    """Compute seconds per stream second, readable: 0.42x, 3.1x, <0.01x (not 2e-06)."""
+    if rtf is None:
+        return MISSING
+    if rtf < 0.01:
+        return "<0.01x"
+    return f"{rtf:.2f}x" if rtf < 10 else f"{rtf:.0f}x"
+
+
+RANK_DEFINITION = "score = mean of the model's headline values over the tasks it has one for; rows are ranked by it"
+
+
 def run_settings(r: TaskResult) -> dict[str, str]:
     """What a reader needs to compare runs, as short strings (secrets dropped)."""
     s = drop_secrets(r.settings)
     shown = {k: s[k] for k in ("protocol", "mode", "shards", "limit", "num_frames", "fps") if s.get(k) is not None}
-    return {"judge": r.judge_model or MISSING, "rtf": f"{r.rtf:.3g}" if r.rtf is not None else MISSING,
+    return {"judge": r.judge_model or MISSING, "rtf": rtf_text(r.rtf),
             "settings": ", ".join(f"{k}={v}" for k, v in shown.items()) or MISSING,
             "versions": ", ".join(f"{k} {v}" for k, v in sorted(r.versions.items())) or MISSING}
 
@@ -276,16 +361,19 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def markdown_table(results: list[TaskResult], *, title: str | None = None, include_reported: bool = False,
-                   include_runs: bool = False, with_ci: bool = True) -> str:
+                   include_runs: bool = False, with_ci: bool = True, warnings: list[str] = ()) -> str:
     """Measured rows (value [95% CI] n=scored/samples), OmniMMI's columns, optionally the reported rows."""
     board = build_leaderboard(results, include_reported=include_reported)
     out = [f"# {_md(title)}", ""] if title else []
     if not board.rows:
         return "\n".join(out + ["(no results)"]) + "\n"
-    out += _md_table(["model", *(column_label(c) for c in board.columns)],
-                     [[r.model, *(cell_text(r.cells.get(c.key), c.headline, with_ci) for c in board.columns)]
-                      for r in board.rows])
-    out += ["", f"Percent. [95% bootstrap CI, clustered by video]; n = scored/samples; {MISSING} = not run."]
+    out += _md_table(["model", "score", *(column_label(c) for c in board.columns)],
+                     [[r.model, fmt_pct(r.score), *(cell_text(r.cells.get(c.key), c.headline, with_ci)
+                                                    for c in board.columns)] for r in board.rows])
+    out += ["", f"Percent. [95% bootstrap CI, clustered by video]; n = scored/samples; {MISSING} = not run; "
+                f"{RANK_DEFINITION}."]
+    if warnings:
+        out += ["", "Warnings:", ""] + [f"- {_md(w)}" for w in warnings]
     if board.judges:
         out[-1] += " Judge: " + _md(", ".join(board.judges)) + "."
     if board.has_omnimmi:
@@ -305,59 +393,3 @@ def markdown_table(results: list[TaskResult], *, title: str | None = None, inclu
                          [[r.model, t, *(run_settings(res)[k] for k in ("judge", "settings", "versions", "rtf"))]
                           for r in board.rows for t, res in sorted(r.results.items(), key=lambda kv: task_order(kv[0]))])
     return "\n".join(out) + "\n"
-
-
-def _csv_text(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula gets a leading quote (model names are untrusted)."""
-    if isinstance(value, str) and len(value) > 1 and value[0] in ("=", "+", "-", "@", "\t", "\r"):
-        try:
-            float(value)
-        except ValueError:
-            return "'" + value
-    return value
-
-
-def _num(x: float | None) -> str:
-    return "" if x is None else f"{x:.4f}"
-
-
-def csv_rows(board: Leaderboard) -> tuple[list[str], list[dict[str, Any]]]:
-    """Header and rows of leaderboard.csv (schema: leaderboards/README.md)."""
-    header = ["source", "model", "group", "llm", "num_frames"]
-    for col in board.columns:
-        header += [col.key, f"{col.key}.ci_low", f"{col.key}.ci_high", f"{col.key}.n"]
-        if col.headline:
-            header += [f"{col.task}.samples", f"{col.task}.errors", f"{col.task}.unscored"]
-    header += [*OMNIMMI_LABELS, "judge_model", "settings", "versions"]
-    rows: list[dict[str, Any]] = []
-    for r in board.rows:
-        row: dict[str, Any] = {"source": "measured", "model": r.model}
-        for col in board.columns:
-            c = r.cells.get(col.key)
-            if c is None:
-                continue
-            row.update({col.key: _num(c.value), f"{col.key}.ci_low": _num(c.ci_low),
-                        f"{col.key}.ci_high": _num(c.ci_high), f"{col.key}.n": c.n})
-            if col.headline:
-                row.update({f"{col.task}.samples": c.n_samples, f"{col.task}.errors": c.n_errors,
-                            f"{col.task}.unscored": c.n_unscored})
-        if board.has_omnimmi:
-            row.update({k: _num(v) for k, v in r.omnimmi.items()})
-        row["judge_model"] = ";".join(sorted({x.judge_model for x in r.results.values() if x.judge_model}))
-        row["settings"] = json.dumps({t: drop_secrets(x.settings) for t, x in r.results.items()},
-                                     sort_keys=True, default=str)
-        row["versions"] = json.dumps({t: x.versions for t, x in r.results.items()}, sort_keys=True)
-        rows.append(row)
-    for rep in board.reported:
-        rows.append({"source": "reported", **{k: rep.get(k, "") for k in REPORTED_FIELDS}})
-    return header, rows
-
-
-def csv_text(board: Leaderboard) -> str:
-    header, rows = csv_rows(board)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header, extrasaction="raise", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _csv_text(v) for k, v in row.items()})
-    return out.getvalue()

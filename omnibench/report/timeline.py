@@ -74,13 +74,27 @@ def query_times(sample: Sample, record: SampleRecord, end: float) -> list[float]
     return times
 
 
-def stream_end(sample: Sample, record: SampleRecord) -> float:
-    times = [record.stream_s, 1.0]
-    times += [ev.t for ev in record.events] + [ev.refers_to for ev in record.events if ev.refers_to is not None]
-    times += [q.t for q in sample.turns if q.t is not None] + [q.window[1] for q in sample.turns if q.window]
+TAIL_S = 5.0             # the runner keeps polling this long after the video ends (StreamRunner.tail_s)
+
+
+def axis_end(sample: Sample, records: list[SampleRecord]) -> float:
+    """A sample's time axis: its video length plus the runner's tail, the same for every model.
+
+    Without a known video end, the longest logged stream of this sample (over all models) stands in;
+    what a model says later than the axis is drawn at its right edge (its text keeps the true time).
+    """
+    tail = max((float(r.settings.get("tail_s", TAIL_S)) for r in records), default=TAIL_S)
     if sample.video.end is not None:
-        times.append(sample.video.end - (sample.video.start or 0.0))
+        length = sample.video.end - (sample.video.start or 0.0) + tail
+    else:
+        length = max((r.stream_s for r in records), default=0.0)
+    times = [length, 1.0] + [q.t for q in sample.turns if q.t is not None]
+    times += [q.window[1] for q in sample.turns if q.window]
     return max(times)
+
+
+def stream_end(sample: Sample, record: SampleRecord) -> float:
+    return axis_end(sample, [record])
 
 
 def _tick_step(end: float) -> float:
@@ -90,9 +104,9 @@ def _tick_step(end: float) -> float:
     return end / 10
 
 
-def timeline_svg(sample: Sample, record: SampleRecord) -> str:
-    """One sample as an inline SVG; hover titles carry the texts (escaped)."""
-    end = stream_end(sample, record)
+def timeline_svg(sample: Sample, record: SampleRecord, end: float | None = None) -> str:
+    """One sample as an inline SVG on the axis [0, end] (default: axis_end); hover titles carry the texts."""
+    end = end or stream_end(sample, record)
 
     def x(t: float) -> float:
         return LEFT + (WIDTH - LEFT - RIGHT) * min(max(t, 0.0), end) / end
@@ -148,9 +162,9 @@ def _marks(emissions: list[Event]) -> list[Event]:
     return [ev for i, ev in enumerate(spoken) if i in keep or ev.refers_to is not None]
 
 
-def transcript_html(sample: Sample, record: SampleRecord) -> str:
+def transcript_html(sample: Sample, record: SampleRecord, end: float | None = None) -> str:
     """User turns and model utterances in stream-time order, as a small table."""
-    end = stream_end(sample, record)
+    end = end or stream_end(sample, record)
     rows: list[tuple[float, int, str]] = []
     for i, (q, t_q) in enumerate(zip(sample.turns, query_times(sample, record, end))):
         target = f' <span class="target">target: {e(q.target)}</span>' if q.target is not None else ""
@@ -181,8 +195,11 @@ def score_html(score: SampleScore | None, record: SampleRecord) -> str:
     return f'<p class="verdict">{values}{why}</p>'
 
 
-def sample_figure(sample: Sample, record: SampleRecord, score: SampleScore | None = None) -> str:
-    """One sample: its id, the SVG, the verdict, and the transcript."""
+def sample_figure(sample: Sample, record: SampleRecord, score: SampleScore | None = None,
+                  end: float | None = None) -> str:
+    """One sample: its id, the SVG, the verdict, and the transcript, on the sample's own axis."""
+    end = end or stream_end(sample, record)
     return (f'<figure class="sample"><figcaption><code>{e(sample.id)}</code> · video '
-            f'<code>{e(sample.video.path)}</code> · {_secs(stream_end(sample, record))} s</figcaption>'
-            f"{timeline_svg(sample, record)}{score_html(score, record)}{transcript_html(sample, record)}</figure>")
+            f'<code>{e(sample.video.path)}</code> · axis {_secs(end)} s</figcaption>'
+            f"{timeline_svg(sample, record, end)}{score_html(score, record)}{transcript_html(sample, record, end)}"
+            "</figure>")

@@ -19,11 +19,12 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (Debian
 PLANTED = "<script>document.title='pwned';document.body.insertAdjacentHTML('beforeend','<p id=\"pwned\">x</p>')</script>"
 
 
-def chromium(page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess:
+def chromium(page: Path, profile: Path, *extra: str, page_url: str | None = None) -> subprocess.CompletedProcess:
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
              f"--user-data-dir={profile}"]
-    return subprocess.run([CHROMIUM, *flags, *extra, page.as_uri()], capture_output=True, text=True, timeout=120)
+    return subprocess.run([CHROMIUM, *flags, *extra, page_url or page.as_uri()], capture_output=True, text=True,
+                          timeout=120)
 
 
 def test_chromium_runs_scripts_in_this_mode(tmp_path):
@@ -56,3 +57,69 @@ def test_page_screenshot_is_not_blank(tmp_path):
     pil = pytest.importorskip("PIL.Image")
     colours = pil.open(shot).convert("L").getextrema()
     assert colours[0] < 100 < colours[1]                                     # dark text on a light page
+
+
+MEASURE = """<script>(function(){
+var vw=document.documentElement.clientWidth,wrap=document.getElementById('board-wrap');
+var r=function(el){var b=el.getBoundingClientRect();return {left:b.left,right:b.right};};
+var ths=wrap.querySelectorAll('thead th'),out={vw:vw,docWidth:document.documentElement.scrollWidth,
+wrap:r(wrap),overflowX:getComputedStyle(wrap).overflowX,scrollable:wrap.scrollWidth>wrap.clientWidth};
+wrap.scrollLeft=wrap.scrollWidth;
+out.lastTh=r(ths[ths.length-1]);out.modelTd=r(wrap.querySelector('tbody td.model'));
+out.sections=Array.prototype.map.call(document.querySelectorAll('section.s:not([hidden])'),r);
+var pre=document.createElement('pre');pre.id='measure';pre.textContent=JSON.stringify(out);document.body.appendChild(pre);
+})();</script>"""
+
+
+def wide_board(tmp_path: Path) -> Path:
+    """Fourteen tasks, two metrics each, a long model name: wider than any screen."""
+    tasks = [f"synth_task_{i:02d}" for i in range(14)]
+    results = [result(t, m, 0.5, extra={"precision": 0.25}, n_errors=1) for t in tasks
+               for m in ("a-model-with-a-rather-long-name-v2.5-instruct", "short")]
+    run = write_stream_run(tmp_path / "r", "short", 3)
+    write_run(run, results + [result("synth_pa", "short", 1.0, n_samples=3)])
+    return write_report([run], tmp_path / "board")["html"]
+
+
+def measured(page: Path, profile: Path, width: int) -> dict:
+    import html
+    import json
+
+    copy = page.with_name(f"measure{width}.html")
+    text = page.read_text(encoding="utf-8")
+    head, _, rest = text.partition('<meta http-equiv="Content-Security-Policy"')
+    text = head + rest.split(">", 1)[1]                                     # the copy lets the probe run
+    copy.write_text(text.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    dom = chromium(copy, profile, "--dump-dom", f"--window-size={width},900").stdout
+    return json.loads(html.unescape(dom.split('<pre id="measure">')[1].split("</pre>")[0]))
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_board_scrolls_inside_its_container_with_a_sticky_model_column(tmp_path, width):
+    m = measured(wide_board(tmp_path), tmp_path / "profile", width)
+    assert m["vw"] <= width and m["docWidth"] <= m["vw"], "the page itself must not scroll sideways"
+    assert m["wrap"]["right"] <= m["vw"] and m["overflowX"] == "auto" and m["scrollable"]
+    assert m["lastTh"]["right"] <= m["wrap"]["right"] + 1                   # the last column is reachable
+    assert abs(m["modelTd"]["left"] - m["wrap"]["left"]) <= 2                # the model column stays put
+    assert m["sections"] and all(s["right"] <= m["vw"] for s in m["sections"])
+
+
+def test_filters_in_the_page_hide_other_samples(tmp_path):
+    from tests.report.test_samples import judged_run
+
+    run = judged_run(tmp_path / "judged")
+    write_stream_run(tmp_path / "stream", "streamer", 30)
+    page = write_report([run, tmp_path / "stream"], tmp_path / "board", include_reported=False)["html"]
+
+    def visible(fragment: str) -> list[str]:
+        dom = chromium(page, tmp_path / "profile", "--dump-dom", "--window-size=1280,900",
+                       page_url=page.as_uri() + fragment).stdout
+        return [s.split('data-outcome="')[1].split('"')[0] + ":" + s.split('data-task="')[1].split('"')[0]
+                for s in dom.split("<section ")[1:] if 'hidden=""' not in s.split(">")[0]]
+
+    assert len(visible("")) == 25                                            # the first page of 33
+    assert visible("#page=2") and len(visible("#page=2")) == 8
+    assert sorted(visible("#task=omnimmi_si&failures=1")) == ["error:omnimmi_si", "fail:omnimmi_si",
+                                                              "unscored:omnimmi_si"]
+    assert visible("#model=streamer&failures=1") == []                       # every streamer sample passed
+    assert visible("#q=" + "CUDA%20out") == ["error:omnimmi_si"]

@@ -23,6 +23,7 @@ import email.utils
 import logging
 import os
 import random
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -95,6 +96,8 @@ class JudgeClient:
         self.concurrency, self.max_retries, self.timeout_s = concurrency, max_retries, float(timeout_s)
         self.backoff_s, self.max_backoff_s = backoff_s, max_backoff_s
         self.judge_empty = judge_empty
+        # judge_progress on stderr, off under --quiet (the CLI sets OMNIBENCH_QUIET for the command)
+        self.progress = not os.environ.get("OMNIBENCH_QUIET")
         self.price_per_1k = price_per_1k or KNOWN_PRICES_PER_1K.get(self.model)
         self._cache_path = Path(cache_path) if cache_path else default_cache_path()
         self._cache: JudgmentCache | None = None
@@ -160,10 +163,12 @@ class JudgeClient:
     async def _judge_pending(self, pending: dict[str, tuple[str, str, str]]) -> dict[str, Verdict]:
         client = self._async_openai()
         gate = asyncio.Semaphore(self.concurrency)
+        bar = judge_progress(len(pending), self.model, enabled=self.progress)
 
         async def one(key: str, item: tuple[str, str, str]) -> tuple[str, Verdict]:
             async with gate:
                 verdict = await self._judge_one(client, item)
+            bar.update(1)
             if verdict.pred is None:
                 self._count("unscored", 1)
             elif self.cache is not None:
@@ -173,6 +178,7 @@ class JudgeClient:
         try:
             done = await asyncio.gather(*(one(k, item) for k, item in pending.items()))
         finally:
+            bar.close()
             await client.close()
         return dict(done)
 
@@ -271,3 +277,26 @@ class JudgeClient:
         if self._cache is not None:
             self._cache.close()
             self._cache = None
+
+
+class _OneLine:
+    """Progress where no bar can redraw (not a TTY): one line when judging starts, nothing per call."""
+
+    def __init__(self, total: int, model: str, enabled: bool):
+        if enabled:
+            print(f"judge: {total} call(s) to {model} ...", file=sys.stderr, flush=True)
+
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def judge_progress(total: int, model: str, *, enabled: bool = True):
+    """A tqdm bar on stderr when it is a terminal; else one line (judge scoring is otherwise a long silence)."""
+    if enabled and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=f"judge {model}", unit="call", file=sys.stderr, leave=False)
+    return _OneLine(total, model, enabled)

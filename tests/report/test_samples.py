@@ -1,0 +1,126 @@
+"""The page's per-sample section: every sample of every task and model, outcomes, reasons, warnings."""
+
+from __future__ import annotations
+
+from omnibench.data.schema import Query, Sample, VideoRef
+from omnibench.engine.eventlog import Event, EventLog, SampleRecord
+from omnibench.report import write_report
+from omnibench.results import RunInfo, SampleScore
+from tests.report.test_report import EVIL_TEXT, alert_sample, result, stream_record, write_run, write_stream_run
+
+
+def test_every_sample_is_shown_with_its_timeline_on_the_samples_axis(tmp_path):
+    run = write_stream_run(tmp_path / "r", "streamer", 30)
+    page = write_report([run], tmp_path / "board")["html"].read_text(encoding="utf-8")
+    assert page.count('<section class="s" data-task="synth_pa" data-model="streamer" data-outcome="pass">') == 30
+    assert page.count('<figure class="sample">') == 30                      # all 30, not a fixed first 12
+    assert "pa&lt;0&gt;" in page and "pa&lt;29&gt;" in page
+    assert page.count('class="window"') == 30                                 # the [8, 11] target windows
+    assert "ground truth window 8–11 s" in page
+    assert "noise at 20 s (video end)" in page                               # Query.t None: drawn at the end
+    assert ">noise</text>" in page and 'stroke-dasharray="4 3"' in page      # interruptions cut across lanes
+    assert "said at 9 s (unprompted): now!" in page and "claimed the event at 8.5 s" in page
+    assert "accuracy=1" in page and "alert in window" in page
+    assert "axis 25.0 s" in page                                             # video end 20 s + the 5 s tail
+
+
+def test_the_axis_is_fixed_by_the_sample_not_by_the_model():
+    """A model that keeps talking to 24 s and one that spoke at 9 s get the same axis for the same sample."""
+    from omnibench.report.timeline import axis_end
+
+    sample = alert_sample(0)
+    early = stream_record(sample, "a")
+    late = stream_record(sample, "b")
+    late = late.model_copy(update={"stream_s": 25.0, "events": late.events + [
+        Event(kind="emission", t=24.0, turn=1, text="still talking", done=True)]})
+    assert axis_end(sample, [early]) == axis_end(sample, [late]) == 25.0
+    no_end = sample.model_copy(update={"video": VideoRef(path="videos/v0.mp4")})
+    assert axis_end(no_end, [early, late]) == 25.0                           # unknown length: longest stream
+
+
+def judged_run(run, model: str = "judged"):
+    from omnibench.engine.evaluate import slug
+
+    samples = [Sample(id=f"q{i}", task="omnimmi_si", video=VideoRef(path=f"v{i}.mp4"),
+                      turns=[Query(t=3.0, text=f"Who speaks first? {i}", kind="question", target="the chef")],
+                      metadata={"video_id": f"v{i}"}) for i in range(3)]
+    (run / "samples").mkdir(parents=True)
+    (run / "samples" / "omnimmi_si.jsonl").write_text("".join(s.model_dump_json() + "\n" for s in samples))
+    log = EventLog(run / "logs" / "omnimmi_si" / f"{slug(model)}.shard0of1.jsonl")
+    log.append(SampleRecord(sample_id="q0", task="omnimmi_si", model=model, settings={"protocol": "offline"},
+                            events=[Event(kind="emission", t=3.0, turn=0, text=EVIL_TEXT, done=True)]))
+    log.append(SampleRecord(sample_id="q1", task="omnimmi_si", model=model, settings={"protocol": "offline"},
+                            events=[Event(kind="emission", t=3.0, turn=0, text="the chef", done=True)]))
+    log.append(SampleRecord(sample_id="q2", task="omnimmi_si", model=model, status="error",
+                            error="ModelError: CUDA out of memory", settings={"protocol": "offline"}))
+    scores = [SampleScore(sample_id="q0", video_id="v0", values={"accuracy": 0.0}, explanation="judge: no (1/5)"),
+              SampleScore(sample_id="q1", video_id="v1", values={}, unscored="judge reply unparseable: 'maybe'"),
+              SampleScore(sample_id="q2", video_id="v2", values={}, error="ModelError: CUDA out of memory")]
+    (run / "scores" / "omnimmi_si").mkdir(parents=True)
+    (run / "scores" / "omnimmi_si" / f"{slug(model)}.jsonl").write_text(
+        "".join(s.model_dump_json() + "\n" for s in scores))
+    return write_run(run, [result("omnimmi_si", model, 0.0, n_samples=3, n_errors=1, n_unscored=1, judge_model="j")])
+
+
+def test_offline_samples_show_question_reference_answer_and_judge_reason(tmp_path):
+    """Judge-scored offline tasks get per-sample views too: the old page had none."""
+    run = judged_run(tmp_path / "r")
+    page = write_report([run], tmp_path / "board", include_reported=False)["html"].read_text(encoding="utf-8")
+    assert page.count('<section class="s"') == 3
+    assert "Who speaks first? 0" in page and '<td class="ref">the chef</td>' in page
+    assert '<td class="ans">&lt;img src=x onerror=alert(2)&gt;</td>' in page and EVIL_TEXT not in page
+    assert "accuracy=0" in page and "judge: no (1/5)" in page and 'data-outcome="fail"' in page
+    assert "unscored: judge reply unparseable: &#x27;maybe&#x27;" in page and 'data-outcome="unscored"' in page
+    assert "error: ModelError: CUDA out of memory" in page and 'data-outcome="error"' in page
+    board = page.split('id="leaderboard"')[1].split("</table>")[0]
+    assert "1× error: ModelError: CUDA out of memory" in board                # errors on the board, with reasons
+    assert 'id="problems"' in page and "#task=omnimmi_si&amp;model=judged&amp;failures=1" in page
+
+
+def test_offline_records_get_no_timeline_but_are_shown(tmp_path):
+    run = write_stream_run(tmp_path / "r", "offline-model", 2, protocol="offline")
+    page = write_report([run], tmp_path / "board")["html"].read_text(encoding="utf-8")
+    assert '<figure class="sample">' not in page and page.count('<section class="s"') == 2
+
+
+def test_merged_labels_and_partial_runs_are_warned_about(tmp_path):
+    first = write_run(tmp_path / "a", [result("synth_si", "m", 0.1)])
+    second = write_run(tmp_path / "b", [result("synth_si", "m", 0.9, n_samples=3)],
+                       RunInfo(model="m", tasks=["synth_si"], limit=3))
+    (second / "samples").mkdir()
+    (second / "samples" / "synth_si.jsonl").write_text("".join(
+        alert_sample(i, "synth_si").model_dump_json() + "\n" for i in range(6)))
+    paths = write_report([first, second], tmp_path / "board")
+    for text in (paths["html"].read_text(encoding="utf-8"), paths["md"].read_text(encoding="utf-8")):
+        assert "found in" in text and "under the same model label" in text
+        assert "m: partial run, --limit 3 (first 3 samples of each task" in text and "m · synth_si: 3 of 6 samples logged" in text
+
+
+def test_missing_samples_without_a_limit_are_a_partial_run(tmp_path):
+    run = write_stream_run(tmp_path / "r", "m", 2)
+    (run / "samples" / "synth_pa.jsonl").write_text("".join(alert_sample(i).model_dump_json() + "\n" for i in range(5)))
+    md = write_report([run], tmp_path / "board")["md"].read_text(encoding="utf-8")
+    assert "partial run, 2 of 5 samples logged" in md
+
+
+def test_a_run_json_in_a_newer_layout_still_reports(tmp_path):
+    run = write_run(tmp_path / "r", [result("synth_si", "m", 0.5)])
+    (run / "run.json").write_text('{"spec": {"model": {"name": "m"}, "limit": 2, "new_field": [1, 2]}}')
+    paths = write_report([run], tmp_path / "board")
+    assert "partial run, --limit 2" in paths["md"].read_text(encoding="utf-8")
+
+
+def test_real_time_factors_print_readably():
+    from omnibench.report.tables import rtf_text
+
+    assert [rtf_text(x) for x in (2e-06, 0.4234, 3.14159, 42.0, None)] == ["<0.01x", "0.42x", "3.14x", "42x", "–"]
+
+
+def test_metrics_are_defined_and_the_ranking_score_is_a_column(tmp_path):
+    run = write_run(tmp_path / "r", [result("synth_pa", "a", 0.5, extra={"precision": 0.25}),
+                                     result("synth_pt", "a", 1.0, headline="silence")])
+    page = write_report([run], tmp_path / "board")["html"].read_text(encoding="utf-8")
+    board = page.split('id="leaderboard"')[1].split("</table>")[0]
+    assert 'title="score = mean of the model' in board and '<td class="score"><span class="v">75.00' in board
+    assert 'title="precision: share of the model&#x27;s alerts' in board
+    assert "<dt>silence</dt><dd>share of noise turns the model stayed silent on</dd>" in page
