@@ -115,7 +115,7 @@ def write_data(root: Path) -> tuple[Path, Path]:
 def verdict(question: str, answer: str, prediction: str) -> tuple[str, float]:
     """A verdict from the triple alone: yes when the texts agree (or by a hash for the rest)."""
     digest = hashlib.sha256(f"{question}|{answer}|{prediction}".encode()).digest()
-    yes = prediction == answer or (prediction != "" and digest[0] % 3 == 0) or (prediction == "" and digest[1] % 2 == 0)
+    yes = prediction == answer or (prediction != "" and digest[0] % 5 == 0) or (prediction == "" and digest[1] % 2 == 0)
     return ("yes" if yes else "no"), (digest[2] % 50) / 10 + (0.5 if yes else 0.0)
 
 

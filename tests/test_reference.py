@@ -17,6 +17,7 @@ TASKS = "omnimmi_sg,omnimmi_md,omnimmi_ap,omnimmi_si,omnimmi_pa,omnimmi_pt"
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     monkeypatch.setenv("OMNIBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))   # the judge cache lives under ~/.cache
     monkeypatch.delenv("OMNIBENCH_OMNIMMI_DIR", raising=False)
     monkeypatch.setenv("OMNIBENCH_JUDGE_API_KEY", "test-key")
     with FakeOpenAI(handler=judge_handler) as server:

@@ -128,7 +128,9 @@ class JudgeClient:
         return self._cache
 
     def key(self, question: str, answer: str, prediction: str) -> str:
-        return judgment_key(self.model, self.prompt_version, question, answer, prediction)
+        # a verdict sampled at another temperature is another judgment (0 keeps the old keys)
+        sampling = "" if self.temperature == 0 else f"@temperature={self.temperature}"
+        return judgment_key(self.model, self.prompt_version + sampling, question, answer, prediction)
 
     # --- entry points ----------------------------------------------------------------------
     def judge_many(self, items: list[tuple[str, str, str]]) -> list[Verdict]:
