@@ -109,9 +109,10 @@ def cmd_run(args) -> int:
     out = Path(args.out or Path("runs") / slug(args.model))
     model_args = registry.parse_model_args(args.model_args)
     settings = task_settings(args)
-    if args.reference:
-        from omnibench import reference
+    from omnibench import reference
 
+    reference.check_resume(out, args.reference)
+    if args.reference:
         settings = reference.task_settings(args.reference, settings)
         model_args, model_note = reference.m4_model_args(args.model, model_args)
         reference.record(out, args.reference, settings, model_note)

@@ -113,6 +113,14 @@ def recorded(run_dir: str | Path) -> dict[str, Any] | None:
     return data
 
 
+def check_resume(run_dir: str | Path, mode: str | None) -> None:
+    """A run directory resumes only in the mode it was made in (its logs would mix otherwise)."""
+    before = (recorded(run_dir) or {}).get("reference")
+    if before != mode and (before or any(Path(run_dir).glob("logs/*/*"))):
+        raise ConfigError(f"{run_dir} was run {'with --reference ' + before if before else 'without --reference'}; "
+                          f"rerun it the same way, or pass another --out")
+
+
 def score_settings(run_dir: str | Path, mode: str | None, given: dict[str, Any]) -> dict[str, Any]:
     """The task settings `score` uses: the recorded reference settings (or `mode`'s) under the user's."""
     check_mode(mode)

@@ -104,3 +104,14 @@ def test_m4_rows_are_switched_on_only_for_m4_models(monkeypatch):
 def test_unknown_reference_mode_is_refused():
     with pytest.raises(Exception, match="unknown reference mode"):
         reference.task_settings("lmms", {})
+
+
+def test_a_run_resumes_only_in_the_mode_it_was_made_in(env, capsys):
+    tmp_path, _ = env
+    out = _run(tmp_path, "--reference", "omnimmi")
+    data = tmp_path / "files" / "data"
+    argv = ["run", "--tasks", "omnimmi_pt", "--model", "replay", "--model-args", f"path={tmp_path / 'files' / 'preds'}",
+            "--data-dir", str(data), "--out", str(out), "--no-score", "--quiet"]
+    assert main(argv) == 2
+    assert "was run with --reference omnimmi" in capsys.readouterr().err
+    assert main([*argv, "--reference", "omnimmi"]) == 0
