@@ -56,6 +56,13 @@ def _task_options(p) -> None:
     p.add_argument("--prompts", default=None, help="JSON file overriding task prompts")
     p.add_argument("--time", choices=("spoken", "claimed"), default=None,
                    help="score alerts at the time the model spoke (default) or the time it claimed")
+    _reference_option(p)
+
+
+def _reference_option(p) -> None:
+    p.add_argument("--reference", choices=("omnimmi",), default=None,
+                   help="the OmniMMI reference harness's behaviour for every row of the README's "
+                        "'Where omnibench differs' table (recorded in the run)")
 
 
 def build_parser(prog: str = "omnibench") -> argparse.ArgumentParser:
@@ -77,6 +84,7 @@ def build_parser(prog: str = "omnibench") -> argparse.ArgumentParser:
     p.add_argument("run_dirs", nargs="+", help="scored run directories")
     p.add_argument("--out", required=True, help="folder for leaderboard.csv, leaderboard.md and index.html")
     p.add_argument("--title", default="omnibench leaderboard", help="page title")
+    _reference_option(p)
     p = sub.add_parser("list", help="list tasks or models")
     p.add_argument("what", choices=("tasks", "models"), help="tasks or models")
     data = sub.add_parser("data", help="datasets: stats, probe, synth, download").add_subparsers(
@@ -92,6 +100,12 @@ def build_parser(prog: str = "omnibench") -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="suite seed (default 0)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--n-per-task", type=positive_int, default=6, help="samples per task (default 6)")
+    p = data.add_parser("reference-prompts", help="read the judge and AP prompts from your OmniMMI checkout")
+    p.add_argument("path", help="root of your OmniMMI repository checkout")
+    p.add_argument("--out", default=None, help="folder to write to (default: where --reference finds them)")
+    p = data.add_parser("reference-scores", help="the reference's judged gpt4o/*.json files through our metrics")
+    p.add_argument("path", help="its <output_dir>/<task>/<model>/gpt4o folder")
+    p.add_argument("--task", required=True, choices=("ap", "si", "sg", "md"), help="which task's files")
     p = data.add_parser("download", help="fetch OmniMMI videos and clips from the Hugging Face Hub")
     p.add_argument("dataset", choices=("omnimmi",), help="dataset name")
     p.add_argument("--out", required=True, help="output folder")
@@ -115,7 +129,6 @@ def cmd_run(args) -> int:
     from omnibench import registry
     from omnibench.engine.evaluate import Evaluation, slug
     from omnibench.engine.shard import parse_shard
-    from omnibench.scoring.run_scores import score_run
 
     if args.batch_size not in (None, "1"):
         raise ConfigError(f"--batch_size {args.batch_size}: omnibench does not batch requests; each adapter "
@@ -123,9 +136,18 @@ def cmd_run(args) -> int:
     tasks = registry.resolve_tasks(lmms_task_names(args.tasks))
     out = Path(args.out or Path("runs") / slug(args.model))
     model_args = device_arg(args.model, args.device, registry.parse_model_args(args.model_args))
+    settings = task_settings(args)
+    from omnibench import reference
+
+    reference.check_resume(out, args.reference)
+    if args.reference:
+        settings = reference.task_settings(args.reference, settings)
+        model_args, model_note = reference.m4_model_args(args.model, model_args)
+        reference.record(out, args.reference, settings, model_note)
+        print(f"reference mode {args.reference}: {settings['reference_note']}; {model_note}")
     evaluation = Evaluation(model=args.model, model_args=model_args, out=out, shard=parse_shard(args.shard),
                             mode=args.mode, limit=args.limit, max_errors=args.max_errors,
-                            protocol=args.protocol, timeout_s=args.timeout, task_settings=task_settings(args),
+                            protocol=args.protocol, timeout_s=args.timeout, task_settings=settings,
                             progress=not args.quiet)
     runs = evaluation.run(tasks)
     for r in runs:
@@ -133,7 +155,7 @@ def cmd_run(args) -> int:
     if args.no_score or evaluation.shard[1] > 1:
         print(f"event logs in {out}; score with: omnibench score {out}")
         return 0
-    results = score_run(out, task_settings=task_settings(args), tasks=tasks)
+    results = _score(out, settings, tasks)
     from omnibench.report import markdown_table
 
     print(markdown_table(results))
@@ -152,13 +174,26 @@ def check_run_dir(run_dir: Path) -> None:
                           "made it (it resumes), then score it.")
 
 
+def _score(run_dir, settings: dict, tasks):
+    """score_run, then each result says which reference mode (and whose wording) produced it."""
+    from omnibench.reference import stamp_results
+    from omnibench.scoring.run_scores import score_run
+
+    results = score_run(run_dir, task_settings=settings, tasks=tasks)
+    if settings.get("reference"):
+        stamp_results(run_dir, settings)
+        for r in results:
+            r.settings.update(reference=settings["reference"], reference_note=settings.get("reference_note", ""))
+    return results
+
+
 def cmd_score(args) -> int:
     from omnibench import registry
-    from omnibench.scoring.run_scores import score_run
+    from omnibench.reference import score_settings
 
     check_run_dir(Path(args.run_dir))
     tasks = registry.resolve_tasks(lmms_task_names(args.tasks)) if args.tasks else None
-    results = score_run(args.run_dir, task_settings=task_settings(args), tasks=tasks)
+    results = _score(args.run_dir, score_settings(args.run_dir, args.reference, task_settings(args)), tasks)
     if args.json:
         print(json.dumps({r.task: {"model": r.model, **{k: v.model_dump() for k, v in r.metrics.items()},
                                    "n_samples": r.n_samples, "n_errors": r.n_errors,
@@ -174,6 +209,12 @@ def cmd_report(args) -> int:
     from omnibench.report import load_results, markdown_table, write_report
     from omnibench.report.tables import load_runs, merge_warnings
 
+    if args.reference:
+        from omnibench.reference import recorded
+
+        other = [d for d in args.run_dirs if (recorded(d) or {}).get("reference") != args.reference]
+        if other:
+            print(f"note: not run with --reference {args.reference}: {', '.join(other)}", file=sys.stderr)
     paths = write_report([Path(d) for d in args.run_dirs], Path(args.out), title=args.title)
     print(markdown_table(load_results([Path(d) for d in args.run_dirs])))
     for warning in merge_warnings(load_runs([Path(d) for d in args.run_dirs])):
@@ -209,6 +250,17 @@ def cmd_data(args) -> int:
 
         suite = generate(Path(args.out), seed=args.seed, n_per_task=args.n_per_task, progress=True)
         print(f"wrote {sum(len(v) for v in suite.samples.values())} samples to {suite.root}")
+    elif args.data_cmd == "reference-prompts":
+        from omnibench.reference import prompts_dir
+        from omnibench.reference_prompts import write_reference_prompts
+
+        for kind, path in write_reference_prompts(args.path, args.out or prompts_dir()).items():
+            print(f"wrote {kind} prompts: {path}")
+    elif args.data_cmd == "reference-scores":
+        from omnibench.report import markdown_table
+        from omnibench.scoring.reference_results import aggregate_judged
+
+        print(markdown_table([aggregate_judged(args.path, args.task)]))
     elif args.data_cmd == "download":
         from omnibench.data import omnimmi
 

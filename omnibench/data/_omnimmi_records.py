@@ -147,7 +147,7 @@ def _base(code: str, index: int, video: str, **metadata: Any) -> dict[str, Any]:
     }
 
 
-def _turns_sample(code: str, index: int, rec: TurnsRecord) -> Sample:
+def _turns_sample(code: str, index: int, rec: TurnsRecord, ask_times: str = "ours") -> Sample:
     stem = video_stem(rec.video)
     turns: list[Query] = []
     clips: dict[str, str] = {}
@@ -166,22 +166,40 @@ def _turns_sample(code: str, index: int, rec: TurnsRecord) -> Sample:
         turns.append(Query(t=end, text=qa.question, target=qa.answer, span_start=start, depends_on=depends_on))
         # the reference cuts offline clips at the whole second: clips/{stem}_{int(end)}.mp4
         clips[str(int(end))] = f"clips/{stem}_{int(end)}.mp4"
-    extra = {"timestamps": [qa.timestamp for qa in rec.qa]}
+    extra: dict[str, Any] = {"timestamps": [qa.timestamp for qa in rec.qa]}
+    if ask_times == "reference":  # its online loop asks at the span midpoint (the offline clip still ends at the span end)
+        extra["stream_ask"] = [{"at_least": (q.span_start + q.t) / 2} for q in turns]
     if notes:
         extra["notes"] = notes
     return Sample(**_base(code, index, rec.video, **extra),
                   video=VideoRef(path=f"videos/{rec.video}", clips=clips), turns=turns)
 
 
-def to_sample(code: str, index: int, rec: _Record) -> Sample:
-    """The omnibench Sample for one validated record of task `code`."""
+def to_sample(code: str, index: int, rec: _Record, *, ask_times: str = "ours", si_input: str = "causal") -> Sample:
+    """The omnibench Sample for one validated record of task `code`.
+
+    ask_times="reference": streaming turns are asked when the reference's online loop asks them
+    (metadata `stream_ask`, read by the stream runner; see omnibench.reference.stream_ask_times).
+    si_input="whole": an offline SI model sees the whole video, as in the reference, not [0, timestamp].
+    """
+    if ask_times not in ("ours", "reference") or si_input not in ("causal", "whole"):
+        raise ValueError(f"ask_times must be 'ours' or 'reference' and si_input 'causal' or 'whole', "
+                         f"got {ask_times!r}, {si_input!r}")
     video = VideoRef(path=f"videos/{rec.video}")
+    extra: dict[str, Any] = {}
     if isinstance(rec, TurnsRecord):
-        return _turns_sample(code, index, rec)
+        return _turns_sample(code, index, rec, ask_times)
     if isinstance(rec, ActionRecord):  # asked when the video ends; the vocabulary is the choice list
         turn = Query(t=None, text=rec.question, target=rec.answer, choices=list(rec.vocab))
+        if ask_times == "reference":
+            extra["stream_ask"] = [{"frames_before_end": 5}]
     elif isinstance(rec, SpeakerRecord):
-        turn = Query(t=rec.timestamp, text=rec.question, target=rec.answer)
+        # t=None: the offline clip is the whole video; the streaming ask stays at the timestamp
+        turn = Query(t=None if si_input == "whole" else rec.timestamp, text=rec.question, target=rec.answer)
+        if ask_times == "reference":
+            extra["stream_ask"] = [{"frame_of": rec.timestamp}]
+        elif si_input == "whole":
+            extra["stream_ask"] = [{"at_least": rec.timestamp}]
     elif isinstance(rec, AlertRecord):  # asked at the start; the answer is the window to alert in
         turn = Query(t=0.0, kind="alert_request", text=rec.question, target=[float(x) for x in rec.answer])
     elif isinstance(rec, ConversationRecord):
@@ -192,4 +210,4 @@ def to_sample(code: str, index: int, rec: _Record) -> Sample:
                       turns=[Query(t=None, kind="noise", text=last.human, target=None)])
     else:  # pragma: no cover - RECORD_TYPES and this function change together
         raise TypeError(f"no mapping for {type(rec).__name__}")
-    return Sample(**_base(code, index, rec.video), video=video, turns=[turn])
+    return Sample(**_base(code, index, rec.video, **extra), video=video, turns=[turn])

@@ -116,11 +116,13 @@ def _record_error(exc: ValidationError, path: Path, index: int) -> DataError:
 
 
 def load(code: str, data_dir: str | Path | None = None, *, lenient: bool = False,
-         skipped: list[DataError] | None = None) -> list[Sample]:
+         skipped: list[DataError] | None = None, ask_times: str = "ours", si_input: str = "causal") -> list[Sample]:
     """The samples of OmniMMI task `code` (sg, ap, md, si, pa, pt; 'omnimmi_' prefix accepted).
 
     Strict by default: the first unusable record raises a DataError naming file, record and field.
     `lenient=True` skips such records instead, appends their errors to `skipped` and warns once.
+    `ask_times` and `si_input` choose ours or the reference's ask times and SI offline input
+    (see _omnimmi_records.to_sample and omnibench.reference).
     """
     short = _task_code(code)
     path = annotation_file(short, data_dir)
@@ -132,7 +134,8 @@ def load(code: str, data_dir: str | Path | None = None, *, lenient: bool = False
             if not isinstance(raw, dict):
                 raise DataError(f"must be a JSON object, got {type(raw).__name__}", file=str(path), index=index)
             try:
-                samples.append(to_sample(short, index, record_type.model_validate(raw)))
+                samples.append(to_sample(short, index, record_type.model_validate(raw),
+                                          ask_times=ask_times, si_input=si_input))
             except ValidationError as exc:
                 raise _record_error(exc, path, index) from exc
         except DataError as err:

@@ -203,14 +203,14 @@ class Evaluation:
         fps = float(getattr(model, "fps", 1.0) or 1.0)
         if not getattr(model, "needs_video", True):
             duration = _duration_without_video(sample)
-            return StreamPlan(duration, clock_frames(duration, fps), query_times(sample, duration))
+            return StreamPlan(duration, clock_frames(duration, fps), query_times(sample, duration, fps))
         from omnibench.data.video import VideoReader
 
         reader = VideoReader(resolve_video(self.video_root(task), sample.video.path))
         start = sample.video.start or 0.0
         end = sample.video.end if sample.video.end is not None else reader.duration
         frames = reader.iter_frames(fps=fps, start=start, end=end, size=getattr(model, "frame_size", None))
-        return StreamPlan(float(end), frames, query_times(sample, float(end)))
+        return StreamPlan(float(end), frames, query_times(sample, float(end), fps))
 
 
 def spoken(samples: list[Sample]) -> list[Sample]:

@@ -34,8 +34,15 @@ class StreamPlan:
     query_times: list[float]
 
 
-def query_times(sample: Sample, duration: float) -> list[float]:
-    """Turn times on the stream clock; t=None means 'when the video ends'."""
+def query_times(sample: Sample, duration: float, fps: float = 1.0) -> list[float]:
+    """Turn times on the stream clock; t=None means 'when the video ends'.
+
+    A sample with `stream_ask` metadata (OmniMMI in reference mode) is asked when the reference asks.
+    """
+    if sample.metadata.get("stream_ask"):
+        from omnibench.reference import stream_ask_times
+
+        return stream_ask_times(sample.metadata["stream_ask"], duration, fps)
     return [duration if q.t is None else min(float(q.t), duration) for q in sample.turns]
 
 

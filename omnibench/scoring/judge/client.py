@@ -9,6 +9,7 @@ appears in reprs, usage, reasons, logs or exception text.
 
 Differences from the reference judge (evaluations/evaluate.py), on purpose:
 - temperature 0 (the reference sends none, i.e. the API default 1.0), so re-runs agree;
+  temperature=None sends none (reference mode);
 - a reply that cannot be parsed is asked again, then recorded unscored with the reason (the
   reference loops forever for AP/SI and silently drops the turn for SG/MD);
 - an empty (or whitespace) prediction is judged no/0 without a call. The reference sends it to
@@ -83,7 +84,8 @@ class JudgeClient:
                  prompt: str | Path | JudgePrompt = "omnimmi-v1", concurrency: int = 16, max_retries: int = 4,
                  timeout_s: float = 60.0, cache_path: str | Path | None = None, use_cache: bool = True,
                  price_per_1k: tuple[float, float] | None = None, api_version: str | None = None,
-                 backoff_s: float = 1.0, max_backoff_s: float = 60.0, judge_empty: bool = False):
+                 backoff_s: float = 1.0, max_backoff_s: float = 60.0, judge_empty: bool = False,
+                 temperature: float | None = 0.0):
         env = os.environ
         self.model: str = model or env.get("OMNIBENCH_JUDGE_MODEL") or DEFAULT_MODEL
         self.base_url: str | None = base_url or env.get("OMNIBENCH_JUDGE_BASE_URL") or None
@@ -98,6 +100,7 @@ class JudgeClient:
         self.judge_empty = judge_empty
         # judge_progress on stderr, off under --quiet (the CLI sets OMNIBENCH_QUIET for the command)
         self.progress = not os.environ.get("OMNIBENCH_QUIET")
+        self.temperature = temperature  # None: send none, so the API default applies (the reference)
         self.price_per_1k = price_per_1k or KNOWN_PRICES_PER_1K.get(self.model)
         self._cache_path = Path(cache_path) if cache_path else default_cache_path()
         self._cache: JudgmentCache | None = None
@@ -128,7 +131,9 @@ class JudgeClient:
         return self._cache
 
     def key(self, question: str, answer: str, prediction: str) -> str:
-        return judgment_key(self.model, self.prompt_version, question, answer, prediction)
+        # a verdict sampled at another temperature is another judgment (0 keeps the old keys)
+        sampling = "" if self.temperature == 0 else f"@temperature={self.temperature}"
+        return judgment_key(self.model, self.prompt_version + sampling, question, answer, prediction)
 
     # --- entry points ----------------------------------------------------------------------
     def judge_many(self, items: list[tuple[str, str, str]]) -> list[Verdict]:
@@ -196,7 +201,8 @@ class JudgeClient:
             delay = self._backoff(attempt)
             self._count("requests", 1)
             try:
-                reply = await client.chat.completions.create(model=self.model, messages=messages, temperature=0)
+                sampling = {} if self.temperature is None else {"temperature": self.temperature}
+                reply = await client.chat.completions.create(model=self.model, messages=messages, **sampling)
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 message = self._key.scrub(str(getattr(exc, "message", exc)))

@@ -9,6 +9,8 @@ A prompt file (`--judge-prompt FILE`) is JSON: {"version": "...", "system": "...
 The user template names the inputs as {question}, {answer} and {prediction}; they are filled by
 plain replacement (never str.format, so braces in a model's answer or a template are harmless).
 A file without "version" gets `file:<stem>-<sha256[:10]>`, so editing it invalidates the cache.
+`omnibench data reference-prompts PATH` writes such a file with the reference's own wording, read
+from the user's OmniMMI checkout (omnibench.reference_prompts); `--reference omnimmi` uses it.
 """
 
 from __future__ import annotations

@@ -1,0 +1,96 @@
+"""Rows 1, 5, 6 and 7 of the README's differences table, each in our mode and in reference mode."""
+
+from __future__ import annotations
+
+import pytest
+
+from omnibench import reference
+from omnibench.data import omnimmi
+from omnibench.engine.evaluate import build_task
+from omnibench.engine.eventlog import Event, SampleRecord
+from omnibench.engine.stream import query_times
+from omnibench.reference_prompts import write_reference_prompts
+from tests.reference_fixture import write_checkout, write_data
+
+REF = reference.task_settings("omnimmi", {})
+
+
+@pytest.fixture
+def data(tmp_path):
+    return write_data(tmp_path / "files")[0]
+
+
+def _samples(name, data, **settings):
+    return build_task(name, {"data_dir": str(data), **settings}).samples()
+
+
+# row 1: SI offline input
+def test_si_offline_input_is_causal_here_and_the_whole_video_in_reference_mode(data):
+    ours = _samples("omnimmi_si", data)
+    ref = _samples("omnimmi_si", data, si_input=REF["si_input"])
+    assert [s.turns[0].t for s in ours] == [12.4, 30.0, 5.7]     # clip [0, timestamp]
+    assert [s.turns[0].t for s in ref] == [None, None, None]     # t=None: the whole video
+    # the streaming ask stays at the timestamp when only the input changes
+    alone = omnimmi.load("si", data, si_input="whole")
+    assert query_times(alone[0], 60.0, fps=2.0) == [12.5]
+
+
+# row 5: AP prompt wording
+def test_ap_prompt_is_ours_by_default_and_the_checkouts_in_reference_mode(data, tmp_path):
+    paths = write_reference_prompts(write_checkout(tmp_path / "OmniMMI"), tmp_path / "prompts")
+    ours = build_task("omnimmi_ap", {"data_dir": str(data)})
+    ref = build_task("omnimmi_ap", {"data_dir": str(data), "prompts_file": str(paths["tasks"])})
+    sample = ours.samples()[0]
+    assert ours.prompts.offline(sample, 0, []) == (
+        "What is the next step? Choose the next step from this list of steps: ['add eggs', 'stir'].")
+    assert ref.prompts.offline(sample, 0, []) == "What is the next step?; stand-in: pick one of ['add eggs', 'stir']."
+    settings = reference.task_settings("omnimmi", {}, prompts=tmp_path / "prompts")
+    assert settings["prompts_file"] == str(paths["tasks"])
+
+
+# row 6: streaming ask times
+def test_ask_times_are_video_and_span_end_here_and_the_reference_loops_in_reference_mode(data):
+    fps = 2.0
+    ap_ours, ap_ref = _samples("omnimmi_ap", data)[0], _samples("omnimmi_ap", data, ask_times="reference")[0]
+    assert query_times(ap_ours, 20.0, fps) == [20.0]
+    assert query_times(ap_ref, 20.0, fps) == [(int(20.0 * fps) - 5) / fps]              # frame N-5
+    sg_ours, sg_ref = _samples("omnimmi_sg", data)[0], _samples("omnimmi_sg", data, ask_times="reference")[0]
+    assert query_times(sg_ours, 30.0, fps) == [4.0, 9.0, 15.0]                            # span ends
+    assert query_times(sg_ref, 30.0, fps) == [2.0, 6.5, 12.0]                             # span midpoints
+    si_ours, si_ref = _samples("omnimmi_si", data)[0], _samples("omnimmi_si", data, ask_times="reference")[0]
+    assert query_times(si_ours, 60.0, fps) == [12.4]
+    assert query_times(si_ref, 60.0, fps) == [int(12.4 * fps) / fps]                      # frame int(ts*fps)
+    # the offline clips of SG still end at the span end in reference mode
+    assert [q.t for q in sg_ref.turns] == [4.0, 9.0, 15.0]
+    assert REF["ask_times"] == "reference"
+
+
+def test_reference_ask_times_keep_turn_order_and_the_video_bounds():
+    plan = [{"at_least": 5.0}, {"at_least": 3.0}, {"frames_before_end": 100}, {"frame_of": 99.0}]
+    assert reference.stream_ask_times(plan, 10.0, 1.0) == [5.0, 5.0, 5.0, 10.0]
+
+
+# row 7: PA alert time
+def _alert_record(sample):
+    return SampleRecord(sample_id=sample.id, task=sample.task, model="m", events=[
+        Event(kind="query", t=0.0, turn=0, text="q"),
+        Event(kind="emission", t=25.0, text="now", refers_to=12.0, done=True)])
+
+
+def test_pa_scores_the_spoken_time_here_and_the_claimed_time_in_reference_mode(data):
+    ours = build_task("omnimmi_pa", {"data_dir": str(data)})
+    ref = build_task("omnimmi_pa", {"data_dir": str(data), "alert_time": REF["alert_time"]})
+    sample = ours.samples()[0]                                       # window [10, 20]
+    assert ours.scorers[0](sample, _alert_record(sample)).values["accuracy"] == 0.0   # spoke at 25
+    assert ref.scorers[0](sample, _alert_record(sample)).values["accuracy"] == 1.0    # claimed 12
+
+
+def test_score_reuses_the_recorded_reference_settings_and_explicit_flags_win(tmp_path):
+    reference.record(tmp_path, "omnimmi", REF)
+    given = {"data_dir": None, "alert_time": None, "judge": None, "seed": 0}
+    assert reference.score_settings(tmp_path, None, given)["alert_time"] == "claimed"
+    assert reference.score_settings(tmp_path, None, {**given, "alert_time": "spoken"})["alert_time"] == "spoken"
+    other = tmp_path / "plain"
+    other.mkdir()
+    assert reference.score_settings(other, None, given) == given
+    assert reference.score_settings(other, "omnimmi", given)["alert_time"] == "claimed"
