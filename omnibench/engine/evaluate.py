@@ -22,6 +22,7 @@ from omnibench.engine.stream import StreamPlan, StreamRunner, clock_frames, quer
 from omnibench.engine.wrapper import GuardedModel, ResponseCache
 from omnibench.errors import ConfigError, DataError, OmnibenchError
 from omnibench.results import RunInfo
+from omnibench.sanitize import register_secret_settings
 from omnibench.task import Task
 
 SECRET = re.compile(r"key|token|secret|password", re.I)
@@ -103,6 +104,7 @@ class Evaluation:
         self.max_errors, self.protocol, self.progress = max_errors, protocol, progress
         self.task_settings = dict(task_settings or {})
         self.label = model_label(model, self.model_args)
+        register_secret_settings(self.model_args)   # api_key=... masked in every stored text
         inner = model_obj if model_obj is not None else registry.get_model(model, **self.model_args)
         cache = ResponseCache(cache_dir() / "responses.sqlite") if getattr(inner, "deterministic", False) else None
         self.model = GuardedModel(inner, model_id=model, settings=redact(self.model_args),

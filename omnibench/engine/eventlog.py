@@ -63,7 +63,9 @@ class EventLog:
 
     def append(self, record: SampleRecord) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = record.model_dump_json(exclude_none=True) + "\n"
+        from omnibench.sanitize import dump_json
+
+        line = dump_json(record, exclude_none=True) + "\n"   # invalid Unicode and secrets never reach disk
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(line)
             fh.flush()
