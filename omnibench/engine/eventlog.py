@@ -40,6 +40,7 @@ class SampleRecord(BaseModel):
     stream_s: float = 0.0
     compute_s: float = 0.0
     settings: dict[str, Any] = Field(default_factory=dict)
+    video_issues: list[str] | None = None    # damage met reading the video (decode errors, frozen stretches)
 
     def emissions(self, turn: int | None | Literal["any"] = "any") -> list[Event]:
         return [e for e in self.events if e.kind == "emission" and (turn == "any" or e.turn == turn)]
