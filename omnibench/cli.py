@@ -27,6 +27,10 @@ def _run_parser(sub) -> None:
     p.add_argument("--limit", type=int, default=None, help="first N samples of each task")
     p.add_argument("--max-errors", type=int, default=None, help="stop once more samples than this failed")
     p.add_argument("--timeout", type=float, default=None, help="seconds per model call")
+    p.add_argument("--max-stream-s", type=float, default=None,
+                   help="fail a sample whose stream would last longer (default 4 h; video streams end with the video)")
+    p.add_argument("--video-issues", choices=("report", "error"), default="report",
+                   help="samples whose video is damaged (decode errors, frozen stretches): report, or count as errors")
     _task_options(p)
     p.add_argument("--no-score", action="store_true", help="only run; score later with `omnibench score`")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -42,6 +46,15 @@ def _task_options(p) -> None:
     p.add_argument("--prompts", default=None, help="JSON file overriding task prompts")
     p.add_argument("--time", choices=("spoken", "claimed"), default=None,
                    help="score alerts at the time the model spoke (default) or the time it claimed")
+
+
+def _fps(text: str) -> float:
+    from omnibench.data.video import check_fps
+
+    try:
+        return check_fps(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lenient", action="store_true")
     p = data.add_parser("probe")
     p.add_argument("video")
-    p.add_argument("--fps", type=float, default=1.0)
+    p.add_argument("--fps", type=_fps, default=1.0, help="frames per second to sample, in (0, 1000]")
     p.add_argument("--backend", default="auto", choices=("auto", "decord", "pyav"))
     p = data.add_parser("synth")
     p.add_argument("--seed", type=int, default=0)
@@ -98,7 +111,8 @@ def cmd_run(args) -> int:
     evaluation = Evaluation(model=args.model, model_args=model_args, out=out, shard=parse_shard(args.shard),
                             mode=args.mode, limit=args.limit, max_errors=args.max_errors,
                             protocol=args.protocol, timeout_s=args.timeout, task_settings=task_settings(args),
-                            progress=not args.quiet)
+                            progress=not args.quiet, video_issues=args.video_issues,
+                            **({"max_stream_s": args.max_stream_s} if args.max_stream_s else {}))
     runs = evaluation.run(tasks)
     for r in runs:
         print(f"{r.task}: {r.done_before + r.ran}/{r.total} samples ({r.ran} run now, {r.errors} errors)")
