@@ -75,13 +75,6 @@ def test_a_few_kb_claiming_hundreds_of_hours_probes_and_samples_within_bounds(tm
     assert time.monotonic() - start < 20
 
 
-def test_sample_returns_one_array_filled_in_place(tmp_path):
-    video = make_video(tmp_path / "v.mp4", seconds=2.0)
-    with VideoReader(video) as reader:
-        frames = reader.sample(count=8)
-    assert frames.array.shape == (8, 120, 160, 3) and frames.array.base is None
-
-
 def test_corrupt_middle_is_reported_not_silently_frozen(tmp_path):
     """Used to probe fine with 7 s of one frozen frame and no warning."""
     info = probe(corrupt_middle(tmp_path / "bad.mp4"))
