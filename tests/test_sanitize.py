@@ -94,3 +94,26 @@ def test_a_run_stores_no_secret_and_no_invalid_unicode_anywhere(tmp_path, memory
             json.loads(line) if path.suffix == ".jsonl" else None
     rows = [json.loads(x) for x in (out / "scores" / name).glob("*.jsonl").__next__().read_text().splitlines()]
     assert any(r.get("error") and "***" in r["error"] for r in rows)
+
+
+class CachedSurrogate:
+    """A deterministic adapter (its answers go to the response cache) that answers with a cut emoji."""
+
+    needs_video = False
+    deterministic = True
+
+    def generate(self, request):
+        return "a0 \ud83d"
+
+
+def test_surrogates_in_annotations_and_in_cached_answers_are_not_fatal(tmp_path, memory_task):
+    """write_samples and the sqlite response cache used to raise on lone surrogates (outside the sample guard)."""
+    samples = [s.model_copy(update={"turns": [s.turns[0].model_copy(update={"text": "what \udc80 now?"})]})
+               for s in text_samples(2, "t_surrogate_in")]
+    name = memory_task("t_surrogate_in", samples, scorers=[choice_match()], protocols=("offline",))
+    for _ in range(2):                          # the second run is served from the cache
+        [status] = Evaluation(model="cached", out=tmp_path / "run", model_obj=CachedSurrogate(),
+                              progress=False).run([name])
+        assert status.errors == 0
+    stored = (tmp_path / "run" / "samples" / f"{name}.jsonl").read_text(encoding="utf-8")
+    assert "what \ufffd now?" in json.loads(stored.splitlines()[0])["turns"][0]["text"]

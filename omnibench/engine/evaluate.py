@@ -24,7 +24,7 @@ from omnibench.engine.stream import StreamPlan, StreamRunner, clock_frames, quer
 from omnibench.engine.wrapper import GuardedModel, ResponseCache
 from omnibench.errors import ConfigError, DataError, OmnibenchError
 from omnibench.results import RunInfo
-from omnibench.sanitize import register_secret_settings
+from omnibench.sanitize import dump_json, register_secret_settings
 from omnibench.task import Task
 
 SECRET = re.compile(r"key|token|secret|password", re.I)
@@ -86,7 +86,7 @@ class TaskRun:
 def write_samples(path: Path, samples: list[Sample]) -> None:
     """The samples of a task, stored once so score/report need neither data nor task code."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = "".join(s.model_dump_json() + "\n" for s in samples)
+    text = "".join(dump_json(s) + "\n" for s in samples)   # invalid Unicode in annotations is not fatal
     if path.exists() and path.read_text(encoding="utf-8") == text:
         return
     tmp = path.with_suffix(f".tmp{os.getpid()}")
