@@ -108,6 +108,8 @@ def cmd_run(args) -> int:
     tasks = registry.resolve_tasks(args.tasks)
     out = Path(args.out or Path("runs") / slug(args.model))
     model_args = registry.parse_model_args(args.model_args)
+    if args.lenient and args.model == "replay":
+        model_args.setdefault("lenient", True)     # bad alert times skipped and reported, not fatal
     evaluation = Evaluation(model=args.model, model_args=model_args, out=out, shard=parse_shard(args.shard),
                             mode=args.mode, limit=args.limit, max_errors=args.max_errors,
                             protocol=args.protocol, timeout_s=args.timeout, task_settings=task_settings(args),

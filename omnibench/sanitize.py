@@ -16,6 +16,7 @@ model as sanitised JSON text).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -75,8 +76,13 @@ def fix_unicode(text: str) -> str:
     return fixed
 
 
+@functools.lru_cache(maxsize=32)
+def _pattern(secrets: tuple[str, ...]) -> re.Pattern | None:
+    return re.compile("|".join(re.escape(s) for s in secrets)) if secrets else None
+
+
 def _masker(secrets: list[str]):
-    pattern = re.compile("|".join(re.escape(s) for s in secrets)) if secrets else None
+    pattern = _pattern(tuple(secrets))
 
     def mask(text: str) -> str:
         text = fix_unicode(text)

@@ -221,3 +221,15 @@ def test_lenient_skips_bad_alert_times_and_reports_them(tmp_path):
     assert len(replay.store.skipped) == 3
     replay.reset(StreamInfo(sample_id="x1", task="omnimmi_pa", duration=8.0, fps=1.0, sample=pa_sample()))
     assert [e.refers_to for e in replay.poll(9.0)] == [6.0]
+
+
+def test_cli_lenient_flag_reaches_replay(tmp_path):
+    from omnibench.cli import main
+
+    line = '{"video": "a.mp4", "question": "Tell me when.", "answer": [5, 8], "pred": [NaN, 6.0]}'
+    path = write(tmp_path / "pa_M_0.json", line)
+    argv = ["run", "--tasks", "omnimmi_pa", "--model", "replay", "--model-args", f"path={path}",
+            "--out", str(tmp_path / "run"), "--limit", "1", "--no-score", "--quiet"]
+    assert main(argv) != 0                                   # strict: the NaN is a DataError naming file and line
+    with pytest.warns(UserWarning, match="skipped 1 bad alert time"):
+        assert main(argv + ["--lenient"]) == 0
