@@ -37,3 +37,16 @@ def test_brackets_inside_strings_do_not_count_as_nesting_and_nonfinite_is_opt_in
     assert loads("[NaN]", nonfinite=True)[0] != loads("[NaN]", nonfinite=True)[0]
     with pytest.raises(DataError, match="nested deeper than 3"):
         loads("[[[[1]]]]", max_depth=3)
+
+
+def test_prompt_files_are_read_safely(tmp_path):
+    from omnibench.scoring.judge import load_prompt
+    from omnibench.task import prompt_overrides
+
+    bad = tmp_path / "prompts.json"
+    bad.write_bytes(b'{"t": {"offline": "\xff"}}')
+    with pytest.raises(DataError, match=r"prompts.json.*line 1: invalid UTF-8"):
+        prompt_overrides(bad, "t")
+    bad.write_text('{"system": "s", "user": ' + "[" * 5000 + "]" * 5000 + "}")
+    with pytest.raises(DataError, match=r"prompts.json.*nested deeper"):
+        load_prompt(bad)
