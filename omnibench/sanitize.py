@@ -26,7 +26,7 @@ from typing import Any
 
 MASK = "***"
 MIN_SECRET_LEN = 6              # shorter values ("EMPTY", "1") would mask ordinary words
-SECRET_NAME = re.compile(r"key|token|secret|password|passwd|credential|auth", re.I)
+SECRET_NAME = re.compile(r"key|token|secret|password|passwd|credential", re.I)   # as evaluate.redact, plus two
 _SECRET_ENV = re.compile(r"(^|_)(API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD)$", re.I)
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # tokens nobody registered that are still plainly credentials
