@@ -15,7 +15,7 @@ eval()s them; nothing is evaluated). Reference PA numbers come out exactly with 
 
 from __future__ import annotations
 
-import json
+import math
 import re
 import warnings
 from collections import defaultdict, deque
@@ -27,6 +27,7 @@ from omnibench.data.schema import Query, Sample
 from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo
 from omnibench.errors import ConfigError, DataError, ModelError
 from omnibench.literal import parse_literal
+from omnibench.safejson import loads, read_text
 from omnibench.registry import model
 
 Format = Literal["omnibench", "omnimmi", "auto"]
@@ -45,27 +46,34 @@ class Prediction:
 
 
 def read_records(path: Path) -> list[tuple[int, dict]]:
-    """(line number, record) of every non-empty line; DataError names the file and line."""
-    text = path.read_text(encoding="utf-8")
+    """(line number, record) of every non-empty line; DataError names the file and line.
+
+    Huge integers, deep nesting, invalid UTF-8 and NUL bytes are DataErrors too (omnibench.safejson);
+    NaN/Infinity are let through here so alert times can be refused one by one (see `_number`).
+    """
+    text = read_text(path)
     if text.lstrip().startswith("["):
         try:
-            data = json.loads(text)
-            if not all(isinstance(r, dict) for r in data):
+            data = loads(text, file=path, nonfinite=True)
+        except DataError:
+            data = None                               # maybe JSONL whose first line is a list: read by line
+        if data is not None:
+            if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
                 raise DataError("a JSON list of predictions must hold objects", file=str(path))
             return list(enumerate(data, 1))
-        except json.JSONDecodeError:
-            pass
     out = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
+            record = loads(line, file=path, line=number, nonfinite=True)
+        except DataError as json_error:
             try:
                 record = parse_literal(line)
             except (ValueError, TypeError, RecursionError) as exc:   # TypeError: an unhashable dict key
-                raise DataError(f"line {number} is neither JSON nor a plain literal: {exc}", file=str(path)) from None
+                reason = str(json_error).split(": ", 1)[-1]
+                raise DataError(f"line {number} is neither JSON ({reason}) nor a plain literal ({exc})",
+                                file=str(path)) from None
         if not isinstance(record, dict):
             raise DataError(f"line {number} is a {type(record).__name__}, not an object", file=str(path))
         out.append((number, record))
@@ -86,10 +94,26 @@ def sample_key(sample: Sample) -> Key:
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise DataError(f"{where}: alert time {value!r} is not a number")
+    if not math.isfinite(value) or value < 0:     # NaN/inf used to become the time it was said
+        raise DataError(f"{where}: alert time {value!r} is not a finite number of seconds >= 0")
     return float(value)
 
 
-def omnimmi_prediction(record: dict, source: str, task: str | None) -> tuple[Key, Prediction]:
+def _alert_times(values: list, where: str, skipped: list[str] | None) -> list[float]:
+    """The alert times; with `skipped` (lenient), bad ones are left out and reported there."""
+    out = []
+    for value in values:
+        try:
+            out.append(_number(value, where))
+        except DataError as exc:
+            if skipped is None:
+                raise
+            skipped.append(str(exc))
+    return out
+
+
+def omnimmi_prediction(record: dict, source: str, task: str | None,
+                       skipped: list[str] | None = None) -> tuple[Key, Prediction]:
     video = record.get("video")
     if not isinstance(video, str):
         raise DataError(f"{source}: no 'video'")
@@ -114,10 +138,15 @@ def omnimmi_prediction(record: dict, source: str, task: str | None) -> tuple[Key
     questions = (str(record.get("question", "")).strip(),)
     if isinstance(record.get("answer"), list) or isinstance(value, list) or task == "pa":   # PA
         values = value if isinstance(value, list) else [value]
-        pred.alerts = [_number(v, source) for v in values]
+        pred.alerts = _alert_times(values, source, skipped)
     else:                                                          # AP, SI
         pred.texts = {0: "" if value is None else str(value)}
     return (video_key(video), questions), pred
+
+
+def _flag(value: Any) -> bool:
+    """A model argument given as text on the command line ("true", "0") or as a bool."""
+    return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 @dataclass
@@ -130,7 +159,8 @@ class MatchReport:
 class PredictionStore:
     """Predictions by sample id (omnibench) and by content key (omnimmi), handed out once each."""
 
-    def __init__(self, path: str | Path, format: Format = "auto"):
+    def __init__(self, path: str | Path, format: Format = "auto", lenient: bool = False):
+        self.skipped: list[str] | None = [] if lenient else None   # lenient: refused alert times
         if format not in ("omnibench", "omnimmi", "auto"):
             raise ConfigError(f"replay format must be omnibench, omnimmi or auto, not {format!r}")
         root = Path(path).expanduser()
@@ -148,6 +178,9 @@ class PredictionStore:
         if duplicates:
             warnings.warn(f"replay: {duplicates} OmniMMI prediction(s) repeat the video and questions of another; "
                           "they go to such samples in the order those are first asked for", stacklevel=2)
+        if self.skipped:
+            warnings.warn(f"replay (lenient): skipped {len(self.skipped)} bad alert time(s); first: "
+                          f"{self.skipped[0]}", stacklevel=2)
 
     def _read(self, file: Path, format: Format) -> None:
         match = _FILE_TASK.match(file.name)
@@ -156,7 +189,7 @@ class PredictionStore:
             source = f"{file.name}:{number}"
             kind = format if format != "auto" else ("omnibench" if "sample_id" in record else "omnimmi")
             if kind == "omnimmi":
-                key, pred = omnimmi_prediction(record, source, task)
+                key, pred = omnimmi_prediction(record, source, task, self.skipped)
                 self.by_key[key].append(pred)
             else:
                 self._read_own(record, source)
@@ -169,7 +202,7 @@ class PredictionStore:
         if "alerts" in record:
             if not isinstance(record["alerts"], list):
                 raise DataError(f"{source}: 'alerts' must be a list of seconds")
-            pred.alerts = (pred.alerts or []) + [_number(v, source) for v in record["alerts"]]
+            pred.alerts = (pred.alerts or []) + _alert_times(record["alerts"], source, self.skipped)
         if "text" in record:
             turn = record.get("turn", 0)
             if isinstance(turn, bool) or not isinstance(turn, int) or not isinstance(record["text"], str):
@@ -213,8 +246,8 @@ class Replay:
 
     needs_video = False
 
-    def __init__(self, path: str, format: Format = "auto", fps: float = 1.0):
-        self.store = PredictionStore(path, format)
+    def __init__(self, path: str, format: Format = "auto", fps: float = 1.0, lenient: bool = False):
+        self.store = PredictionStore(path, format, lenient=_flag(lenient))
         self.fps = float(fps)
 
     def match(self, samples: list[Sample]) -> MatchReport:

@@ -33,6 +33,10 @@ def _run_parser(sub, prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--max-errors", type=non_negative_int, default=None,
                    help="stop once more samples than this failed")
     p.add_argument("--timeout", type=float, default=None, help="seconds per model call")
+    p.add_argument("--max-stream-s", type=float, default=None,
+                   help="fail a sample whose stream would last longer (default 4 h; video streams end with the video)")
+    p.add_argument("--video-issues", choices=("report", "error"), default="report",
+                   help="samples whose video is damaged (decode errors, frozen stretches): report, or count as errors")
     _task_options(p)
     p.add_argument("--no-score", action="store_true", help="only run; score later with `omnibench score`")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -65,6 +69,15 @@ def _reference_option(p) -> None:
                         "'Where omnibench differs' table (recorded in the run)")
 
 
+def _fps(text: str) -> float:
+    from omnibench.data.video import check_fps
+
+    try:
+        return check_fps(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser(prog: str = "omnibench") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__, epilog=(
         "`python run_eval.py` with no arguments runs the main job (synthetic suite x baselines, then the "
@@ -94,7 +107,7 @@ def build_parser(prog: str = "omnibench") -> argparse.ArgumentParser:
     p.add_argument("--lenient", action="store_true", help="skip broken records (reported) instead of failing")
     p = data.add_parser("probe", help="what the video reader sees in one video")
     p.add_argument("video", help="video file")
-    p.add_argument("--fps", type=float, default=1.0, help="frames per second to sample (default 1)")
+    p.add_argument("--fps", type=_fps, default=1.0, help="frames per second to sample, in (0, 1000] (default 1)")
     p.add_argument("--backend", default="auto", choices=("auto", "decord", "pyav"), help="video reader")
     p = data.add_parser("synth", help="write the synthetic suite to a folder")
     p.add_argument("--seed", type=int, default=0, help="suite seed (default 0)")
@@ -136,6 +149,8 @@ def cmd_run(args) -> int:
     tasks = registry.resolve_tasks(lmms_task_names(args.tasks))
     out = Path(args.out or Path("runs") / slug(args.model))
     model_args = device_arg(args.model, args.device, registry.parse_model_args(args.model_args))
+    if args.lenient and args.model == "replay":
+        model_args.setdefault("lenient", True)     # bad alert times skipped and reported, not fatal
     settings = task_settings(args)
     from omnibench import reference
 
@@ -148,7 +163,8 @@ def cmd_run(args) -> int:
     evaluation = Evaluation(model=args.model, model_args=model_args, out=out, shard=parse_shard(args.shard),
                             mode=args.mode, limit=args.limit, max_errors=args.max_errors,
                             protocol=args.protocol, timeout_s=args.timeout, task_settings=settings,
-                            progress=not args.quiet)
+                            progress=not args.quiet, video_issues=args.video_issues,
+                            **({"max_stream_s": args.max_stream_s} if args.max_stream_s else {}))
     runs = evaluation.run(tasks)
     for r in runs:
         print(f"{r.task}: {r.done_before + r.ran}/{r.total} samples ({r.ran} run now, {r.errors} errors)")

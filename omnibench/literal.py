@@ -6,8 +6,11 @@ never execute anything, so this small tokenizer replaces `eval` / `ast.literal_e
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
+
+MAX_DEPTH = 200          # deeper nesting is refused before Python's recursion limit is reached
 
 
 _TOKEN = re.compile(r"""\s*(?:(?P<str>[rRuU]?(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"))"""
@@ -46,16 +49,27 @@ def parse_literal(text: str) -> Any:
     return value
 
 
-def _parse(tokens: list[tuple[str, str]], i: int) -> tuple[Any, int]:
+def _number(tok: str) -> int | float:
+    if not any(c in tok for c in ".eE"):
+        return int(tok)          # over 4300 digits: ValueError (Python's own limit)
+    value = float(tok)
+    if not math.isfinite(value):
+        raise ValueError(f"number {tok[:40]} is out of range")
+    return value
+
+
+def _parse(tokens: list[tuple[str, str]], i: int, depth: int = 0) -> tuple[Any, int]:
     if i >= len(tokens):
         raise ValueError("literal ends early")
+    if depth > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
     kind, tok = tokens[i]
     if kind == "str":
         raw = tok[0] in "rR"
         body = tok.lstrip("rRuU")[1:-1]
         return (body if raw else _unescape(body)), i + 1
     if kind == "num":
-        return (float(tok) if any(c in tok for c in ".eE") else int(tok)), i + 1
+        return _number(tok), i + 1
     if kind == "name":
         if tok not in _NAMES:
             raise ValueError(f"unknown name {tok!r}")
@@ -65,11 +79,13 @@ def _parse(tokens: list[tuple[str, str]], i: int) -> tuple[Any, int]:
         raise ValueError(f"unexpected {tok!r}")
     items, pairs, i = [], {}, i + 1
     while tokens[i:i + 1] != [("punct", closing)]:
-        item, i = _parse(tokens, i)
+        if i >= len(tokens):
+            raise ValueError(f"literal ends before its {closing!r}")
+        item, i = _parse(tokens, i, depth + 1)
         if tok == "{":
             if tokens[i:i + 1] != [("punct", ":")]:
                 raise ValueError("expected ':' in a dict")
-            pairs[item], i = _parse(tokens, i + 1)
+            pairs[item], i = _parse(tokens, i + 1, depth + 1)
         else:
             items.append(item)
         if tokens[i:i + 1] == [("punct", ",")]:

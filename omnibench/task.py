@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -77,10 +76,9 @@ def prompt_overrides(path: str | Path | None, task: str) -> dict[str, str] | Non
     """Overrides for one task from a JSON file: {"<task>": {"<template name>": "text"}}."""
     if not path:
         return None
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read prompts file {path}: {exc}") from exc
+    from omnibench.safejson import load_json   # bad bytes, huge ints, deep nesting: DataError with the line
+
+    data = load_json(path)
     section = data.get(task) if isinstance(data, dict) else None
     if section is not None and not (isinstance(section, dict) and all(isinstance(v, str) for v in section.values())):
         raise ConfigError(f"prompts file {path}: field '{task}' must map template names to strings")

@@ -142,11 +142,13 @@ def _rewind(container, stream) -> None:
     stream.codec_context.flush_buffers()
 
 
-def decode(path: Path, container, stream, targets: list[float], period: float) -> Iterator[tuple[float, object]]:
+def decode(path: Path, container, stream, targets: list[float], period: float,
+           issues=None) -> Iterator[tuple[float, object]]:
     """Frames (time, av.VideoFrame) in presentation order that may be shown at one of `targets`.
 
     Every frame that could be the one shown at a target is decoded; others may be skipped. Stops
-    once the last target is passed, so reading [0, t] never decodes much past t.
+    once the last target is passed, so reading [0, t] never decodes much past t. Concealed packet
+    errors and repeated timestamps are counted into `issues` (a VideoIssues), when given.
     """
     import av
 
@@ -160,6 +162,7 @@ def decode(path: Path, container, stream, targets: list[float], period: float) -
     keyframes = _indexed_keyframes(stream)     # grows with keyframes met while demuxing
     last_out = -math.inf
     errors = decoded = 0
+    caught_up = True                           # False right after a seek: re-decoded frames are expected
 
     def needed(t: float) -> bool:
         i = bisect_left(targets, t - EPS)
@@ -190,6 +193,7 @@ def decode(path: Path, container, stream, targets: list[float], period: float) -
                             last_out = ft
                             yield ft, frame
                     sought = upcoming
+                    caught_up = False
                     seek(upcoming)
                     packets = container.demux(stream)
                     continue
@@ -200,13 +204,18 @@ def decode(path: Path, container, stream, targets: list[float], period: float) -
                 frames = stream.decode(packet)
             except av.error.FFmpegError:
                 errors += 1                        # one damaged packet: conceal it, like players do
+                if issues is not None:
+                    issues.decode_errors += 1
                 continue
             for frame in frames:
                 if frame.pts is None:
                     continue
                 ft = float(frame.pts * tb)
-                if ft <= last_out:                 # already passed (after a seek)
+                if ft <= last_out:                 # already passed (after a seek), or a repeated timestamp
+                    if caught_up and issues is not None and decoded:
+                        issues.repeated_timestamps += 1
                     continue
+                caught_up = True
                 decoded += 1
                 last_out = ft
                 yield ft, frame

@@ -7,7 +7,6 @@ as `DIR/videos/<name>.mp4` and `DIR/clips/<stem>_<end>.mp4` beside the JSON file
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from dataclasses import dataclass
@@ -66,17 +65,9 @@ def annotation_file(code: str, data_dir: str | Path | None = None) -> Path:
 
 
 def _read_json_list(path: Path) -> list:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"cannot read: {exc.strerror or exc}", file=str(path)) from exc
-    except UnicodeDecodeError as exc:
-        raise DataError("is not UTF-8 text (expected a JSON list of records)", file=str(path)) from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
-                        file=str(path)) from exc
+    from omnibench.safejson import load_json   # bad bytes, huge ints, deep nesting: DataError with the line
+
+    data = load_json(path, nonfinite=True)     # NaN/inf: the record validation names record and field
     if not isinstance(data, list):
         raise DataError(f"must be a JSON list of records, got {type(data).__name__}", file=str(path))
     if not data:

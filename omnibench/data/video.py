@@ -17,6 +17,10 @@ Which frame is returned (both backends, documented and tested):
   ``height`` are as displayed: rotation metadata is applied to every frame.
 
 Decoding never runs much past the last target: reading [0, t] of a long video costs [0, t].
+Bounds: a frame shown at several targets is converted once and returned as the same array; `sample`
+fills one preallocated array and refuses (VideoError) a request past MAX_SAMPLE_BYTES.
+Damage is reported, not hidden: `reader.issues` counts packets the decoder had to conceal,
+repeated timestamps, and frozen stretches (targets more than FROZEN_GAP_S past the newest frame).
 PyAV skips non-reference frames that no target can pick and seeks over long gaps; decord reads
 exactly the chosen frame indices (it must be asked for by name: "auto" is PyAV, see AUTO_BACKEND).
 Nothing is re-encoded to disk. Every failure is a VideoError naming the path and the reason.
@@ -25,7 +29,7 @@ Nothing is re-encoded to disk. Every failure is a VideoError naming the path and
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -40,6 +44,49 @@ Backend = Literal["auto", "decord", "pyav"]
 # ffmpeg's own decode time, 32 frames spread 4 s vs 12 s). decord stays available by name.
 AUTO_BACKEND = "pyav"
 _EPS = 1e-6
+MAX_FPS = 1000.0                      # no sampling rate beyond this is meaningful
+MAX_SAMPLE_BYTES = 8 * 2**30          # one `sample` call materialises at most this much
+FROZEN_GAP_S = 2.0                    # no new frame for this long while targets advance: frozen
+
+
+def check_fps(fps: float) -> float:
+    """`fps` as a float in (0, MAX_FPS]; ValueError with a message otherwise (0, -1, nan, inf, 1e5)."""
+    try:
+        value = float(fps)
+    except (TypeError, ValueError):
+        raise ValueError(f"fps must be a number, not {fps!r}") from None
+    if not (0 < value <= MAX_FPS):       # also false for nan
+        raise ValueError(f"fps must be a number of frames per second in (0, {MAX_FPS:g}], not {fps!r}")
+    return value
+
+
+@dataclass
+class VideoIssues:
+    """Damage met while reading (accumulates over reads of one reader)."""
+
+    decode_errors: int = 0                                   # packets the decoder failed on (concealed)
+    repeated_timestamps: int = 0                             # frames whose time repeats an earlier one
+    frozen: list[tuple[float, float]] = field(default_factory=list)   # (last new frame, last target it stood in for)
+
+    def freeze(self, frame_t: float, target: float) -> None:
+        if self.frozen and abs(self.frozen[-1][0] - frame_t) < _EPS:
+            self.frozen[-1] = (frame_t, max(self.frozen[-1][1], target))
+        else:
+            self.frozen.append((frame_t, target))
+
+    def summary(self) -> list[str]:
+        """One line per kind of damage; empty when the video read cleanly."""
+        out = []
+        if self.decode_errors:
+            out.append(f"{self.decode_errors} damaged packet(s): the decoder concealed them")
+        if self.repeated_timestamps:
+            out.append(f"{self.repeated_timestamps} frame(s) repeat an earlier timestamp (dropped)")
+        if self.frozen:
+            total = sum(b - a for a, b in self.frozen)
+            first = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in self.frozen[:3])
+            out.append(f"frozen: {len(self.frozen)} stretch(es) without a new frame, {total:.1f} s in all "
+                       f"({first}{', ...' if len(self.frozen) > 3 else ''})")
+        return out
 
 
 @dataclass
@@ -75,6 +122,22 @@ def resize_pad_square(frame: np.ndarray, size: int) -> np.ndarray:
     return _pad_square(frame, size)
 
 
+class FrameStream:
+    """An iterator of (time, frame) that also carries the reader's VideoIssues."""
+
+    def __init__(self, frames: Iterator[tuple[float, np.ndarray]], issues: VideoIssues):
+        self._frames, self.issues = frames, issues
+
+    def __iter__(self) -> FrameStream:
+        return self
+
+    def __next__(self) -> tuple[float, np.ndarray]:
+        return next(self._frames)
+
+    def close(self) -> None:
+        self._frames.close()
+
+
 class VideoReader:
     """Frames of one video. Use as a context manager, or call close()."""
 
@@ -99,6 +162,7 @@ class VideoReader:
         self.codec, self.width, self.height = facts.codec, facts.width, facts.height
         self.native_fps, self.duration = facts.native_fps, facts.end_time
         self._decord = None
+        self.issues = VideoIssues()
         if backend == "decord" and not _video_decord.available():
             self.close()
             raise VideoError(self.path, "decord is not installed (pip install decord); use backend='pyav'")
@@ -107,8 +171,7 @@ class VideoReader:
 
     # -- targets ------------------------------------------------------------------------------
     def _fps_targets(self, fps: float, start: float, end: float | None) -> list[float]:
-        if not fps > 0:
-            raise ValueError("fps must be > 0")
+        fps = check_fps(fps)
         stop = self.duration if end is None else min(end + _EPS, self.duration)
         n = int(np.floor((stop - start) * fps + _EPS)) + 1 if stop > start else 0
         targets = [round(start + k / fps, 9) for k in range(max(n, 0))]
@@ -125,10 +188,11 @@ class VideoReader:
 
     # -- reading ------------------------------------------------------------------------------
     def iter_frames(self, *, fps: float, start: float = 0.0, end: float | None = None,
-                    size: int | None = None) -> Iterator[tuple[float, np.ndarray]]:
-        """(time, frame) shown at start, start + 1/fps, ... (see the module doc), decoded lazily."""
+                    size: int | None = None) -> FrameStream:
+        """(time, frame) shown at start, start + 1/fps, ... (see the module doc), decoded lazily;
+        `.issues` tells what damage the reading met so far."""
         targets = self._fps_targets(fps, start, end)
-        return self._read(targets, size)
+        return FrameStream(self._read(targets, size), self.issues)
 
     def sample(self, *, fps: float | None = None, count: int | None = None, start: float = 0.0,
                end: float | None = None, size: int | None = None) -> Frames:
@@ -136,11 +200,21 @@ class VideoReader:
         if (fps is None) == (count is None):
             raise ValueError("give exactly one of fps or count")
         targets = self._fps_targets(fps, start, end) if fps is not None else self._count_targets(count, start, end)
-        pairs = list(self._read(targets, size))
-        if not pairs:
+        if not targets:
             raise VideoError(self.path, f"no frames in [{start}, {end}] (frames span "
                                         f"{self._facts.first_time:.3f}..{self.duration:.3f} s)")
-        return Frames(np.stack([f for _, f in pairs]), [t for t, _ in pairs])
+        h, w = (size, size) if size else (self.height, self.width)
+        need = len(targets) * h * w * 3
+        if need > MAX_SAMPLE_BYTES:
+            raise VideoError(self.path, f"{len(targets)} frames of {w}x{h} would take {need / 2**30:.1f} GiB "
+                                        f"(more than {MAX_SAMPLE_BYTES / 2**30:.0f}); sample fewer frames")
+        array, times = None, []
+        for i, (t, frame) in enumerate(self._read(targets, size)):   # one array, filled in place
+            if array is None:
+                array = np.empty((len(targets), *frame.shape), dtype=np.uint8)
+            array[i] = frame
+            times.append(t)
+        return Frames(array, times)
 
     def _read(self, targets: list[float], size: int | None) -> Iterator[tuple[float, np.ndarray]]:
         if not targets:
@@ -150,10 +224,14 @@ class VideoReader:
                 self._decord = _video_decord.DecordSource(self.path, self._container, self._stream)
             frames = self._decord.decode(targets)
         else:
-            frames = _video_pyav.decode(self.path, self._container, self._stream, targets, 1.0 / self.native_fps)
+            frames = _video_pyav.decode(self.path, self._container, self._stream, targets, 1.0 / self.native_fps,
+                                        self.issues)
+        last, array = None, None
         try:
-            for t, frame in _pick(frames, targets, self.path, 1.0 / self.native_fps):
-                yield round(t, 6), self._to_array(frame, size)
+            for t, frame in _pick(frames, targets, self.path, 1.0 / self.native_fps, self.issues):
+                if frame is not last:                 # a frame shown at several targets: converted once
+                    last, array = frame, self._to_array(frame, size)
+                yield round(t, 6), array
         finally:
             frames.close()
 
@@ -183,12 +261,14 @@ class VideoReader:
 
 
 def _pick(frames: Iterator[tuple[float, object]], targets: list[float], path: Path,
-          period: float) -> Iterator[tuple[float, object]]:
+          period: float, issues: VideoIssues | None = None) -> Iterator[tuple[float, object]]:
     """For each target, the frame with the largest time <= target (the first frame for earlier ones)."""
     k, n = 0, len(targets)
     previous: tuple[float, object] | None = None
     for t, frame in frames:
         while k < n and t > targets[k] + _EPS:
+            if previous is not None and issues is not None and targets[k] - previous[0] > FROZEN_GAP_S:
+                issues.freeze(previous[0], targets[k])
             yield previous if previous is not None else (t, frame)
             k += 1
         previous = (t, frame)
@@ -207,15 +287,33 @@ def _pick(frames: Iterator[tuple[float, object]], targets: list[float], path: Pa
         yield previous
 
 
+PROBE_MAX_FRAMES = 100_000      # a probe is a look, not a decode of days of frames
+PROBE_TIMES_SHOWN = 1_000
+
+
 def probe(path: str | Path, fps: float = 1.0, backend: Backend = "auto") -> dict:
-    """What the reader sees, or {"path": .., "error": reason}."""
+    """What the reader sees, or {"path": .., "error": reason}. Frames are counted, never stacked."""
+    try:
+        fps = check_fps(fps)
+    except ValueError as exc:
+        return {"path": str(path), "error": str(exc)}
     try:
         with VideoReader(path, backend) as reader:
-            frames = reader.sample(fps=fps)
+            targets = reader._fps_targets(fps, 0.0, None)
+            if len(targets) > PROBE_MAX_FRAMES:
+                return {"path": str(path), "error": f"{len(targets)} frames at {fps:g} fps over "
+                        f"{reader.duration:.0f} s is more than {PROBE_MAX_FRAMES} frames: use a lower --fps",
+                        "duration_s": round(reader.duration, 3)}
+            times, shape = [], None
+            for t, frame in reader._read(targets, None):
+                shape = shape or list(frame.shape)
+                times.append(t)
+            if not times:
+                raise VideoError(reader.path, "no frames")
             return {"path": str(path), "backend": reader.backend, "codec": reader.codec,
                     "duration_s": round(reader.duration, 3), "native_fps": round(reader.native_fps, 3),
                     "size": [reader.width, reader.height], "rotation": reader._facts.rotation,
-                    "fps": fps, "frames_sampled": len(frames.times),
-                    "frame_shape": list(frames.array.shape[1:]), "times": frames.times}
+                    "fps": fps, "frames_sampled": len(times), "frame_shape": shape,
+                    "times": times[:PROBE_TIMES_SHOWN], "issues": reader.issues.summary()}
     except VideoError as exc:
         return {"path": str(path), "error": exc.reason}

@@ -14,7 +14,9 @@ from typing import Any
 
 from omnibench import __version__, registry
 from omnibench.data.schema import Sample
+from omnibench.engine.bounds import DEFAULT_MAX_STREAM_S, note_video_issues, stream_end
 from omnibench.engine.eventlog import EventLog, SampleRecord
+from omnibench.engine.lock import RunLock
 from omnibench.engine.offline import OfflineAsStreaming, resolve_video, run_offline
 from omnibench.engine.protocols import is_offline, is_streaming
 from omnibench.engine.shard import in_shard
@@ -22,6 +24,7 @@ from omnibench.engine.stream import StreamPlan, StreamRunner, check_mode, clock_
 from omnibench.engine.wrapper import GuardedModel, ResponseCache
 from omnibench.errors import ConfigError, DataError, OmnibenchError
 from omnibench.results import RunInfo
+from omnibench.sanitize import dump_json, register_secret_settings
 from omnibench.task import Task
 
 SECRET = re.compile(r"key|token|secret|password", re.I)
@@ -83,7 +86,7 @@ class TaskRun:
 def write_samples(path: Path, samples: list[Sample]) -> None:
     """The samples of a task, stored once so score/report need neither data nor task code."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = "".join(s.model_dump_json() + "\n" for s in samples)
+    text = "".join(dump_json(s) + "\n" for s in samples)   # invalid Unicode in annotations is not fatal
     if path.exists() and path.read_text(encoding="utf-8") == text:
         return
     tmp = path.with_suffix(f".tmp{os.getpid()}")
@@ -97,18 +100,21 @@ class Evaluation:
     def __init__(self, *, model: str, model_args: dict[str, Any] | None = None, out: str | Path,
                  shard: tuple[int, int] = (0, 1), mode: str = "lockstep", limit: int | None = None,
                  max_errors: int | None = None, protocol: str | None = None, timeout_s: float | None = None,
-                 task_settings: dict[str, Any] | None = None, progress: bool = True, model_obj: Any = None):
+                 task_settings: dict[str, Any] | None = None, progress: bool = True, model_obj: Any = None,
+                 max_stream_s: float | None = DEFAULT_MAX_STREAM_S, video_issues: str = "report"):
         self.model_name, self.model_args = model, dict(model_args or {})
         self.out, self.shard, self.mode, self.limit = Path(out), shard, mode, limit
         self.max_errors, self.protocol, self.progress = max_errors, protocol, progress
         self.task_settings = dict(task_settings or {})
         self.label = model_label(model, self.model_args)
+        register_secret_settings(self.model_args)   # api_key=... masked in every stored text
         inner = model_obj if model_obj is not None else registry.get_model(model, **self.model_args)
         cache = ResponseCache(cache_dir() / "responses.sqlite") if getattr(inner, "deterministic", False) else None
         self.model = GuardedModel(inner, model_id=model, settings=redact(self.model_args),
                                   timeout_s=timeout_s, cache=cache)
         self.errors = 0
         self._lock = threading.Lock()
+        self.max_stream_s, self.video_issues = max_stream_s, video_issues
 
     def log_path(self, task: str) -> Path:
         i, n = self.shard
@@ -128,8 +134,9 @@ class Evaluation:
         (self.out / "run.json").write_text(info.model_dump_json(indent=2), encoding="utf-8")
 
     def run(self, tasks: list[str]) -> list[TaskRun]:
-        self.write_run_info(tasks)
-        return [self.run_task(build_task(name, self.task_settings)) for name in tasks]
+        with RunLock(self.out, self.shard):        # one process per run dir and shard
+            self.write_run_info(tasks)
+            return [self.run_task(build_task(name, self.task_settings)) for name in tasks]
 
     def run_task(self, task: Task) -> TaskRun:
         samples = task.samples()
@@ -190,7 +197,9 @@ class Evaluation:
                 bridge = OfflineAsStreaming(self.model, task.prompts, every=task.poll_every)
                 streamer = GuardedModel(bridge, model_id=self.model_name)
             runner = StreamRunner(streamer, task.prompts, mode=self.mode, tail_s=task.tail_s)
-            record = runner.run(sample, self.stream_plan(task, sample, streamer), model_label=self.label)
+            plan = self.stream_plan(task, sample, streamer)
+            record = runner.run(sample, plan, model_label=self.label)
+            note_video_issues(record, plan.frames, self.video_issues)
             record.settings["protocol"] = protocol
             return record
         except (KeyboardInterrupt, SystemExit):
@@ -202,13 +211,13 @@ class Evaluation:
     def stream_plan(self, task: Task, sample: Sample, model: Any) -> StreamPlan:
         fps = float(getattr(model, "fps", 1.0) or 1.0)
         if not getattr(model, "needs_video", True):
-            duration = _duration_without_video(sample)
+            duration = stream_end(sample, None, self.max_stream_s)
             return StreamPlan(duration, clock_frames(duration, fps), query_times(sample, duration, fps))
         from omnibench.data.video import VideoReader
 
         reader = VideoReader(resolve_video(self.video_root(task), sample.video.path))
         start = sample.video.start or 0.0
-        end = sample.video.end if sample.video.end is not None else reader.duration
+        end = stream_end(sample, reader.duration, self.max_stream_s)
         frames = reader.iter_frames(fps=fps, start=start, end=end, size=getattr(model, "frame_size", None))
         return StreamPlan(float(end), frames, query_times(sample, float(end), fps))
 

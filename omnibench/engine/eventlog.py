@@ -40,6 +40,7 @@ class SampleRecord(BaseModel):
     stream_s: float = 0.0
     compute_s: float = 0.0
     settings: dict[str, Any] = Field(default_factory=dict)
+    video_issues: list[str] | None = None    # damage met reading the video (decode errors, frozen stretches)
 
     def emissions(self, turn: int | None | Literal["any"] = "any") -> list[Event]:
         return [e for e in self.events if e.kind == "emission" and (turn == "any" or e.turn == turn)]
@@ -63,7 +64,9 @@ class EventLog:
 
     def append(self, record: SampleRecord) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = record.model_dump_json(exclude_none=True) + "\n"
+        from omnibench.sanitize import dump_json
+
+        line = dump_json(record, exclude_none=True) + "\n"   # invalid Unicode and secrets never reach disk
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(line)
             fh.flush()

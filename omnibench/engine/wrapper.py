@@ -38,8 +38,10 @@ class ResponseCache:
         return row[0] if row else None
 
     def put(self, key: str, text: str) -> None:
+        from omnibench.sanitize import scrub   # sqlite refuses lone surrogates; secrets never cached
+
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?)", (key, text))
+            self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?)", (key, scrub(text)))
             self._db.commit()
 
 

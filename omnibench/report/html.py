@@ -206,9 +206,11 @@ def write_report(run_dirs: list[Path], out_dir: Path, *, title: str = "omnibench
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"csv": out_dir / "leaderboard.csv", "md": out_dir / "leaderboard.md", "html": out_dir / "index.html"}
-    paths["csv"].write_text(csv_text(board), encoding="utf-8")
-    paths["md"].write_text(markdown_table(results, title=title, include_reported=bool(board.reported),
-                                          include_runs=True, warnings=warnings), encoding="utf-8")
-    paths["html"].write_text(render_html(runs, results, title=title, include_reported=bool(board.reported),
-                                         warnings=warnings), encoding="utf-8")
+    from omnibench.sanitize import scrub   # secrets and invalid Unicode never reach a report
+
+    paths["csv"].write_text(scrub(csv_text(board)), encoding="utf-8")
+    paths["md"].write_text(scrub(markdown_table(results, title=title, include_reported=bool(board.reported),
+                                                include_runs=True, warnings=warnings)), encoding="utf-8")
+    paths["html"].write_text(scrub(render_html(runs, results, title=title, include_reported=bool(board.reported),
+                                               warnings=warnings)), encoding="utf-8")
     return paths

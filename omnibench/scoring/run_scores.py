@@ -10,6 +10,7 @@ from typing import Any
 from omnibench.data.schema import Sample
 from omnibench.engine.eventlog import EventLog, SampleRecord
 from omnibench.results import Results, SampleScore, TaskResult
+from omnibench.sanitize import dump_json
 from omnibench.scoring.base import Score
 
 
@@ -84,7 +85,7 @@ def _judge_model(task) -> str | None:
 def _write_jsonl(path: Path, rows: list[SampleScore]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text("".join(r.model_dump_json() + "\n" for r in rows), encoding="utf-8")
+    tmp.write_text("".join(dump_json(r) + "\n" for r in rows), encoding="utf-8")
     tmp.replace(path)
 
 
@@ -94,5 +95,5 @@ def _merge_results(path: Path, new: list[TaskResult]) -> None:
     keys = {(r.task, r.model) for r in new}
     merged = [r for r in old if (r.task, r.model) not in keys] + new
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(Results(results=merged).model_dump_json(indent=2), encoding="utf-8")
+    tmp.write_text(dump_json(Results(results=merged), indent=2), encoding="utf-8")
     tmp.replace(path)

@@ -183,3 +183,53 @@ def test_bad_settings_are_config_errors(tmp_path):
     with pytest.raises(DataError, match="alert time"):
         Replay(path=str(write(tmp_path / "pa_M_0.json", json.dumps({"video": "a.mp4", "question": "q",
                                                                     "answer": [1, 2], "pred": ["soon"]}))))
+
+
+# -- hostile files ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("content, reason", [
+    (b'{"video": "a.mp4", "pred": ' + b"9" * 5000 + b"}", "digits"),                    # int-string limit
+    (b'{"video": "a.mp4", "pred": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested"),
+    (b'{"video": "a.mp4", "pred": "caf\xe9"}', "UTF-8"),
+    (b'{"video": "a.mp4", "pred": "x"}\x00\x00', "NUL"),
+], ids=["huge-int", "deep", "latin1", "nul"])
+def test_malformed_files_are_data_errors_naming_file_and_line(tmp_path, content, reason):
+    """Used to end with ValueError / RecursionError / UnicodeDecodeError tracebacks."""
+    path = tmp_path / "pa_M_0.json"
+    path.write_bytes(json.dumps({"video": "b.mp4", "pred": []}).encode() + b"\n" + content + b"\n")
+    with pytest.raises(DataError, match=rf"pa_M_0.json.*line 2.*{reason}"):
+        read_records(path)
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "-5"])
+def test_non_finite_and_negative_alert_times_are_refused_naming_file_and_line(tmp_path, bad):
+    """NaN/inf used to become the time the alert was spoken; -5 was accepted."""
+    good = json.dumps({"video": "b.mp4", "question": "q", "answer": [1, 2], "pred": [1.5]})
+    line = '{"video": "a.mp4", "question": "Tell me when.", "answer": [5, 8], "pred": [6.0, %s]}' % bad
+    path = write(tmp_path / "pa_M_0.json", good, line)
+    with pytest.raises(DataError, match=r"pa_M_0.json:2: alert time .* finite number of seconds >= 0"):
+        Replay(path=str(path))
+    own = write(tmp_path / "own.jsonl", '{"sample_id": "x1", "alerts": [%s]}' % bad)
+    with pytest.raises(DataError, match=r"own.jsonl:1: alert time"):
+        Replay(path=str(own), format="omnibench")
+
+
+def test_lenient_skips_bad_alert_times_and_reports_them(tmp_path):
+    line = '{"video": "a.mp4", "question": "Tell me when.", "answer": [5, 8], "pred": [NaN, 6.0, -5, Infinity]}'
+    with pytest.warns(UserWarning, match=r"skipped 3 bad alert time\(s\).*pa_M_0.json:1"):
+        replay = Replay(path=str(write(tmp_path / "pa_M_0.json", line)), lenient="true")
+    assert len(replay.store.skipped) == 3
+    replay.reset(StreamInfo(sample_id="x1", task="omnimmi_pa", duration=8.0, fps=1.0, sample=pa_sample()))
+    assert [e.refers_to for e in replay.poll(9.0)] == [6.0]
+
+
+def test_cli_lenient_flag_reaches_replay(tmp_path):
+    from omnibench.cli import main
+
+    line = '{"video": "a.mp4", "question": "Tell me when.", "answer": [5, 8], "pred": [NaN, 6.0]}'
+    path = write(tmp_path / "pa_M_0.json", line)
+    argv = ["run", "--tasks", "omnimmi_pa", "--model", "replay", "--model-args", f"path={path}",
+            "--out", str(tmp_path / "run"), "--limit", "1", "--no-score", "--quiet"]
+    assert main(argv) != 0                                   # strict: the NaN is a DataError naming file and line
+    with pytest.warns(UserWarning, match="skipped 1 bad alert time"):
+        assert main(argv + ["--lenient"]) == 0

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from omnibench.errors import JudgeError
 from omnibench.scoring.judge.cache import JudgmentCache, default_cache_path, judgment_key
+from omnibench.sanitize import register_secrets
 from omnibench.scoring.judge.parse import VerdictParseError, parse_verdict
 from omnibench.scoring.judge.prompts import JudgePrompt, load_prompt
 
@@ -91,6 +92,7 @@ class JudgeClient:
         self.base_url: str | None = base_url or env.get("OMNIBENCH_JUDGE_BASE_URL") or None
         self.api_version = api_version or env.get("OMNIBENCH_JUDGE_API_VERSION") or None
         self._key = _Secret(api_key or env.get("OMNIBENCH_JUDGE_API_KEY") or env.get("OPENAI_API_KEY"))
+        register_secrets([self._key.reveal()])   # masked in every text stored (omnibench.sanitize)
         self.prompt: JudgePrompt = load_prompt(prompt)
         self.prompt_version: str = self.prompt.version
         if concurrency < 1 or max_retries < 0 or timeout_s <= 0:

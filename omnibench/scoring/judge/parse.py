@@ -6,8 +6,11 @@ code fence or surrounded by chatter. Only the 'pred' and 'score' keys are read, 
 tokenizer over the first {...} block; nothing is executed.
 
 Conventions kept from the reference:
-- pred is "yes" when the string contains "yes" (case-insensitive), as `"yes" in pred.lower()`;
-  we additionally require "no" for a no, so an empty or odd verdict is a parse failure, not a no.
+- pred: the reference tests `"yes" in pred.lower()`, which scores "unknown", "none" or "I do not
+  know" as no. We accept only an unambiguous yes or no: a JSON boolean, or a text whose first word
+  is yes/true (or no/false), in any case, quoted or in markdown, optionally followed by an
+  explanation that neither names the other answer nor hedges ("Yes, it matches." is yes; "No
+  idea", "yes and no", "yes, but not fully" are not). Anything else is a parse failure (unscored).
 - score goes through int() as the reference's `int(score)` does: 4.8 -> 4, "3" -> 3.
   A score outside 0..5 is a parse failure.
 """
@@ -49,7 +52,7 @@ def _fields(text: str) -> dict[str, object]:
     for block in blocks:
         try:
             data = json.loads(block)
-        except ValueError:
+        except (ValueError, RecursionError):     # also a 5000-digit number or [[[...]]] nesting
             data = None
         if isinstance(data, dict):
             found = {k.lower(): v for k, v in data.items() if isinstance(k, str) and k.lower() in ("pred", "score")}
@@ -63,15 +66,25 @@ def _fields(text: str) -> dict[str, object]:
     return {}
 
 
+_YES, _NO = frozenset({"yes", "true"}), frozenset({"no", "false"})
+# words after a leading yes/no that make the verdict unclear ("no idea", "yes, but not really")
+_HEDGES = frozenset({"idea", "clue", "sure", "know", "knows", "certain", "unsure", "uncertain", "unclear",
+                     "unknown", "maybe", "perhaps", "partially", "partly", "somewhat", "possibly", "or"})
+_NEGATIONS = frozenset({"not", "isn", "doesn", "don", "didn", "wasn", "aren", "never", "incorrect",
+                        "wrong", "nor", "but", "however", "although", "though", "except"})
+
+
 def _pred(value: object, text: str) -> bool:
     if isinstance(value, bool):
         return value
-    word = str(value).strip().lower()
-    if "yes" in word or word == "true":
+    words = re.findall(r"[a-z]+", str(value).lower())
+    rest = set(words[1:])
+    if words and words[0] in _YES and not rest & (_NO | _HEDGES | _NEGATIONS):
         return True
-    if "no" in word or word == "false":
+    if words and words[0] in _NO and not rest & (_YES | _HEDGES):
         return False
-    raise VerdictParseError(f"'pred' is neither yes nor no in judge reply {_clip(text)!r}")
+    raise VerdictParseError(f"'pred' {_clip(str(value), 40)!r} is not a clear yes or no in judge reply "
+                            f"{_clip(text)!r}")
 
 
 def _score(value: object, text: str) -> int:
@@ -79,7 +92,7 @@ def _score(value: object, text: str) -> int:
         raise VerdictParseError(f"'score' is a boolean in judge reply {_clip(text)!r}")
     try:
         number = float(value) if not isinstance(value, (int, float)) else value
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise VerdictParseError(f"'score' is not a number in judge reply {_clip(text)!r}") from None
     if not math.isfinite(number):
         raise VerdictParseError(f"'score' is not finite in judge reply {_clip(text)!r}")

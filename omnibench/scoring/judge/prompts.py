@@ -16,7 +16,6 @@ from the user's OmniMMI checkout (omnibench.reference_prompts); `--reference omn
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,14 +90,16 @@ def load_prompt(spec: str | Path | JudgePrompt = "omnimmi-v1") -> JudgePrompt:
     if not path.is_file():
         raise ConfigError(f"unknown judge prompt {str(spec)!r}: not one of {sorted(BUILTIN_PROMPTS)} "
                           "and not a file")
-    raw = path.read_bytes()
+    from omnibench.safejson import loads, read_text   # bad bytes, huge ints, deep nesting: DataError with the line
+
+    text = read_text(path)
     try:
-        data = _PromptFile.model_validate(json.loads(raw))
+        data = _PromptFile.model_validate(loads(text, file=path))
     except (ValueError, ValidationError) as exc:
         raise ConfigError(f"judge prompt file {path}: expected JSON with 'system' and 'user' "
                           f"(and optional 'version'): {exc}") from exc
     missing = [slot for slot in SLOTS if slot not in data.user]
     if missing:
         raise ConfigError(f"judge prompt file {path}: field 'user' lacks {', '.join(missing)}")
-    version = data.version or f"file:{path.stem}-{hashlib.sha256(raw).hexdigest()[:10]}"
+    version = data.version or f"file:{path.stem}-{hashlib.sha256(path.read_bytes()).hexdigest()[:10]}"
     return JudgePrompt(version=version, system=data.system, user=data.user)

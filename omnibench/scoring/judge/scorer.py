@@ -42,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from omnibench.errors import JudgeError
 from omnibench.scoring.base import Score
 from omnibench.scoring.judge.client import JudgeClient, Verdict
 
@@ -92,7 +93,12 @@ class JudgeTurns:
                     positions.append(len(triples))
                     triples.append((self._question(sample, record, i), query.target, record.answer(i)))
             plans.append((positions, None if positions else "no turn with a text answer to judge"))
-        verdicts = self.client.judge_many(triples) if triples else []
+        try:
+            verdicts = self.client.judge_many(triples) if triples else []
+        except JudgeError as exc:  # 401, no key: these samples go unscored, other scorers and tasks still score
+            failed = f"not judged: {exc}"
+            return [self._combine(sample, [], reason or (failed if positions else None))
+                    for (sample, _), (positions, reason) in zip(items, plans)]
         return [self._combine(sample, [verdicts[p] for p in positions], reason)
                 for (sample, _), (positions, reason) in zip(items, plans)]
 

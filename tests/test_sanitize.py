@@ -1,0 +1,119 @@
+"""The sanitiser: invalid Unicode is replaced (counted), secrets are masked in every stored text."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from omnibench import sanitize
+from omnibench.engine.evaluate import Evaluation
+from omnibench.engine.eventlog import EventLog, SampleRecord
+from omnibench.errors import ModelError
+from omnibench.scoring.rules import choice_match
+from omnibench.scoring.run_scores import score_run
+from tests.conftest import text_samples
+
+KEY = "sk-live-0123456789abcdefXYZ"
+
+
+@pytest.fixture(autouse=True)
+def fresh_secrets(monkeypatch):
+    monkeypatch.setattr(sanitize, "_registered", set())
+    for name in ("OPENAI_API_KEY", "OMNIBENCH_JUDGE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def every_text_under(root) -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in root.rglob("*") if p.is_file())
+
+
+def test_lone_surrogate_becomes_replacement_character_and_is_counted():
+    before = sanitize.invalid_unicode_count()
+    assert sanitize.scrub("yes \ud83d") == "yes \ufffd"
+    assert sanitize.invalid_unicode_count() == before + 1
+    assert sanitize.scrub("ok \ud83d\ude00") == "ok \U0001F600"     # a split pair is joined, not lost
+
+
+def test_registered_and_environment_secrets_are_masked_inside_text(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "env-key-123456")
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-abcdef-99")
+    sanitize.register_secrets([KEY, None, "EMPTY"])
+    text = sanitize.scrub(f"401: bad key {KEY}; env env-key-123456; tok-abcdef-99; EMPTY stays")
+    assert KEY not in text and "env-key-123456" not in text and "tok-abcdef-99" not in text
+    assert text.count("***") == 3 and "EMPTY stays" in text
+
+
+def test_secret_settings_by_name_and_unregistered_bearer_tokens():
+    sanitize.register_secret_settings({"api_key": "abc-secret-value", "model": "gpt-4o-mini-2024"})
+    text = sanitize.scrub("Authorization: Bearer zz9-unknown-token-1 for abc-secret-value, model gpt-4o-mini-2024")
+    assert text == "Authorization: Bearer *** for ***, model gpt-4o-mini-2024"
+
+
+def test_clean_walks_nested_structures_keys_included():
+    sanitize.register_secrets([KEY])
+    out = sanitize.clean({"a": [KEY, ("x", f"k={KEY}")], KEY: {"n": 1, "s": "\udc80"}})
+    assert out == {"a": ["***", ("x", "k=***")], "***": {"n": 1, "s": "\ufffd"}}
+
+
+def test_eventlog_append_survives_a_lone_surrogate_and_masks_secrets(tmp_path):
+    """Used to raise PydanticSerializationError (surrogates not allowed) and kill the run."""
+    sanitize.register_secrets([KEY])
+    log = EventLog(tmp_path / "log.jsonl")
+    log.append(SampleRecord(sample_id="s", task="t", model="m", status="error", error=f"yes \ud83d {KEY}"))
+    [record] = list(log.records())
+    assert record.error == "yes \ufffd ***"
+
+
+class EchoingModel:
+    """Answers with a truncated emoji; on some samples fails with a 400 that echoes its key."""
+
+    needs_video = False
+
+    def __init__(self, api_key: str):
+        self.api_key = api_key
+
+    def generate(self, request):
+        if request.sample_id.endswith("1"):
+            raise ModelError(f"BadRequestError: Error code: 400 - invalid key {self.api_key} (Bearer {self.api_key})")
+        return "a0 \ud83d"
+
+
+def test_a_run_stores_no_secret_and_no_invalid_unicode_anywhere(tmp_path, memory_task):
+    name = memory_task("t_sanitize", text_samples(4, "t_sanitize"), scorers=[choice_match()], protocols=("offline",))
+    out = tmp_path / "run"
+    evaluation = Evaluation(model="echo", model_args={"api_key": KEY}, out=out,
+                            model_obj=EchoingModel(KEY), progress=False)
+    [status] = evaluation.run([name])
+    assert status.ran == 4 and status.errors == 1
+    score_run(out)
+    stored = every_text_under(out)
+    assert KEY not in stored and "***" in stored
+    for path in out.rglob("*.json*"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            json.loads(line) if path.suffix == ".jsonl" else None
+    rows = [json.loads(x) for x in (out / "scores" / name).glob("*.jsonl").__next__().read_text().splitlines()]
+    assert any(r.get("error") and "***" in r["error"] for r in rows)
+
+
+class CachedSurrogate:
+    """A deterministic adapter (its answers go to the response cache) that answers with a cut emoji."""
+
+    needs_video = False
+    deterministic = True
+
+    def generate(self, request):
+        return "a0 \ud83d"
+
+
+def test_surrogates_in_annotations_and_in_cached_answers_are_not_fatal(tmp_path, memory_task):
+    """write_samples and the sqlite response cache used to raise on lone surrogates (outside the sample guard)."""
+    samples = [s.model_copy(update={"turns": [s.turns[0].model_copy(update={"text": "what \udc80 now?"})]})
+               for s in text_samples(2, "t_surrogate_in")]
+    name = memory_task("t_surrogate_in", samples, scorers=[choice_match()], protocols=("offline",))
+    for _ in range(2):                          # the second run is served from the cache
+        [status] = Evaluation(model="cached", out=tmp_path / "run", model_obj=CachedSurrogate(),
+                              progress=False).run([name])
+        assert status.errors == 0
+    stored = (tmp_path / "run" / "samples" / f"{name}.jsonl").read_text(encoding="utf-8")
+    assert "what \ufffd now?" in json.loads(stored.splitlines()[0])["turns"][0]["text"]
