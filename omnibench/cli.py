@@ -26,7 +26,13 @@ def _run_parser(sub) -> None:
     p.add_argument("--protocol", choices=("offline", "streaming"), default=None)
     p.add_argument("--limit", type=int, default=None, help="first N samples of each task")
     p.add_argument("--max-errors", type=int, default=None, help="stop once more samples than this failed")
-    p.add_argument("--timeout", type=float, default=None, help="seconds per model call")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds per model call (0: no limit)")
+    p.add_argument("--keep-errors", action="store_true", help="do not retry samples that failed before")
+    p.add_argument("--allow-errors", action="store_true", help="exit 0 even when samples failed")
+    p.add_argument("--rerun-changed", action="store_true",
+                   help="answer again samples (or a model/settings) that changed since their answers were logged")
+    p.add_argument("--cache", action=argparse.BooleanOptionalAction, default=None,
+                   help="response cache (default: on only for deterministic models with fingerprinted weights)")
     _task_options(p)
     p.add_argument("--no-score", action="store_true", help="only run; score later with `omnibench score`")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -35,7 +41,7 @@ def _run_parser(sub) -> None:
 def _task_options(p) -> None:
     p.add_argument("--data-dir", default=None, help="OmniMMI directory (annotations, videos/, clips/)")
     p.add_argument("--lenient", action="store_true", help="skip broken records (reported) instead of failing")
-    p.add_argument("--seed", type=int, default=0, help="synthetic suite seed")
+    p.add_argument("--seed", type=int, default=None, help="synthetic suite seed (default 0)")
     p.add_argument("--judge-model", default=None)
     p.add_argument("--judge-base-url", default=None)
     p.add_argument("--judge-prompt", default=None, help="judge prompt name or file")
@@ -88,28 +94,39 @@ def task_settings(args) -> dict:
 
 def cmd_run(args) -> int:
     from omnibench import registry
-    from omnibench.engine.evaluate import Evaluation, slug
+    from omnibench.engine.evaluate import Evaluation, failure_summary, slug
+    from omnibench.engine.executor import sigterm_interrupts
     from omnibench.engine.shard import parse_shard
     from omnibench.scoring.run_scores import score_run
 
     tasks = registry.resolve_tasks(args.tasks)
     out = Path(args.out or Path("runs") / slug(args.model))
     model_args = registry.parse_model_args(args.model_args)
-    evaluation = Evaluation(model=args.model, model_args=model_args, out=out, shard=parse_shard(args.shard),
-                            mode=args.mode, limit=args.limit, max_errors=args.max_errors,
-                            protocol=args.protocol, timeout_s=args.timeout, task_settings=task_settings(args),
-                            progress=not args.quiet)
-    runs = evaluation.run(tasks)
+    with sigterm_interrupts():
+        evaluation = Evaluation(model=args.model, model_args=model_args, out=out, shard=parse_shard(args.shard),
+                                mode=args.mode, limit=args.limit, max_errors=args.max_errors,
+                                protocol=args.protocol, timeout_s=args.timeout or None,
+                                task_settings=task_settings(args), progress=not args.quiet,
+                                keep_errors=args.keep_errors, rerun_changed=args.rerun_changed, cache=args.cache,
+                                check_judge=not args.no_score)
+        runs = evaluation.run(tasks)
     for r in runs:
-        print(f"{r.task}: {r.done_before + r.ran}/{r.total} samples ({r.ran} run now, {r.errors} errors)")
+        print(f"{r.task}: {r.done_before + r.ran}/{r.total} samples ({r.ran} run now, {len(r.failed)} failed)")
+    failed = [(sid, err) for r in runs for sid, err in r.failed.items()]
+    if failed:
+        print(f"{len(failed)} sample(s) failed; most common reasons:", file=sys.stderr)
+        for line in failure_summary(failed):
+            print(f"  {line}", file=sys.stderr)
+        print("rerun the same command to retry them (--keep-errors keeps them)", file=sys.stderr)
+    code = 1 if failed and not args.allow_errors else 0
     if args.no_score or evaluation.shard[1] > 1:
         print(f"event logs in {out}; score with: omnibench score {out}")
-        return 0
+        return code
     results = score_run(out, task_settings=task_settings(args), tasks=tasks)
     from omnibench.report import markdown_table
 
     print(markdown_table(results))
-    return 0
+    return code
 
 
 def cmd_score(args) -> int:
@@ -244,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:          # `omnibench ... | head`
         return 0
     except KeyboardInterrupt:
-        print("omnibench: interrupted; rerun the same command to resume", file=sys.stderr)
+        print("omnibench: interrupted; finished samples are saved, rerun the same command to resume",
+              file=sys.stderr, flush=True)
         return 130
 
 

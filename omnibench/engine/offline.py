@@ -67,9 +67,12 @@ class ClipSource:
         self._readers.clear()
 
 
-def frame_settings(model: GuardedModel) -> tuple[int | None, float | None]:
-    fps = getattr(model, "offline_fps", None)
-    return (None, float(fps)) if fps else (int(getattr(model, "num_frames", 16) or 16), None)
+def frame_settings(model) -> tuple[int | None, float | None]:
+    """(frame count, None) or (None, fps) for an offline request, from the model's capabilities."""
+    from omnibench.engine.capabilities import capabilities_of
+
+    caps = model.caps if isinstance(model, GuardedModel) else capabilities_of(model)
+    return (None, float(caps.offline_fps)) if caps.offline_fps else (caps.num_frames, None)
 
 
 def respond(model: GuardedModel, request: OfflineRequest, query: Query) -> tuple[str, float, dict]:
@@ -88,7 +91,7 @@ def respond(model: GuardedModel, request: OfflineRequest, query: Query) -> tuple
 def run_offline(model: GuardedModel, prompts: Prompts, sample: Sample, *, video_root: Path | None,
                 model_label: str, max_new_tokens: int = 256) -> SampleRecord:
     """Each turn in order: the clip [start, query time] (or its pre-cut clip), prompt and history."""
-    needs_video = getattr(model, "needs_video", True)
+    needs_video = model.caps.needs_video if isinstance(model, GuardedModel) else getattr(model, "needs_video", True)
     source = ClipSource(video_root)
     count, fps = frame_settings(model)
     events: list[Event] = []
