@@ -162,6 +162,7 @@ class Evaluation:
         """Every task is built, its data and judge checked, before the first model call."""
         prepared = [self.prepare(build_task(name, self.task_settings)) for name in tasks]
         self.spec.tasks = list(tasks)
+        self.previous = read_spec(self.out, self.label)     # before it is replaced: for messages
         write_spec(self.out, self.spec)
         return [self.run_task(p) for p in prepared]
 
@@ -194,7 +195,7 @@ class Evaluation:
                             f"logged in {self.out}: {', '.join(changed[:10])}; rerun with --rerun-changed to "
                             "answer them again, or use a new --out")
         if other and not self.rerun_changed:
-            old = read_spec(self.out, self.label)
+            old = getattr(self, "previous", None)
             why = ", ".join(self.spec.differences(old, p.task.name)) if old else "no identity recorded"
             raise ConfigError(f"task {p.task.name}: {len(other)} answer(s) of {self.label} in {self.out} come from "
                               f"a different run (differs in: {why or 'run id'}); rerun with --rerun-changed to "
