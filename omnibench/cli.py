@@ -207,16 +207,21 @@ def main_job(debug: bool = False) -> int:
     from omnibench.engine.evaluate import Evaluation
     from omnibench.report import load_results, markdown_table, write_report
     from omnibench.scoring.run_scores import score_run
-    from omnibench.models.m4 import tiny_checkpoint
     from omnibench import registry
+    from omnibench.errors import ConfigError
 
     ensure_suite(seed=0, progress=True)
     tasks = registry.resolve_tasks("synth,noise_rejection,stop_turn")
     run_dirs = []
-    for name in BASELINES + (("m4-tiny",) if tiny_checkpoint() is not None else ()):
+    for name in registry.board_models():
         out = Path("runs") / "synth" / name
         print(f"== {name}", flush=True)
-        Evaluation(model=name, out=out, task_settings={"seed": 0}).run(tasks)
+        try:
+            evaluation = Evaluation(model=name, out=out, task_settings={"seed": 0}, rerun_changed=True)
+        except ConfigError as exc:       # e.g. m4-tiny without its checkpoint
+            print(f"skipped {name}: {exc}", flush=True)
+            continue
+        evaluation.run(tasks)
         score_run(out, task_settings={"seed": 0}, tasks=tasks)
         run_dirs.append(out)
     paths = write_report(run_dirs, Path("leaderboards") / "synth", title="omnibench synthetic suite")
