@@ -31,8 +31,12 @@ def collect_records(run_dir: Path, task: str) -> dict[str, dict[str, SampleRecor
 
 
 def scorer_name(scorer: Any) -> str:
-    name = getattr(scorer, "scorer_name", None) or getattr(scorer, "__qualname__", None) or type(scorer).__name__
-    return str(name).split(".<locals>")[0].split(".")[0]
+    """`scorer_name` if set; a closure `alert_timing.<locals>.score` is `alert_timing`; else its own name."""
+    if getattr(scorer, "scorer_name", None):
+        return str(scorer.scorer_name)
+    qualname = getattr(scorer, "__qualname__", None) or type(scorer).__name__
+    own = qualname.split(".")[-1]
+    return qualname.split(".<locals>")[0].split(".")[-1] if own in ("score", "scorer", "__call__") else own
 
 
 def score_records(task, samples: list[Sample], records: dict[str, SampleRecord]) -> list[SampleScore]:
@@ -42,7 +46,10 @@ def score_records(task, samples: list[Sample], records: dict[str, SampleRecord])
     per_scorer: list[tuple[str, list[Score]]] = []
     for scorer in task.scorers:
         scores = scorer.batch(ok) if hasattr(scorer, "batch") else [scorer(s, r) for s, r in ok]
-        per_scorer.append((scorer_name(scorer), list(scores)))
+        name = scorer_name(scorer)
+        if name in [n for n, _ in per_scorer]:
+            name = f"{name}#{len(per_scorer) + 1}"
+        per_scorer.append((name, list(scores)))
     seen: dict[str, set[str]] = defaultdict(set)
     for name, scores in per_scorer:
         for score in scores:
