@@ -7,7 +7,6 @@ import json
 import re
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from omnibench.engine.wrapper import DEFAULT_TIMEOUT_S, GuardedModel, ModelStuck
 from omnibench.errors import ConfigError, DataError, JudgeError, OmnibenchError
 from omnibench.rundir import (
     RunSpec, TaskSpec, check_unique_ids, code_versions, load_samples, model_label, public_settings, public_url,
-    read_spec, sample_hash, slug, write_samples, write_spec,
+    read_spec, sample_hash, secret_values, slug, write_samples, write_spec,
 )
 from omnibench.task import Task
 
@@ -146,6 +145,10 @@ class Evaluation:
         self.errors = 0
         self.stop = threading.Event()
         self.stop_reason: str | None = None
+
+    def secret_values(self) -> list[str]:
+        """The values of this model's secret settings (for the text scrubber: sanitize.register_secrets)."""
+        return secret_values(self.model_args, self.model.caps.secrets)
 
     def log_path(self, task: str) -> Path:
         i, n = self.shard

@@ -119,3 +119,16 @@ def test_records_carry_the_hash_of_their_sample(tmp_path, memory_task):
     runs = Evaluation(model="rec", out=tmp_path, model_obj=Recorder(), progress=False).run([name])
     records = {r.sample_id: r for r in EventLog(runs[0].log_paths[0]).records()}
     assert {k: r.sample_hash for k, r in records.items()} == {s.id: sample_hash(s) for s in samples}
+
+
+def test_declared_secrets_stay_out_of_run_json_and_are_offered_to_the_scrubber(tmp_path, memory_task):
+    class Org(Recorder):
+        secrets = frozenset({"org_id"})
+
+    name = memory_task("t_org", text_samples(1, "t_org"), protocols=("offline",))
+    evaluation = Evaluation(model="rec", model_args={"org_id": "org-12345", "api_key": "sk-999999", "max_tokens": 8},
+                            out=tmp_path, model_obj=Org(), progress=False)
+    evaluation.run([name])
+    text = "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+    assert "org-12345" not in text and "sk-999999" not in text and "max_tokens=8" in text
+    assert sorted(evaluation.secret_values()) == ["org-12345", "sk-999999"]
