@@ -34,11 +34,10 @@ def flash_attn_available() -> bool:
 
 
 def pick_device(device: str = "auto") -> str:
-    if device != "auto":
-        return device
-    import torch
+    """auto: cuda:LOCAL_RANK under torchrun / accelerate, else cuda, else cpu; a set device is kept."""
+    from omnibench.engine.capabilities import pick_device as engine_pick
 
-    return "cuda" if torch.cuda.is_available() else "cpu"   # safe: only for device="auto"; a set device is kept
+    return engine_pick(device)
 
 
 def pick_dtype(dtype: str, device: str):

@@ -40,7 +40,7 @@ class _Streaming:
         self.unanswered.append(len(self.turns) - 1)
 
 
-@model("silent", description="Never speaks: perfect at staying quiet, zero at everything else")
+@model("silent", description="Never speaks: perfect at staying quiet, zero at everything else", board=True)
 class Silent(_Streaming):
     def __init__(self, watch: bool = True):
         self.needs_video = watch   # watch=False skips decoding: same answers, faster
@@ -52,7 +52,7 @@ class Silent(_Streaming):
         return []
 
 
-@model("chatty", description="Answers every turn at once with a fixed text and alerts every second")
+@model("chatty", description="Answers every turn at once with a fixed text and alerts every second", board=True)
 class Chatty(_Streaming):
     def __init__(self, text: str = "Sure, here is what I see.", every: float = 1.0, watch: bool = True):
         self.text, self.every, self.needs_video = text, every, watch
@@ -73,7 +73,7 @@ class Chatty(_Streaming):
         return out
 
 
-@model("random", description="Seeded random alerts, random choice from the vocabulary, random yes/no")
+@model("random", description="Seeded random alerts, random choice from the vocabulary, random yes/no", board=True)
 class RandomModel(_Streaming):
     def __init__(self, seed: int = 0, alert_rate: float = 0.1, watch: bool = True):
         self.seed, self.alert_rate, self.needs_video = seed, alert_rate, watch
@@ -101,7 +101,7 @@ class RandomModel(_Streaming):
         return out
 
 
-@model("blind", description="Sees no frames: answers from the text alone")
+@model("blind", description="Sees no frames: answers from the text alone", board=True)
 class Blind:
     needs_video = False
     deterministic = True

@@ -25,13 +25,16 @@ class M4Adapter:
     accepts_audio = False
     deterministic = True
 
-    def __init__(self, checkpoint: str | None = None, tiny: bool = False, device: str = "cpu",
+    def __init__(self, checkpoint: str | None = None, tiny: bool = False, device: str = "auto",
                  dtype: str = "float32", seed: int = 0, temperature: float = 0.0, tokens_per_poll: int = 16,
                  max_new_tokens: int | None = None, num_frames: int = 16, alpha: float | None = None,
                  count: int | None = None, warmup: int | None = None, alert_tokens: int | None = None, noise_cap: float | None = None,
                  noise_scale: float | None = None, judge_idle_turns: bool = True):
+        from omnibench.engine.capabilities import pick_device
         from omnibench.m4.pipeline import M4Pipeline
+        from omnibench.rundir import fingerprint_path
 
+        device = pick_device(device)            # auto: cuda:LOCAL_RANK under torchrun, else cuda, else cpu
         if (checkpoint is None) == (not tiny):
             raise ConfigError("model m4 needs exactly one of checkpoint=PATH or tiny=true")
         try:
@@ -48,6 +51,7 @@ class M4Adapter:
                                 "judge_idle_turns": judge_idle_turns, "max_new_tokens": max_new_tokens}
         self.session = None
         self.deterministic = temperature <= 0
+        self.weights_fingerprint = fingerprint_path(checkpoint) if checkpoint else f"random-init-seed{seed}"
 
     def _apply_settings(self, alpha, count, warmup, alert_tokens, noise_cap, noise_scale, num_frames) -> None:
         cfg = self.pipeline.model.config
@@ -99,7 +103,7 @@ def tiny_checkpoint() -> Path | None:
     return next((p for p in found if (p / "config.json").exists()), None)
 
 
-@model("m4-tiny", description="the tiny M4 (1.9M parameters) trained on a CPU by the tiny_cpu recipe, shipped with omnibench")
+@model("m4-tiny", board=True, description="the tiny M4 (1.9M parameters) trained on a CPU by the tiny_cpu recipe, shipped with omnibench")
 def m4_tiny(**settings: Any) -> M4Adapter:
     path = tiny_checkpoint()
     if path is None:

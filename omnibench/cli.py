@@ -32,7 +32,14 @@ def _run_parser(sub, prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--limit", type=positive_int, default=None, help="first N samples of each task (N >= 1)")
     p.add_argument("--max-errors", type=non_negative_int, default=None,
                    help="stop once more samples than this failed")
-    p.add_argument("--timeout", type=float, default=None, help="seconds per model call")
+    p.add_argument("--timeout", type=float, default=600.0,
+                   help="seconds per model call (default 600; 0: no limit). A local model that hangs is rebuilt")
+    p.add_argument("--keep-errors", action="store_true", help="do not retry samples that failed before")
+    p.add_argument("--allow-errors", action="store_true", help="exit 0 even when samples failed")
+    p.add_argument("--rerun-changed", action="store_true",
+                   help="answer again samples (or a model/settings/code) that changed since their answers were logged")
+    p.add_argument("--cache", action=argparse.BooleanOptionalAction, default=None,
+                   help="response cache (default: on only for deterministic models with fingerprinted weights)")
     p.add_argument("--max-stream-s", type=float, default=None,
                    help="fail a sample whose stream would last longer (default 4 h; video streams end with the video)")
     p.add_argument("--video-issues", choices=("report", "error"), default="report",
@@ -52,7 +59,7 @@ def _run_parser(sub, prog: str | None = None) -> argparse.ArgumentParser:
 def _task_options(p) -> None:
     p.add_argument("--data-dir", default=None, help="OmniMMI directory (annotations, videos/, clips/)")
     p.add_argument("--lenient", action="store_true", help="skip broken records (reported) instead of failing")
-    p.add_argument("--seed", type=int, default=0, help="synthetic suite seed")
+    p.add_argument("--seed", type=int, default=None, help="synthetic suite seed (default 0)")
     p.add_argument("--judge-model", default=None, help="judge model name (default: $OMNIBENCH_JUDGE_MODEL)")
     p.add_argument("--judge-base-url", default=None,
                    help="OpenAI-compatible judge endpoint (default: $OMNIBENCH_JUDGE_BASE_URL)")
@@ -140,7 +147,8 @@ def task_settings(args) -> dict:
 
 def cmd_run(args) -> int:
     from omnibench import registry
-    from omnibench.engine.evaluate import Evaluation, slug
+    from omnibench.engine.evaluate import Evaluation, failure_summary, slug
+    from omnibench.engine.executor import sigterm_interrupts
     from omnibench.engine.shard import parse_shard
 
     if args.batch_size not in (None, "1"):
@@ -160,22 +168,32 @@ def cmd_run(args) -> int:
         model_args, model_note = reference.m4_model_args(args.model, model_args)
         reference.record(out, args.reference, settings, model_note)
         print(f"reference mode {args.reference}: {settings['reference_note']}; {model_note}")
-    evaluation = Evaluation(model=args.model, model_args=model_args, out=out, shard=parse_shard(args.shard),
-                            mode=args.mode, limit=args.limit, max_errors=args.max_errors,
-                            protocol=args.protocol, timeout_s=args.timeout, task_settings=settings,
-                            progress=not args.quiet, video_issues=args.video_issues,
-                            **({"max_stream_s": args.max_stream_s} if args.max_stream_s else {}))
-    runs = evaluation.run(tasks)
+    with sigterm_interrupts():
+        evaluation = Evaluation(model=args.model, model_args=model_args, out=out, shard=parse_shard(args.shard),
+                                mode=args.mode, limit=args.limit, max_errors=args.max_errors,
+                                protocol=args.protocol, timeout_s=args.timeout or None, task_settings=settings,
+                                progress=not args.quiet, keep_errors=args.keep_errors,
+                                rerun_changed=args.rerun_changed, cache=args.cache, check_judge=not args.no_score,
+                                video_issues=args.video_issues,
+                                **({"max_stream_s": args.max_stream_s} if args.max_stream_s else {}))
+        runs = evaluation.run(tasks)
     for r in runs:
-        print(f"{r.task}: {r.done_before + r.ran}/{r.total} samples ({r.ran} run now, {r.errors} errors)")
+        print(f"{r.task}: {r.done_before + r.ran}/{r.total} samples ({r.ran} run now, {len(r.failed)} failed)")
+    failed = [(sid, err) for r in runs for sid, err in r.failed.items()]
+    if failed:
+        print(f"{len(failed)} sample(s) failed; most common reasons:", file=sys.stderr)
+        for line in failure_summary(failed):
+            print(f"  {line}", file=sys.stderr)
+        print("rerun the same command to retry them (--keep-errors keeps them)", file=sys.stderr)
+    code = 1 if failed and not args.allow_errors else 0
     if args.no_score or evaluation.shard[1] > 1:
         print(f"event logs in {out}; score with: omnibench score {out}")
-        return 0
+        return code
     results = _score(out, settings, tasks)
     from omnibench.report import markdown_table
 
     print(markdown_table(results))
-    return 0
+    return code
 
 
 def check_run_dir(run_dir: Path) -> None:
@@ -306,25 +324,26 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
     from omnibench.engine.evaluate import Evaluation
     from omnibench.report import load_results, markdown_table, write_report
     from omnibench.scoring.run_scores import score_run
-    from omnibench.models.m4 import tiny_checkpoint
     from omnibench import registry
+    from omnibench.errors import ConfigError
 
     ensure_suite(seed=0, progress=True)
     tasks = registry.resolve_tasks("synth,noise_rejection,stop_turn")
     run_dirs = []
-    if models is None:
-        models = BASELINES
-        if tiny_checkpoint() is not None:
-            if importlib.util.find_spec("torch") is None:
-                print("omnibench: m4-tiny skipped: it needs torch, which is not installed. Install the models "
-                      "extra (pip install -e '.[models]', see the README for a CPU-only torch) and run this again.",
-                      file=sys.stderr)
-            else:
-                models += ("m4-tiny",)
-    for name in models:
+    for name in models or registry.board_models():
         out = Path(root) / "runs" / "synth" / name
         print(f"== {name}", flush=True)
-        Evaluation(model=name, out=out, limit=limit, task_settings={"seed": 0}).run(tasks)
+        if name == "m4-tiny" and importlib.util.find_spec("torch") is None:
+            print("omnibench: m4-tiny skipped: it needs torch, which is not installed. Install the models "
+                  "extra (pip install -e '.[models]', see the README for a CPU-only torch) and run this again.",
+                  file=sys.stderr)
+            continue
+        try:
+            evaluation = Evaluation(model=name, out=out, limit=limit, task_settings={"seed": 0}, rerun_changed=True)
+        except ConfigError as exc:       # e.g. m4-tiny without its checkpoint
+            print(f"omnibench: {name} skipped: {exc}", file=sys.stderr, flush=True)
+            continue
+        evaluation.run(tasks)
         score_run(out, task_settings={"seed": 0}, tasks=tasks)
         run_dirs.append(out)
     paths = write_report(run_dirs, Path(root) / "leaderboards" / "synth", title="omnibench synthetic suite")
@@ -360,7 +379,8 @@ def guarded(call, *, debug: bool, prog: str) -> int:
     except BrokenPipeError:          # `omnibench ... | head`
         return 0
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted; rerun the same command to resume", file=sys.stderr)
+        print(f"{prog}: interrupted; finished samples are saved, rerun the same command to resume",
+              file=sys.stderr, flush=True)
         return 130
     except Exception as exc:         # noqa: BLE001 - the CLI's last line: a message, the traceback under --debug
         if debug:

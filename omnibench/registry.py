@@ -1,4 +1,4 @@
-"""One registry for tasks, models and scorers: decorators plus entry points.
+"""One registry for tasks and models: decorators plus entry points.
 
 Built-in tasks and models live in the `omnibench.tasks` and `omnibench.models` packages and are
 imported the first time the registry is read, never at `import omnibench`. Outside packages add
@@ -10,7 +10,9 @@ entry point's name).
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +27,25 @@ class Entry:
     description: str = ""
     group: str | None = None
     hidden: bool = False          # registered for tests, not listed to users
+    board: bool = False           # a model of the default board (`python run_eval.py` with no flags)
+
+    @property
+    def source(self) -> str:
+        return f"{getattr(self.factory, '__module__', '?')}:{getattr(self.factory, '__qualname__', self.factory)}"
 
 
 _TASKS: dict[str, Entry] = {}
 _MODELS: dict[str, Entry] = {}
-_SCORERS: dict[str, Entry] = {}
 _loaded = False
+_loading = False
+
+
+def _add(table: dict[str, Entry], entry: Entry, kind: str) -> None:
+    """A second, different factory under one name is an error naming both (a re-import replaces)."""
+    old = table.get(entry.name)
+    if old is not None and old.factory is not entry.factory and old.source != entry.source:
+        raise ConfigError(f"{kind} name {entry.name!r} is registered twice: by {old.source} and by {entry.source}")
+    table[entry.name] = entry
 
 
 def _first_line(obj: Any) -> str:
@@ -41,26 +56,18 @@ def _first_line(obj: Any) -> str:
 def task(name: str, *, group: str | None = None, description: str = "", hidden: bool = False):
     """Register a task factory: a function returning a `Task`."""
     def register(fn):
-        _TASKS[name] = Entry(name, fn, description or _first_line(fn), group, hidden)
+        _add(_TASKS, Entry(name, fn, description or _first_line(fn), group, hidden), "task")
         fn.registry_name = name
         return fn
     return register
 
 
-def model(name: str, *, description: str = "", hidden: bool = False):
+def model(name: str, *, description: str = "", hidden: bool = False, board: bool = False):
     """Register a model adapter class (or factory) taking keyword settings."""
     def register(cls):
-        _MODELS[name] = Entry(name, cls, description or _first_line(cls), None, hidden)
+        _add(_MODELS, Entry(name, cls, description or _first_line(cls), None, hidden, board), "model")
         cls.registry_name = name
         return cls
-    return register
-
-
-def scorer(name: str, *, description: str = ""):
-    """Register a scorer factory (a function returning a scorer), usable by name from the CLI."""
-    def register(fn):
-        _SCORERS[name] = Entry(name, fn, description or _first_line(fn))
-        return fn
     return register
 
 
@@ -74,26 +81,33 @@ def _import_package_modules(package: str) -> None:
 def _load_entry_points(group: str, table: dict[str, Entry]) -> None:
     from importlib.metadata import entry_points
 
+    kind = group.rsplit(".", 1)[-1].rstrip("s")
     for ep in entry_points(group=group):
         try:
             obj = ep.load()
         except Exception as exc:  # a broken plugin must not hide the others
-            raise ConfigError(f"entry point {ep.name!r} in group {group!r} failed to load: {exc}") from exc
-        if callable(obj) and ep.name not in table:
-            table[ep.name] = Entry(ep.name, obj, _first_line(obj))
+            warnings.warn(f"omnibench: entry point {ep.name!r} ({ep.value}) in group {group!r} failed to load "
+                          f"and is skipped: {type(exc).__name__}: {exc}", stacklevel=2)
+            continue
+        known = table.get(ep.name)
+        if callable(obj) and not inspect.ismodule(obj) and not (known and known.factory is obj):
+            _add(table, Entry(ep.name, obj, _first_line(obj)), kind)
 
 
 def load() -> None:
-    """Import built-ins and plugins once."""
-    global _loaded
-    if _loaded:
+    """Import built-ins and plugins once (a failed load is tried again next time, not left half done)."""
+    global _loaded, _loading
+    if _loaded or _loading:
         return
-    _loaded = True
-    importlib.import_module("omnibench.scoring.rules")   # registers the rule scorers
-    _import_package_modules("omnibench.tasks")
-    _import_package_modules("omnibench.models")
-    _load_entry_points("omnibench.tasks", _TASKS)
-    _load_entry_points("omnibench.models", _MODELS)
+    _loading = True
+    try:
+        _import_package_modules("omnibench.tasks")
+        _import_package_modules("omnibench.models")
+        _load_entry_points("omnibench.tasks", _TASKS)
+        _load_entry_points("omnibench.models", _MODELS)
+        _loaded = True
+    finally:
+        _loading = False
 
 
 def tasks(include_hidden: bool = False) -> dict[str, Entry]:
@@ -106,9 +120,10 @@ def models(include_hidden: bool = False) -> dict[str, Entry]:
     return {k: v for k, v in sorted(_MODELS.items()) if include_hidden or not v.hidden}
 
 
-def scorers() -> dict[str, Entry]:
+def board_models() -> list[str]:
+    """The models of the default board, in registration order."""
     load()
-    return dict(sorted(_SCORERS.items()))
+    return [name for name, entry in _MODELS.items() if entry.board and not entry.hidden]
 
 
 def groups() -> dict[str, list[str]]:
@@ -150,9 +165,12 @@ def get_model(name: str, **settings: Any):
     if entry is None:
         raise ConfigError(f"unknown model {name!r}; `omnibench list models` shows them")
     try:
-        return entry.factory(**settings)
-    except TypeError as exc:
+        inspect.signature(entry.factory).bind(**settings)
+    except TypeError as exc:      # the settings do not fit; a TypeError raised inside the adapter surfaces as is
         raise ConfigError(f"bad settings for model {name!r}: {exc}") from exc
+    except ValueError:            # no signature to check (a builtin)
+        pass
+    return entry.factory(**settings)
 
 
 def parse_model_args(text: str | None) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Run directory layout:
     RUN_DIR/samples/{task}.jsonl                       the Samples evaluated (so score/report need no data)
-    RUN_DIR/run.json                                   RunInfo (settings, versions; no secrets)
+    RUN_DIR/run.json                                   rundir.RunSpec (RunInfo reads its common fields)
+    RUN_DIR/specs/{model}.json                         the RunSpec of each model run into the directory
     RUN_DIR/logs/{task}/{model}.shard{i}of{n}.jsonl    event logs (engine.eventlog.SampleRecord per line)
     RUN_DIR/scores/{task}/{model}.jsonl                per-sample scores (SampleScore per line)
     RUN_DIR/results.json                               Results (TaskResult per task and model)
@@ -28,7 +29,8 @@ class SampleScore(BaseModel):
     values: dict[str, float | None]
     weights: dict[str, float] = Field(default_factory=dict)
     explanation: str = ""
-    unscored: str | None = None
+    unscored: str | None = None            # no scorer could score the sample
+    partly_unscored: str | None = None     # some scorers could not (their values are None)
     error: str | None = None               # the sample's run errored; not scored
 
 
@@ -44,6 +46,7 @@ class TaskResult(BaseModel):
     judge_model: str | None = None
     rtf: float | None = None               # real-time factor: compute seconds / stream seconds
     settings: dict[str, Any] = Field(default_factory=dict)
+    task_settings: dict[str, Any] = Field(default_factory=dict)   # what the task was built with when scored
     versions: dict[str, str] = Field(default_factory=dict)
 
 

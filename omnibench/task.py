@@ -70,6 +70,7 @@ class Task:
     video_hint: str = ""                     # how to get the videos, said when data_root is missing
     poll_every: float = 1.0                  # OfflineAsStreaming polling period (seconds)
     tail_s: float = 5.0                      # polls after the video ends
+    build_settings: dict = field(default_factory=dict)   # what the factory was given (recorded in run.json)
 
 
 def prompt_overrides(path: str | Path | None, task: str) -> dict[str, str] | None:

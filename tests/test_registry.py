@@ -63,3 +63,66 @@ def test_model_args_are_typed_never_evaluated():
         "a": 1, "b": 2.5, "c": True, "d": None, "e": "__import__('os')"}
     with pytest.raises(ConfigError, match="key=value"):
         registry.parse_model_args("oops")
+
+
+def _install(tmp_path, monkeypatch, module: str, code: str, entry_points: str):
+    (tmp_path / f"{module}.py").write_text(code)
+    info = tmp_path / f"{module}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(entry_points)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    monkeypatch.setattr(registry, "_loaded", False)
+
+
+def test_a_broken_entry_point_warns_naming_it_and_the_others_load(tmp_path, monkeypatch):
+    _install(tmp_path, monkeypatch, "obbroken", "raise ImportError('missing dependency xyz')\n",
+             "[omnibench.models]\nbroken_model = obbroken:Model\n")
+    try:
+        with pytest.warns(UserWarning, match="broken_model.*missing dependency xyz"):
+            names = registry.models()
+        assert "blind" in names and registry._loaded
+    finally:
+        sys.modules.pop("obbroken", None)
+
+
+def test_a_duplicate_name_is_an_error_naming_both_sources():
+    @registry.model("t_dup_model", hidden=True)
+    class First:
+        pass
+
+    try:
+        with pytest.raises(ConfigError, match=r"t_dup_model.*First.*Second"):
+            @registry.model("t_dup_model", hidden=True)
+            class Second:
+                pass
+    finally:
+        registry._MODELS.pop("t_dup_model", None)
+
+
+def test_an_adapters_own_type_error_surfaces_as_itself():
+    @registry.model("t_typeerror", hidden=True)
+    class Buggy:
+        def __init__(self, size: int = 1):
+            None + size
+
+    try:
+        with pytest.raises(TypeError, match="unsupported operand"):
+            registry.get_model("t_typeerror")
+        with pytest.raises(ConfigError, match="bad settings"):
+            registry.get_model("t_typeerror", colour="red")
+    finally:
+        registry._MODELS.pop("t_typeerror", None)
+
+
+def test_the_default_board_comes_from_the_registry_and_the_core_imports_no_models():
+    import re
+    from pathlib import Path
+
+    assert registry.board_models()[:4] == ["silent", "chatty", "random", "blind"]
+    core = Path(registry.__file__).parent
+    pattern = re.compile(r"^\s*(from|import) omnibench\.(models|m4)\b", re.M)
+    # cli.py's `omnibench m4 train` dispatches to the m4 package on purpose
+    offenders = [str(p) for p in core.rglob("*.py") if p.name != "cli.py" and pattern.search(p.read_text())]
+    assert not offenders

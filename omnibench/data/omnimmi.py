@@ -142,7 +142,9 @@ def load(code: str, data_dir: str | Path | None = None, *, lenient: bool = False
 
 
 def _default_dir() -> Path:
-    return Path(os.environ.get("OMNIBENCH_CACHE", Path.home() / ".cache" / "omnibench")) / "omnimmi"
+    from omnibench.cache import cache_dir
+
+    return cache_dir() / "omnimmi"
 
 
 def _has_videos(root: Path) -> bool:

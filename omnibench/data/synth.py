@@ -62,8 +62,9 @@ class Manifest(BaseModel):
 
 def default_root(seed: int) -> Path:
     """~/.cache/omnibench/synth/<version>-<seed>; OMNIBENCH_CACHE replaces ~/.cache/omnibench."""
-    base = Path(os.environ.get("OMNIBENCH_CACHE") or Path.home() / ".cache" / "omnibench")
-    return base / "synth" / f"{SYNTH_VERSION}-{seed}"
+    from omnibench.cache import cache_dir
+
+    return cache_dir() / "synth" / f"{SYNTH_VERSION}-{seed}"
 
 
 def _sha256(path: Path) -> str:

@@ -36,7 +36,9 @@ class TTS(Protocol):
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("OMNIBENCH_CACHE") or Path.home() / ".cache" / "omnibench")
+    from omnibench.cache import cache_dir
+
+    return cache_dir()
 
 
 def espeak_available(binary: str = "espeak-ng") -> bool:

@@ -1,57 +1,68 @@
-"""Run tasks x one model into a run directory: resume, shards, error isolation, progress."""
+"""Run tasks x one model into a run directory: identity, resume, retries, shards, error isolation."""
 
 from __future__ import annotations
 
 import inspect
 import json
-import os
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omnibench import __version__, registry
+from omnibench import registry
+from omnibench.cache import cache_dir, stable_hash
 from omnibench.data.schema import Sample
 from omnibench.engine.bounds import DEFAULT_MAX_STREAM_S, note_video_issues, stream_end
-from omnibench.engine.eventlog import EventLog, SampleRecord
+from omnibench.engine.capabilities import capabilities_of
+from omnibench.engine.eventlog import Attempt, EventLog, SampleRecord, latest_records
+from omnibench.engine.executor import run_bounded
 from omnibench.engine.lock import RunLock
 from omnibench.engine.offline import OfflineAsStreaming, resolve_video, run_offline
 from omnibench.engine.protocols import is_offline, is_streaming
 from omnibench.engine.shard import in_shard
 from omnibench.engine.stream import StreamPlan, StreamRunner, check_mode, clock_frames, query_times
-from omnibench.engine.wrapper import GuardedModel, ResponseCache
-from omnibench.errors import ConfigError, DataError, OmnibenchError
-from omnibench.results import RunInfo
-from omnibench.sanitize import dump_json, register_secret_settings
+from omnibench.engine.wrapper import DEFAULT_TIMEOUT_S, GuardedModel, ModelStuck, ResponseCache
+from omnibench.errors import ConfigError, DataError, JudgeError, OmnibenchError
+from omnibench.rundir import (
+    RunSpec, TaskSpec, check_unique_ids, code_versions, load_samples, model_label, public_settings, public_url,
+    read_spec, sample_hash, secret_values, slug, write_samples, write_spec,
+)
+from omnibench.sanitize import register_secrets
 from omnibench.task import Task
 
-SECRET = re.compile(r"key|token|secret|password", re.I)
-
-
-def redact(settings: dict[str, Any]) -> dict[str, Any]:
-    return {k: ("***" if SECRET.search(k) else v) for k, v in settings.items()}
-
-
-def model_label(name: str, args: dict[str, Any]) -> str:
-    shown = {k: v for k, v in redact(args).items() if v != "***"}
-    return name if not shown else f"{name}(" + ",".join(f"{k}={v}" for k, v in sorted(shown.items())) + ")"
-
-
-def slug(label: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._=-]+", "_", label)[:120]
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("OMNIBENCH_CACHE", Path.home() / ".cache" / "omnibench"))
+__all__ = ["Evaluation", "TaskRun", "build_task", "choose_protocol", "load_samples", "slug", "cache_dir",
+           "model_label", "failure_summary"]
 
 
 def build_task(name: str, settings: dict[str, Any]) -> Task:
-    """Build a task, passing only the settings its factory accepts (data_dir, judge, ...)."""
+    """Build a task, passing only the settings its factory accepts (data_dir, judge, ...).
+
+    The settings passed are kept on the task (`build_settings`): run.json records them and
+    `score` rebuilds the task with them."""
     factory = registry.tasks(include_hidden=True)[name].factory
     accepted = inspect.signature(factory).parameters
-    return registry.get_task(name, **{k: v for k, v in settings.items() if k in accepted and v is not None})
+    used = {k: v for k, v in settings.items() if k in accepted and v is not None}
+    task = registry.get_task(name, **used)
+    task.build_settings = json.loads(json.dumps(used, default=str))
+    return task
+
+
+def judge_settings(task: Task) -> dict[str, Any] | None:
+    """Resolve and check the task's judge (key or base URL present) without calling it."""
+    for scorer in task.scorers:
+        if not hasattr(scorer, "judge_model") or not hasattr(scorer, "client"):
+            continue
+        client = scorer.client
+        if not client.base_url and not client._key.reveal():
+            raise JudgeError(f"task {task.name} needs the LLM judge and it has no API key: set "
+                             "OMNIBENCH_JUDGE_API_KEY (or OPENAI_API_KEY), or --judge-base-url for a server "
+                             "that needs none (checked before any model call)")
+        given = dict(getattr(task, "build_settings", {}).get("judge") or {})
+        return {"model": client.model, "base_url": public_url(client.base_url),
+                "prompt": given.get("prompt") or client.prompt_version}
+    return None
 
 
 def choose_protocol(task: Task, model: Any, forced: str | None = None) -> str:
@@ -81,136 +92,218 @@ class TaskRun:
     ran: int = 0
     errors: int = 0
     log_paths: list[Path] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)   # sample id -> error, after this run
 
 
-def write_samples(path: Path, samples: list[Sample]) -> None:
-    """The samples of a task, stored once so score/report need neither data nor task code."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = "".join(dump_json(s) + "\n" for s in samples)   # invalid Unicode in annotations is not fatal
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+@dataclass
+class _Prepared:
+    task: Task
+    samples: list[Sample]
+    hashes: dict[str, str]
+    protocol: str
+
+
+_VARIABLE = re.compile(r"'[^']*'|\"[^\"]*\"|(?<![\w])/[^\s:,;]+|\d+(\.\d+)?")
+
+
+def failure_summary(failed: list[tuple[str, str]], top: int = 5) -> list[str]:
+    """The most common failure reasons (paths, quoted names and numbers folded), count and one sample each."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for sample_id, error in failed:
+        groups.setdefault(_VARIABLE.sub("…", error.splitlines()[0] if error else "?")[:200], []).append((sample_id, error))
+    ranked = sorted(groups.values(), key=len, reverse=True)
+    return [f"{len(g)} x {g[0][1].splitlines()[0][:300]} (e.g. sample {g[0][0]})" for g in ranked[:top]]
 
 
 class Evaluation:
-    """One model over several tasks into `out`. Rerunning the same command resumes."""
+    """One model over several tasks into `out`. Rerunning the same command resumes; failed samples
+    are retried unless `keep_errors`."""
 
     def __init__(self, *, model: str, model_args: dict[str, Any] | None = None, out: str | Path,
                  shard: tuple[int, int] = (0, 1), mode: str = "lockstep", limit: int | None = None,
-                 max_errors: int | None = None, protocol: str | None = None, timeout_s: float | None = None,
-                 task_settings: dict[str, Any] | None = None, progress: bool = True, model_obj: Any = None,
+                 max_errors: int | None = None, protocol: str | None = None,
+                 timeout_s: float | None = DEFAULT_TIMEOUT_S, task_settings: dict[str, Any] | None = None,
+                 progress: bool = True, model_obj: Any = None, keep_errors: bool = False,
+                 rerun_changed: bool = False, cache: bool | None = None, check_judge: bool = False,
                  max_stream_s: float | None = DEFAULT_MAX_STREAM_S, video_issues: str = "report"):
         self.model_name, self.model_args = model, dict(model_args or {})
         self.out, self.shard, self.mode, self.limit = Path(out), shard, mode, limit
         self.max_errors, self.protocol, self.progress = max_errors, protocol, progress
+        self.keep_errors, self.rerun_changed, self.check_judge = keep_errors, rerun_changed, check_judge
         self.task_settings = dict(task_settings or {})
-        self.label = model_label(model, self.model_args)
-        register_secret_settings(self.model_args)   # api_key=... masked in every stored text
-        inner = model_obj if model_obj is not None else registry.get_model(model, **self.model_args)
-        cache = ResponseCache(cache_dir() / "responses.sqlite") if getattr(inner, "deterministic", False) else None
-        self.model = GuardedModel(inner, model_id=model, settings=redact(self.model_args),
-                                  timeout_s=timeout_s, cache=cache)
-        self.errors = 0
-        self._lock = threading.Lock()
         self.max_stream_s, self.video_issues = max_stream_s, video_issues
+        rebuild = None if model_obj is not None else (lambda: registry.get_model(model, **self.model_args))
+        inner = model_obj if model_obj is not None else rebuild()
+        caps = capabilities_of(inner, model)
+        self.public_args = public_settings(self.model_args, caps.secrets)
+        self.label = model_label(model, self.public_args)
+        self.spec = RunSpec(model=self.label, model_name=model, model_args=self.public_args,
+                            weights_fingerprint=caps.weights_fingerprint, capabilities=caps.public(), mode=mode,
+                            protocol=protocol, shard=f"{shard[0]}/{shard[1]}", limit=limit,
+                            versions=code_versions())
+        # cached answers only where they cannot go stale unseen: asked for, or a deterministic model
+        # whose weights are fingerprinted (the key carries model identity, code versions and request)
+        use_cache = cache if cache is not None else (caps.deterministic and caps.weights_fingerprint is not None)
+        self.model = GuardedModel(inner, model_id=model, settings=self.public_args, timeout_s=timeout_s,
+                                  cache=ResponseCache(cache_dir() / "responses.sqlite") if use_cache else None,
+                                  rebuild=rebuild, cache_scope=self.spec.model_identity())
+        register_secrets(self.secret_values())     # api_key=... masked in every stored text
+        self.errors = 0
+        self.stop = threading.Event()
+        self.stop_reason: str | None = None
+
+    def secret_values(self) -> list[str]:
+        """The values of this model's secret settings (for the text scrubber: sanitize.register_secrets)."""
+        return secret_values(self.model_args, self.model.caps.secrets)
 
     def log_path(self, task: str) -> Path:
         i, n = self.shard
         return self.out / "logs" / task / f"{slug(self.label)}.shard{i}of{n}.jsonl"
 
-    def finished(self, task: str) -> set[str]:
-        done: set[str] = set()
-        for path in sorted((self.out / "logs" / task).glob(f"{slug(self.label)}.shard*.jsonl")):
-            done |= EventLog(path).finished_ids()
-        return done
+    def latest(self, task: str) -> dict[str, SampleRecord]:
+        paths = sorted((self.out / "logs" / task).glob(f"{slug(self.label)}.shard*.jsonl"))
+        return latest_records(r for p in paths for r in EventLog(p).records())
 
-    def write_run_info(self, tasks: list[str]) -> None:
-        self.out.mkdir(parents=True, exist_ok=True)
-        info = RunInfo(model=self.label, model_args=redact(self.model_args), tasks=tasks, mode=self.mode,
-                       shard=f"{self.shard[0]}/{self.shard[1]}", limit=self.limit,
-                       versions={"omnibench": __version__})
-        (self.out / "run.json").write_text(info.model_dump_json(indent=2), encoding="utf-8")
+    def finished(self, task: str) -> set[str]:
+        return {sid for sid, r in self.latest(task).items() if r.status == "ok" or self.keep_errors}
 
     def run(self, tasks: list[str]) -> list[TaskRun]:
+        """Every task is built, its data and judge checked, before the first model call."""
+        prepared = [self.prepare(build_task(name, self.task_settings)) for name in tasks]
         with RunLock(self.out, self.shard):        # one process per run dir and shard
-            self.write_run_info(tasks)
-            return [self.run_task(build_task(name, self.task_settings)) for name in tasks]
+            self.spec.tasks = list(tasks)
+            self.previous = read_spec(self.out, self.label)     # before it is replaced: for messages
+            write_spec(self.out, self.spec)
+            return [self.run_task(p) for p in prepared]
 
-    def run_task(self, task: Task) -> TaskRun:
+    def prepare(self, task: Task) -> _Prepared:
         samples = task.samples()
         if self.limit is not None:
             samples = samples[: self.limit]
-        if getattr(self.model.inner, "accepts_audio", False):
-            samples = spoken(samples)
-        write_samples(self.out / "samples" / f"{task.name}.jsonl", samples)
+        check_unique_ids(task.name, samples)
+        settings = dict(getattr(task, "build_settings", {}))
+        if self.check_judge and (judge := judge_settings(task)) is not None:
+            settings["judge"] = judge
+            task.build_settings = settings
+        hashes = {s.id: sample_hash(s) for s in samples}
+        self.spec.task_specs[task.name] = TaskSpec(
+            name=task.name, version=task.version, prompts_version=task.prompts.version,
+            prompts_sha256=stable_hash(task.prompts.templates)[:16], settings=settings,
+            samples_sha256=stable_hash(sorted(hashes.values()))[:16], n_samples=len(samples))
+        protocol = choose_protocol(task, self.model.inner, self.protocol)
+        check_mode(self.model.inner, self.mode)      # live adapters refuse lockstep before any sample runs
+        if task.data_root is None and self.model.caps.needs_video and samples:
+            raise DataError(f"task {task.name} needs its videos and none were found. {task.video_hint}")
+        return _Prepared(task, samples, hashes, protocol)
+
+    def _resume_plan(self, p: _Prepared, mine: list[Sample]) -> tuple[dict[str, SampleRecord], list[Sample]]:
+        run_id = self.spec.run_id(p.task.name)
+        latest = self.latest(p.task.name)
+        changed = [s.id for s in mine if s.id in latest and latest[s.id].sample_hash != p.hashes[s.id]]
+        other = [s.id for s in mine if s.id in latest and latest[s.id].run_id != run_id and s.id not in changed]
+        if changed and not self.rerun_changed:
+            raise DataError(f"task {p.task.name}: {len(changed)} sample(s) changed since their answers were "
+                            f"logged in {self.out}: {', '.join(changed[:10])}; rerun with --rerun-changed to "
+                            "answer them again, or use a new --out")
+        if other and not self.rerun_changed:
+            old = getattr(self, "previous", None)
+            why = ", ".join(self.spec.differences(old, p.task.name)) if old else "no identity recorded"
+            raise ConfigError(f"task {p.task.name}: {len(other)} answer(s) of {self.label} in {self.out} come from "
+                              f"a different run (differs in: {why or 'run id'}); rerun with --rerun-changed to "
+                              "replace them, or use a new --out")
+
+        def done(s: Sample) -> bool:
+            r = latest.get(s.id)
+            return (r is not None and r.run_id == run_id and r.sample_hash == p.hashes[s.id]
+                    and (r.status == "ok" or self.keep_errors))
+
+        return latest, [s for s in mine if not done(s)]
+
+    def run_task(self, p: _Prepared | Task) -> TaskRun:
+        if isinstance(p, Task):
+            p = self.prepare(p)
+        task, protocol = p.task, p.protocol
+        samples = spoken(p.samples) if self.model.caps.accepts_audio else p.samples
         mine = [s for s in samples if in_shard(s.id, self.shard)]
-        done = self.finished(task.name)
-        todo = [s for s in mine if s.id not in done]
+        latest, todo = self._resume_plan(p, mine)
+        write_samples(self.out / "samples" / f"{task.name}.jsonl", samples)
+        run_id = self.spec.run_id(task.name)
         log = EventLog(self.log_path(task.name))
         log.repair()
         status = TaskRun(task.name, len(mine), len(mine) - len(todo), log_paths=[log.path])
-        protocol = choose_protocol(task, self.model.inner, self.protocol)
-        check_mode(self.model.inner, self.mode)      # live adapters refuse lockstep before any sample runs
-        if task.data_root is None and getattr(self.model.inner, "needs_video", True) and todo:
-            raise DataError(f"task {task.name} needs its videos and none were found. {task.video_hint}")
+        todo_ids = {s.id for s in todo}
+        status.failed = {sid: r.error or "" for sid, r in latest.items()
+                         if sid not in todo_ids and r.status == "error" and sid in p.hashes}
         bar = _progress(task.name, len(mine), status.done_before, self.progress)
-        workers = max(1, int(getattr(self.model, "max_concurrency", 1) or 1)) if protocol == "offline" else 1
+        workers = self.model.caps.max_concurrency if protocol == "offline" else 1
 
-        def one(sample: Sample) -> None:
-            record = self.run_sample(task, sample, protocol)
-            with self._lock:
-                log.append(record)
-                status.ran += 1
-                if record.status == "error":
-                    status.errors += 1
-                    self.errors += 1
-                bar.update(1)
-                bar.set_postfix(errors=status.errors)
-            if self.max_errors is not None and self.errors > self.max_errors:
-                raise OmnibenchError(f"stopped: {self.errors} errors exceed --max-errors {self.max_errors}; "
-                                     f"last: {record.error}")
+        def on_result(sample: Sample, record: SampleRecord) -> None:
+            old = latest.get(sample.id)
+            history = list(old.history) if old is not None else []
+            if old is not None and old.status == "error":
+                history.append(Attempt(error=old.error or "", ended_at=old.ended_at, compute_s=old.compute_s))
+            record.history = history + record.history
+            record.sample_hash, record.run_id, record.ended_at = p.hashes[sample.id], run_id, time.time()
+            log.append(record)
+            status.ran += 1
+            if record.status == "error":
+                status.errors += 1
+                status.failed[sample.id] = record.error or ""
+                self.errors += 1
+                if self.max_errors is not None and self.errors > self.max_errors and not self.stop.is_set():
+                    self.stop_reason = (f"stopped: {self.errors} errors exceed --max-errors {self.max_errors}; "
+                                        f"last: {record.error}")
+                    self.stop.set()
+            else:
+                status.failed.pop(sample.id, None)
+            bar.update(1)
+            bar.set_postfix(errors=status.errors)
 
         try:
-            if workers == 1:
-                for sample in todo:
-                    one(sample)
-            else:
-                with ThreadPoolExecutor(workers) as pool:
-                    for future in [pool.submit(one, s) for s in todo]:
-                        future.result()
+            run_bounded(todo, lambda s: self.run_sample(task, s, protocol), workers=workers, stop=self.stop,
+                        on_result=on_result)
         finally:
             bar.close()
+        if self.stop.is_set():
+            raise OmnibenchError(self.stop_reason or "stopped")
         return status
 
     def video_root(self, task: Task) -> Path | None:
         return Path(task.data_root) if task.data_root else None
 
     def run_sample(self, task: Task, sample: Sample, protocol: str) -> SampleRecord:
+        self.model.take_retry_notes()
         try:
             if protocol == "offline":
-                return run_offline(self.model, task.prompts, sample, video_root=self.video_root(task),
-                                   model_label=self.label)
-            streamer = self.model
-            if protocol == "bridge":
-                bridge = OfflineAsStreaming(self.model, task.prompts, every=task.poll_every)
-                streamer = GuardedModel(bridge, model_id=self.model_name)
-            runner = StreamRunner(streamer, task.prompts, mode=self.mode, tail_s=task.tail_s)
-            plan = self.stream_plan(task, sample, streamer)
-            record = runner.run(sample, plan, model_label=self.label)
-            note_video_issues(record, plan.frames, self.video_issues)
-            record.settings["protocol"] = protocol
-            return record
-        except (KeyboardInterrupt, SystemExit):
-            raise
+                record = run_offline(self.model, task.prompts, sample, video_root=self.video_root(task),
+                                     model_label=self.label)
+            else:
+                streamer = self.model
+                if protocol == "bridge":
+                    bridge = OfflineAsStreaming(self.model, task.prompts, every=task.poll_every)
+                    streamer = GuardedModel(bridge, model_id=self.model_name, isolate=False)
+                runner = StreamRunner(streamer, task.prompts, mode=self.mode, tail_s=task.tail_s)
+                plan = self.stream_plan(task, sample, streamer)
+                record = runner.run(sample, plan, model_label=self.label)
+                note_video_issues(record, plan.frames, self.video_issues)
+                record.settings["protocol"] = protocol
+        except ModelStuck as exc:
+            self.stop_reason = str(exc)
+            self.stop.set()
+            record = self._error(sample, exc)
         except Exception as exc:  # one bad sample never kills a run
-            return SampleRecord(sample_id=sample.id, task=sample.task, model=self.label, status="error",
-                                error=f"{type(exc).__name__}: {exc}")
+            record = self._error(sample, exc)
+        record.history = [Attempt(error=f"retried: {e}") for e in self.model.take_retry_notes()]
+        return record
+
+    def _error(self, sample: Sample, exc: BaseException) -> SampleRecord:
+        return SampleRecord(sample_id=sample.id, task=sample.task, model=self.label, status="error",
+                            error=f"{type(exc).__name__}: {exc}")
 
     def stream_plan(self, task: Task, sample: Sample, model: Any) -> StreamPlan:
         fps = float(getattr(model, "fps", 1.0) or 1.0)
-        if not getattr(model, "needs_video", True):
+        caps = self.model.caps
+        if not caps.needs_video:
             duration = stream_end(sample, None, self.max_stream_s)
             return StreamPlan(duration, clock_frames(duration, fps), query_times(sample, duration, fps))
         from omnibench.data.video import VideoReader
@@ -218,7 +311,7 @@ class Evaluation:
         reader = VideoReader(resolve_video(self.video_root(task), sample.video.path))
         start = sample.video.start or 0.0
         end = stream_end(sample, reader.duration, self.max_stream_s)
-        frames = reader.iter_frames(fps=fps, start=start, end=end, size=getattr(model, "frame_size", None))
+        frames = reader.iter_frames(fps=fps, start=start, end=end, size=caps.frame_size)
         return StreamPlan(float(end), frames, query_times(sample, float(end), fps))
 
 
@@ -230,28 +323,8 @@ def spoken(samples: list[Sample]) -> list[Sample]:
     return [attach_audio(s, tts) for s in samples]
 
 
-def _duration_without_video(sample: Sample) -> float:
-    times = [sample.video.end or 0.0, float(sample.metadata.get("duration", 0.0) or 0.0)]
-    for q in sample.turns:
-        times += [q.t or 0.0] + ([q.window[1]] if q.window else [])
-    return max(times)
-
-
 def _progress(task: str, total: int, initial: int, enabled: bool):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, initial=initial, desc=task, unit="sample", disable=not enabled, leave=True,
                 dynamic_ncols=True)
-
-
-def load_samples(run_dir: Path, task: str) -> list[Sample]:
-    path = Path(run_dir) / "samples" / f"{task}.jsonl"
-    if not path.exists():
-        raise DataError(f"no samples stored for task {task}", file=str(path))
-    out = []
-    for index, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
-        try:
-            out.append(Sample.model_validate(json.loads(line)))
-        except Exception as exc:
-            raise DataError(f"bad sample: {exc}", file=str(path), index=index) from exc
-    return out

@@ -28,10 +28,22 @@ class Event(BaseModel):
     data: dict[str, Any] | None = None       # adapter extras (token usage, probabilities)
 
 
+class Attempt(BaseModel):
+    """An earlier failed attempt at a sample (kept in the record that retried it)."""
+
+    error: str
+    ended_at: float | None = None
+    compute_s: float = 0.0
+
+
 class SampleRecord(BaseModel):
     """Everything a run knows about one sample; scoring reads only these."""
 
     sample_id: str
+    sample_hash: str | None = None           # rundir.sample_hash of the sample answered
+    run_id: str | None = None                # RunSpec.run_id(task) of the run that wrote it
+    ended_at: float | None = None            # time.time() when written: the latest record of a sample wins
+    history: list[Attempt] = Field(default_factory=list)   # earlier failed attempts, oldest first
     task: str
     model: str
     status: Literal["ok", "error"] = "ok"
@@ -91,6 +103,10 @@ class EventLog:
     def finished_ids(self) -> set[str]:
         return {r.sample_id for r in self.records()}
 
+    def latest(self) -> dict[str, SampleRecord]:
+        return latest_records(self.records())
+
+
     def repair(self) -> None:
         """Drop a torn last line so the next append starts on a fresh line."""
         if not self.path.exists():
@@ -102,3 +118,13 @@ class EventLog:
                 fh.truncate(cut)
                 fh.flush()
                 os.fsync(fh.fileno())
+
+
+def latest_records(records) -> dict[str, SampleRecord]:
+    """{sample id: its latest record}: a retried sample's new record replaces the failed one."""
+    out: dict[str, SampleRecord] = {}
+    for record in records:
+        old = out.get(record.sample_id)
+        if old is None or (record.ended_at or 0.0) >= (old.ended_at or 0.0):
+            out[record.sample_id] = record
+    return out

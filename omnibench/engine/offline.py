@@ -67,9 +67,24 @@ class ClipSource:
         self._readers.clear()
 
 
-def frame_settings(model: GuardedModel) -> tuple[int | None, float | None]:
-    fps = getattr(model, "offline_fps", None)
-    return (None, float(fps)) if fps else (int(getattr(model, "num_frames", 16) or 16), None)
+def frame_settings(model) -> tuple[int | None, float | None]:
+    """(frame count, None) or (None, fps) for an offline request, from the model's capabilities."""
+    from omnibench.engine.capabilities import capabilities_of
+
+    caps = model.caps if isinstance(model, GuardedModel) else capabilities_of(model)
+    return (None, float(caps.offline_fps)) if caps.offline_fps else (caps.num_frames, None)
+
+
+def offline_request(sample: Sample, turn: int, prompt: str, *, end: float | None, history, frames=None,
+                    frame_times=(), video_path: str | None = None, max_new_tokens: int = 256,
+                    temperature: float = 0.0) -> OfflineRequest:
+    """The one place an OfflineRequest for a sample's turn is built (offline driver, bridge, lmms-eval)."""
+    query = sample.turns[turn]
+    return OfflineRequest(
+        prompt=prompt, frames=frames, frame_times=list(frame_times), video_path=video_path,
+        start=sample.video.start or 0.0, end=end, history=list(history), audio=query.audio,
+        choices=query.choices, max_new_tokens=max_new_tokens, temperature=temperature, task=sample.task,
+        sample_id=sample.id, turn=turn, query=query, sample=sample)
 
 
 def respond(model: GuardedModel, request: OfflineRequest, query: Query) -> tuple[str, float, dict]:
@@ -88,7 +103,7 @@ def respond(model: GuardedModel, request: OfflineRequest, query: Query) -> tuple
 def run_offline(model: GuardedModel, prompts: Prompts, sample: Sample, *, video_root: Path | None,
                 model_label: str, max_new_tokens: int = 256) -> SampleRecord:
     """Each turn in order: the clip [start, query time] (or its pre-cut clip), prompt and history."""
-    needs_video = getattr(model, "needs_video", True)
+    needs_video = model.caps.needs_video if isinstance(model, GuardedModel) else getattr(model, "needs_video", True)
     source = ClipSource(video_root)
     count, fps = frame_settings(model)
     events: list[Event] = []
@@ -100,12 +115,9 @@ def run_offline(model: GuardedModel, prompts: Prompts, sample: Sample, *, video_
             end = query.t if query.t is not None else duration
             frames = source.frames(sample, end, count=count, fps=fps) if needs_video else None
             prompt = prompts.offline(sample, i, answers)
-            request = OfflineRequest(
-                prompt=prompt, frames=frames.array if frames else None,
-                frame_times=list(frames.times) if frames else [],
-                start=sample.video.start or 0.0, end=end, history=prompts.history(sample, i, answers),
-                audio=query.audio, choices=query.choices, max_new_tokens=max_new_tokens,
-                task=sample.task, sample_id=sample.id, turn=i, query=query, sample=sample)
+            request = offline_request(sample, i, prompt, end=end, history=prompts.history(sample, i, answers),
+                                      frames=frames.array if frames else None,
+                                      frame_times=frames.times if frames else (), max_new_tokens=max_new_tokens)
             t = float(end or 0.0)
             events.append(Event(kind="query", t=t, turn=i, text=prompt))
             text, seconds, extras = respond(model, request, query)
@@ -155,11 +167,10 @@ class OfflineAsStreaming:
             pick = np.unique(np.linspace(0, len(self.frames) - 1, self.num_frames).round().astype(int))
             frames = np.stack([self.frames[i] for i in pick])
             times = [self.times[i] for i in pick]
-        query = self.sample.turns[turn]
-        return OfflineRequest(prompt=prompt, frames=frames, frame_times=times, end=end,
-                              history=self.prompts.history(self.sample, turn, self.answers),
-                              audio=query.audio, choices=query.choices, task=self.sample.task,
-                              sample_id=self.sample.id, turn=turn, query=query, sample=self.sample)
+        request = offline_request(self.sample, turn, prompt, end=end, frames=frames, frame_times=times,
+                                  history=self.prompts.history(self.sample, turn, self.answers))
+        request.start = 0.0          # the bridge's frames run from the stream's start
+        return request
 
     def poll(self, t: float) -> list[Emission]:
         out: list[Emission] = []

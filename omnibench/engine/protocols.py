@@ -79,13 +79,7 @@ class StreamingModel(Protocol):
     def poll(self, t: float) -> list[Emission]: ...
 
 
-# Optional model attributes the engine reads:
-#   needs_video: bool = True     False: the engine never opens the video (blind, replay)
-#   num_frames: int = 16         frames per offline request (or `offline_fps`)
-#   accepts_audio: bool = False  give Query.audio (TTS) to the model
-#   transient_errors: tuple[type[Exception], ...]  retried by the wrapper
-#   max_concurrency: int = 1     parallel offline calls (API-backed models)
-#   deterministic: bool = False  responses may be cached
+# Optional model attributes the engine reads: see omnibench.engine.capabilities.Capabilities
 
 
 def is_streaming(model: object) -> bool:

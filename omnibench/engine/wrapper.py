@@ -1,55 +1,55 @@
 """The wrapper every adapter gets: timeouts, bounded retries, a response cache, validation.
 
-Adapters implement only the protocol; they declare what is worth retrying
-(`transient_errors`), whether answers may be cached (`deterministic`) and how many calls
-may run at once (`max_concurrency`, used by the offline driver).
+Calls run on the model's own daemon threads ("lanes"), at most `max_concurrency` at once. A
+call past its timeout is abandoned: its sample fails, its lane stays busy until the call ends,
+and once every lane of a model is stuck the model is rebuilt before its next call (or, when it
+cannot be, the run stops saying why). A model is never entered by a second call while one is
+hung inside it, and a hung call never keeps the process alive (daemon threads).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
+import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from omnibench.cache import SqliteStore
+from omnibench.engine.capabilities import Capabilities, capabilities_of
 from omnibench.engine.protocols import Emission, OfflineRequest, is_offline, is_streaming
-from omnibench.errors import ModelError, TransientModelError
+from omnibench.errors import ModelError, OmnibenchError, TransientModelError
+
+DEFAULT_TIMEOUT_S = 600.0
+
+
+class ModelStuck(OmnibenchError):
+    """A model hung and cannot be rebuilt: the run stops."""
 
 
 class ResponseCache:
-    """SQLite map from request hash to answer text; shared by threads of one process."""
+    """Request hash -> answer text, shared by threads and processes (SQLite WAL)."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False)
-        self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, text TEXT)")
-        self._db.commit()
+        self.store = SqliteStore(path, "responses")
 
     def get(self, key: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT text FROM responses WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+        return self.store.get(key)
 
     def put(self, key: str, text: str) -> None:
         from omnibench.sanitize import scrub   # sqlite refuses lone surrogates; secrets never cached
 
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?)", (key, scrub(text)))
-            self._db.commit()
+        self.store.put(key, scrub(text))
 
 
-def request_key(model_id: str, settings: dict[str, Any], request: OfflineRequest) -> str:
-    """Hash of adapter id + settings + request; frames enter by content hash."""
+def request_key(scope: Any, request: OfflineRequest) -> str:
+    """Hash of the model's identity (RunSpec.model_identity) + the request; frames by content."""
     digest = hashlib.sha256()
     fields = {
-        "model": model_id, "settings": settings, "prompt": request.prompt,
+        "scope": scope, "prompt": request.prompt,
         "history": [(m.role, m.text) for m in request.history], "audio": request.audio,
         "choices": request.choices, "max_new_tokens": request.max_new_tokens,
         "temperature": request.temperature, "frame_times": request.frame_times,
@@ -65,25 +65,112 @@ def request_key(model_id: str, settings: dict[str, Any], request: OfflineRequest
     return digest.hexdigest()
 
 
+class _Job:
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
+        self.done = threading.Event()
+        self.finished = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+class _Lanes:
+    """`slots` daemon threads owned by one model instance; a call waits for a free one."""
+
+    def __init__(self, slots: int, name: str):
+        self.slots = slots
+        self.cond = threading.Condition()
+        self.idle: list[queue.SimpleQueue] = []
+        self.hung: set[int] = set()
+        self.closed = False
+        for i in range(slots):
+            inbox: queue.SimpleQueue = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(inbox,), name=f"{name}-lane{i}", daemon=True).start()
+            self.idle.append(inbox)
+
+    def _serve(self, inbox: queue.SimpleQueue) -> None:
+        while True:
+            job = inbox.get()
+            if job is None:
+                return
+            try:
+                job.result = job.fn(*job.args)
+            except BaseException as exc:    # SystemExit and all: the caller decides
+                job.error = exc
+            with self.cond:
+                job.finished = True
+                self.hung.discard(id(inbox))
+                if self.closed:
+                    inbox.put(None)
+                else:
+                    self.idle.append(inbox)
+                self.cond.notify_all()
+            job.done.set()
+
+    def call(self, fn, args, timeout: float | None):
+        """fn(*args) on a free lane. Returns (finished, job); None when every lane is hung."""
+        with self.cond:
+            while not self.idle:
+                if len(self.hung) >= self.slots:
+                    return None
+                self.cond.wait()
+            inbox = self.idle.pop()
+        job = _Job(fn, args)
+        inbox.put(job)
+        if not job.done.wait(timeout):
+            with self.cond:
+                if not job.finished:
+                    self.hung.add(id(inbox))
+                    return False, job
+        return True, job
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            for inbox in self.idle:
+                inbox.put(None)
+            self.idle.clear()
+
+
 class GuardedModel:
-    """Wraps an adapter with timeout, retries on declared transient errors, and caching."""
+    """Wraps an adapter with timeout, retries on declared transient errors, and caching.
+
+    `rebuild`: makes a fresh adapter when the current one is stuck in hung calls.
+    `cache_scope`: the model identity the cache keys carry (RunSpec.model_identity()).
+    """
 
     def __init__(self, model: Any, *, model_id: str, settings: dict[str, Any] | None = None,
                  timeout_s: float | None = None, retries: int = 2, backoff_s: float = 1.0,
-                 cache: ResponseCache | None = None):
-        self.inner = model
+                 cache: ResponseCache | None = None, rebuild: Callable[[], Any] | None = None,
+                 cache_scope: Any = None, isolate: bool = True):
         self.model_id = model_id
         self.settings = settings or {}
-        self.timeout_s = timeout_s
-        self.retries = retries
-        self.backoff_s = backoff_s
-        self.cache = cache if getattr(model, "deterministic", False) else None
-        self.transient = (TransientModelError, *getattr(model, "transient_errors", ()))
-        self._pool = ThreadPoolExecutor(max_workers=4) if timeout_s else None
+        self.cache_scope = cache_scope if cache_scope is not None else {"model": model_id, "settings": self.settings}
+        self.timeout_s = timeout_s or None
+        self.retries, self.backoff_s = retries, backoff_s
+        self.cache = cache
+        self.rebuild_fn = rebuild
+        self.rebuilds = 0
+        self.isolate = isolate
+        self._lock = threading.Lock()
+        self._notes = threading.local()
+        self._adopt(model)
+
+    def _adopt(self, model: Any) -> None:
+        self.inner = model
+        self.caps: Capabilities = capabilities_of(model, self.model_id)
+        self.transient = (TransientModelError, *self.caps.transient_errors)
+        self._lanes = _Lanes(self.caps.max_concurrency, self.model_id) if self.isolate else None
 
     # attributes the engine reads
     def __getattr__(self, name: str) -> Any:
+        if name in ("inner", "caps"):
+            raise AttributeError(name)
         return getattr(self.inner, name)
+
+    @property
+    def max_concurrency(self) -> int:
+        return self.caps.max_concurrency
 
     @property
     def offline(self) -> bool:
@@ -93,30 +180,61 @@ class GuardedModel:
     def streaming(self) -> bool:
         return is_streaming(self.inner)
 
-    def _call(self, fn, *args):
-        """One call with timeout and bounded retries; returns (result, compute seconds)."""
-        attempt = 0
+    def take_retry_notes(self) -> list[str]:
+        """Transient errors retried in this thread since the last call of this method."""
+        notes = getattr(self._notes, "errors", [])
+        self._notes.errors = []
+        return notes
+
+    def _replace_stuck(self, stuck: _Lanes) -> None:
+        with self._lock:
+            if self._lanes is not stuck:          # another thread rebuilt it already
+                return
+            if self.rebuild_fn is None:
+                raise ModelStuck(f"model {self.model_id} is stuck in {stuck.slots} call(s) past the "
+                                 f"{self.timeout_s:g} s timeout and cannot be rebuilt; the run stops")
+            stuck.close()
+            self.rebuilds += 1
+            self._adopt(self.rebuild_fn())
+
+    def _once(self, method: str, args: tuple):
+        if self._lanes is None:
+            return getattr(self.inner, method)(*args)
         while True:
-            start = time.perf_counter()
+            lanes = self._lanes
+            outcome = lanes.call(getattr(self.inner, method), args, self.timeout_s)
+            if outcome is None:
+                self._replace_stuck(lanes)
+                continue
+            finished, job = outcome
+            if not finished:
+                raise ModelError(f"{self.model_id}: call timed out after {self.timeout_s:g} s "
+                                 f"(the model is rebuilt before its next call)")
+            if isinstance(job.error, (SystemExit, KeyboardInterrupt, GeneratorExit)):
+                raise ModelError(f"{self.model_id}: {method} raised {type(job.error).__name__}: {job.error}")
+            if job.error is not None:
+                raise job.error
+            return job.result
+
+    def _call(self, method: str, *args):
+        """One call with timeout and bounded retries; returns (result, seconds incl. retries and backoff)."""
+        attempt = 0
+        start = time.perf_counter()
+        while True:
             try:
-                if self._pool is None:
-                    result = fn(*args)
-                else:
-                    result = self._pool.submit(fn, *args).result(timeout=self.timeout_s)
-                return result, time.perf_counter() - start
-            except FutureTimeout as exc:
-                raise ModelError(f"{self.model_id}: call timed out after {self.timeout_s} s") from exc
+                return self._once(method, args), time.perf_counter() - start
             except self.transient as exc:
                 attempt += 1
+                self._notes.errors = [*getattr(self._notes, "errors", []), f"{type(exc).__name__}: {exc}"]
                 if attempt > self.retries:
                     raise ModelError(f"{self.model_id}: failed after {self.retries} retries: {exc}") from exc
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
 
     def generate(self, request: OfflineRequest) -> tuple[str, float]:
-        key = request_key(self.model_id, self.settings, request) if self.cache else None
+        key = request_key(self.cache_scope, request) if self.cache else None
         if key and (hit := self.cache.get(key)) is not None:
             return hit, 0.0
-        text, seconds = self._call(self.inner.generate, request)
+        text, seconds = self._call("generate", request)
         if not isinstance(text, str):
             raise ModelError(f"{self.model_id}: generate returned {type(text).__name__}, expected str")
         if key:
@@ -124,11 +242,11 @@ class GuardedModel:
         return text, seconds
 
     def should_respond(self, request: OfflineRequest) -> tuple[float, float]:
-        p, seconds = self._call(self.inner.should_respond, request)
+        p, seconds = self._call("should_respond", request)
         return float(p), seconds
 
     def stream_call(self, method: str, *args) -> tuple[Any, float]:
-        result, seconds = self._call(getattr(self.inner, method), *args)
+        result, seconds = self._call(method, *args)
         if method == "poll":
             result = list(result or [])
             bad = [e for e in result if not isinstance(e, Emission)]

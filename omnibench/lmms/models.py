@@ -30,9 +30,11 @@ class OmnibenchModel(lmms):
                  **settings: Any) -> None:
         super().__init__()
         from omnibench import registry
-        from omnibench.engine.evaluate import cache_dir, redact
+        from omnibench.cache import cache_dir
+        from omnibench.engine.capabilities import capabilities_of
         from omnibench.engine.wrapper import GuardedModel, ResponseCache
         from omnibench.errors import ConfigError
+        from omnibench.rundir import RunSpec, code_versions, public_settings
 
         name = self.omnibench_name or omnibench_model
         if not name:
@@ -40,9 +42,13 @@ class OmnibenchModel(lmms):
         inner = registry.get_model(name, **settings)
         if not callable(getattr(inner, "generate", None)):
             raise ConfigError(f"omnibench model {name!r} is streaming-only; lmms-eval needs an offline model")
-        cache = ResponseCache(cache_dir() / "responses.sqlite") if getattr(inner, "deterministic", False) else None
-        self.model = GuardedModel(inner, model_id=name, settings=redact(settings), timeout_s=call_timeout_s,
-                                  cache=cache)
+        caps = capabilities_of(inner, name)
+        spec = RunSpec(model=name, model_name=name, model_args=public_settings(settings, caps.secrets),
+                       weights_fingerprint=caps.weights_fingerprint, versions=code_versions())
+        use_cache = caps.deterministic and caps.weights_fingerprint is not None   # the rule of `omnibench run`
+        cache = ResponseCache(cache_dir() / "responses.sqlite") if use_cache else None
+        self.model = GuardedModel(inner, model_id=name, settings=spec.model_args, timeout_s=call_timeout_s,
+                                  cache=cache, cache_scope=spec.model_identity())
 
     def generate_until(self, requests) -> list[str]:
         from tqdm.auto import tqdm

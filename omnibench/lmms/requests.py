@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from omnibench.data.schema import Sample
-from omnibench.engine.offline import frame_settings
+from omnibench.engine.offline import frame_settings, offline_request
 from omnibench.engine.protocols import OfflineRequest
 from omnibench.errors import DataError
 from omnibench.lmms.tasks import doc_history
@@ -53,12 +53,9 @@ def request_from_doc(doc: dict[str, Any], model: Any, gen_kwargs: dict | None = 
                 reader.sample(count=count, fps=fps, start=span[0], end=span[1])
             if end is None:
                 end = reader.duration if span is None else (span[1] or reader.duration)
-    return OfflineRequest(
-        prompt=doc["prompt"], frames=frames.array if frames else None,
-        frame_times=list(frames.times) if frames else [], video_path=doc.get("video") or None,
-        start=sample.video.start or 0.0, end=end, history=doc_history(doc), audio=query.audio,
-        choices=query.choices, task=sample.task, sample_id=sample.id, turn=turn, query=query, sample=sample,
-        **gen_settings(gen_kwargs))
+    return offline_request(sample, turn, doc["prompt"], end=end, history=doc_history(doc),
+                           frames=frames.array if frames else None, frame_times=frames.times if frames else (),
+                           video_path=doc.get("video") or None, **gen_settings(gen_kwargs))
 
 
 def request_from_visuals(prompt: str, visuals: list[Any] | None, model: Any, gen_kwargs: dict | None = None,

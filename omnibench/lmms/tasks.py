@@ -95,7 +95,7 @@ def task_dir(settings: dict[str, dict[str, Any]] | None = None, specs: tuple[Lmm
     The folder name hashes the docs themselves, so a regenerated suite or new annotations get
     a fresh folder instead of stale docs.
     """
-    from omnibench.engine.evaluate import cache_dir
+    from omnibench.cache import cache_dir
 
     settings = settings if settings is not None else default_settings()
     docs = render_docs(settings, specs)

@@ -33,7 +33,6 @@ SECONDARY_METRICS: dict[str, tuple[str, ...]] = {
     "omnimmi_pa": ("precision",), "synth_pa": ("precision",),
     "synth_noise": ("kept",), "noise_rejection": ("kept",),
 }
-SECRET_NAME = re.compile(r"key|token|secret|password|credential", re.I)
 MISSING = "–"          # no result for this model and task
 UNABLE = "✗"           # reported: the paper marks the model unable to do the task
 
@@ -47,7 +46,9 @@ def task_order(task: str) -> tuple[int, str]:
 def drop_secrets(value: Any) -> Any:
     """Settings with every key named like a secret removed, at any depth."""
     if isinstance(value, dict):
-        return {k: drop_secrets(v) for k, v in value.items() if not SECRET_NAME.search(str(k))}
+        from omnibench.rundir import is_secret   # the one secret rule: whole names, never `max_tokens`
+
+        return {k: drop_secrets(v) for k, v in value.items() if not is_secret(str(k))}
     if isinstance(value, list):
         return [drop_secrets(v) for v in value]
     return value

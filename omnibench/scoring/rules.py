@@ -16,7 +16,6 @@ from typing import Literal
 
 from omnibench.data.schema import Sample
 from omnibench.engine.eventlog import Event, SampleRecord
-from omnibench.registry import scorer
 from omnibench.scoring.base import Score, Scorer
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -76,7 +75,6 @@ def window_scores(times: list[float], window: tuple[float, float]) -> dict[str, 
     return {"accuracy": float(inside[0]), "precision": sum(inside) / len(times), "iou": iou}
 
 
-@scorer("alert_timing")
 def alert_timing(time: AlertTime = "spoken", tolerance: float = 0.0) -> Scorer:
     """Accuracy (first alert inside the window), precision (share inside), IoU of [first, last].
 
@@ -107,7 +105,6 @@ def match_events(times: list[float], events: list[tuple[float, float]], toleranc
     return matched
 
 
-@scorer("time_f1")
 def time_f1(tolerance: float = 2.0, time: AlertTime = "spoken") -> Scorer:
     """Alerts matched one-to-one to events within +-tolerance: precision, recall, F1.
 
@@ -154,7 +151,6 @@ def _said(events: list[Event]) -> str:
     return "".join(e.text or "" for e in events if not is_silent(e.text or ""))
 
 
-@scorer("silence")
 def silence(turn: int | Literal["last"] = "last") -> Scorer:
     """1 if the model said nothing in reply to `turn` ("last": the last noise/stop turn, else the last).
 
@@ -176,7 +172,6 @@ def _words(events: list[Event]) -> int:
     return sum(len((e.text or "").split()) for e in events if not is_silent(e.text or ""))
 
 
-@scorer("stop_compliance")
 def stop_compliance(max_words: int = 3) -> Scorer:
     """After a stop turn: words emitted (any turn); compliant if at most `max_words`."""
     def score(sample: Sample, record: SampleRecord) -> Score:
@@ -202,7 +197,6 @@ def _cut_at(record: SampleRecord, question: int, interruption: int) -> bool:
     return bool(before) and not any(e.done is not False for e in before) and not after
 
 
-@scorer("answer_continuity")
 def answer_continuity() -> Scorer:
     """A noise turn arrives while the model answers the first question: the answer goes on, the noise gets no reply.
 
@@ -228,7 +222,6 @@ def answer_continuity() -> Scorer:
     return score
 
 
-@scorer("false_stop")
 def false_stop(min_words: int | None = None) -> Scorer:
     """Samples without a stop turn: 1 if an answer stopped short although nobody said stop.
 
@@ -276,7 +269,6 @@ def _turn_score(right: list[bool], turns: list[int]) -> Score:
                  explanation=" ".join(f"turn {i}: {'right' if r else 'wrong'}" for i, r in zip(turns, right)))
 
 
-@scorer("choice_match")
 def choice_match() -> Scorer:
     """Closed answers: each question's reply names exactly the target choice (or equals the target).
 
@@ -292,7 +284,6 @@ def choice_match() -> Scorer:
     return score
 
 
-@scorer("exact_match")
 def exact_match(normalize: bool = True) -> Scorer:
     """The reply equals the target (normalized text unless normalize=False: then only stripped); choices ignored."""
     def same(a: str, b: str) -> bool:

@@ -20,7 +20,8 @@ from omnibench.scoring.run_scores import score_run
 from tests.conftest import text_samples
 
 RUNNER = textwrap.dedent("""
-    import sys, time
+    import os, sys, time
+    sys.path.append(os.environ["OMNIBENCH_TEST_ROOT"])
     from omnibench import registry
     from omnibench.engine.evaluate import Evaluation
     from omnibench.task import Task, Prompts
@@ -46,8 +47,13 @@ RUNNER = textwrap.dedent("""
 def _run_script(tmp_path: Path, out: Path, sleep: float) -> subprocess.Popen:
     script = tmp_path / "runner.py"
     script.write_text(RUNNER)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    return subprocess.Popen([sys.executable, str(script), str(out), str(sleep)], env=env)
+    return subprocess.Popen([sys.executable, str(script), str(out), str(sleep)], env=_env())
+
+
+def _env() -> dict:
+    """The repo root last on the path (for tests.*), so omnibench resolves as in this process."""
+    root = str(Path(__file__).resolve().parents[2])
+    return {**os.environ, "OMNIBENCH_TEST_ROOT": root}
 
 
 def test_sigkill_then_rerun_gives_every_sample_once_and_the_same_scores(tmp_path):

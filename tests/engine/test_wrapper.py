@@ -65,4 +65,4 @@ def test_deterministic_answers_are_cached_by_request_content(tmp_path):
     other[0, 0, 0, 0] = 1
     guarded.generate(OfflineRequest(prompt="p", frames=other))
     assert model.calls == 2, "a different frame is a different request"
-    assert request_key("m", {}, OfflineRequest(prompt="p")) != request_key("m", {"t": 1}, OfflineRequest(prompt="p"))
+    assert request_key({"m": 1}, OfflineRequest(prompt="p")) != request_key({"m": 2}, OfflineRequest(prompt="p"))
