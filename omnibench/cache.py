@@ -26,7 +26,9 @@ def cache_dir() -> Path:
 
 def stable_hash(value: Any) -> str:
     """sha256 of canonical JSON (sorted keys; non-JSON values by str)."""
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
+    # surrogatepass: a lone surrogate (a truncated emoji in an answer) hashes instead of raising
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+                          .encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class SqliteStore:

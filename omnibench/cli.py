@@ -14,7 +14,6 @@ from omnibench.cli_args import (
 )
 from omnibench.errors import ConfigError, OmnibenchError
 
-BASELINES = ("silent", "chatty", "random", "blind")
 def _run_parser(sub, prog: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="evaluate one model on tasks, then score it", description=(
         "Evaluate one model on tasks: event logs, per-sample scores and results.json in the run directory. "

@@ -78,18 +78,15 @@ def task_settings(mode: str, given: dict[str, Any], *, prompts: Path | None = No
     return out
 
 
-def m4_model_args(model: str, given: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def m4_model_args(model: str, given: dict[str, Any], mode: str = "omnimmi") -> tuple[dict[str, Any], str]:
     """Rows 8-12 for M4 models: the adapter's own reference preset under the user's model args.
 
     The M4 adapter owns what those rows mean; this only switches its preset on, when it has one.
     """
     if not model.startswith("m4"):
         return dict(given), "not an M4 model: rows 8-12 do not apply"
-    try:
-        from omnibench.models.m4 import m4_reference_settings
-    except ImportError:
-        return dict(given), "this M4 adapter has no m4_reference_settings(): rows 8-12 stay ours"
-    return {**m4_reference_settings(), **given}, "rows 8-12: M4 reference settings on"
+    # the adapter's own setting switches its preset on (explicit model args still win inside it)
+    return {"reference": mode, **given}, "rows 8-12: M4 reference settings on (model setting reference=%s)" % mode
 
 
 def record(run_dir: Path, mode: str, settings: dict[str, Any], model_note: str = "") -> None:

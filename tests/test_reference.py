@@ -90,15 +90,11 @@ def test_report_notes_runs_not_made_in_reference_mode(env, capsys):
     assert "not run with --reference omnimmi" in capsys.readouterr().err
 
 
-def test_m4_rows_are_switched_on_only_for_m4_models(monkeypatch):
+def test_m4_rows_are_switched_on_only_for_m4_models():
     args, note = reference.m4_model_args("replay", {"path": "x"})
     assert args == {"path": "x"} and "not an M4 model" in note
-    import omnibench.models.m4 as m4
-
-    monkeypatch.setattr(m4, "m4_reference_settings", lambda: {"do_sample": True, "max_new_tokens": 1024},
-                        raising=False)
-    args, note = reference.m4_model_args("m4", {"max_new_tokens": 8})
-    assert args == {"do_sample": True, "max_new_tokens": 8} and "on" in note
+    args, note = reference.m4_model_args("m4-tiny", {"max_new_tokens": 8})
+    assert args == {"reference": "omnimmi", "max_new_tokens": 8} and "on" in note
 
 
 def test_unknown_reference_mode_is_refused():
