@@ -176,7 +176,7 @@ def prepare_records(recipe: Recipe, out_dir: Path) -> tuple[list[dict], Path]:
     stop = phrases.STOP_TRAIN + phrase_templates.generated("stop", more, recipe.seed)
     records, reused = build_m4it(source, recipe.synth_counts, seed=recipe.seed, noise_phrases=noise, stop_phrases=stop,
                                  first_placement=recipe.synth_first_placement, augment=recipe.phrase_augment,
-                                 mix=recipe.phrase_mix)
+                                 mix=recipe.phrase_mix, indirect_share=recipe.query_indirect)
     report = validate(records).model_copy(update={"reused_sources": reused, "seed": recipe.seed})
     write(records, report, data_dir)
     return records, data_dir

@@ -252,6 +252,109 @@ def false_stop(min_words: int | None = None) -> Scorer:
     return score
 
 
+def _split_at(record: SampleRecord, turn: int) -> int:
+    """Index of the query event of `turn` in the log (len(events) when it was never spoken)."""
+    return next((k for k, e in enumerate(record.events) if e.kind == "query" and e.turn == turn), len(record.events))
+
+
+def _under_way(record: SampleRecord, question: int, interruption: int) -> bool:
+    """Streaming: the answer to `question` had started and not finished when `interruption` was spoken."""
+    split = _split_at(record, interruption)
+    before = [e for k, e in enumerate(record.events)
+              if k < split and e.kind == "emission" and e.turn == question and not is_silent(e.text or "")]
+    return bool(before) and all(e.done is False for e in before)
+
+
+def _offline(record: SampleRecord) -> bool:
+    return record.settings.get("protocol") == "offline"
+
+
+def _names_wrong_choice(text: str, target: str, choices: list[str] | None) -> bool:
+    said = f" {normalize_answer(text)} "
+    return any(f" {normalize_answer(c)} " in said for c in choices or [] if normalize_answer(c) != normalize_answer(target))
+
+
+def _said_before(record: SampleRecord, turn: int, interruption: int) -> str:
+    split = _split_at(record, interruption)
+    return "".join(e.text or "" for k, e in enumerate(record.events)
+                   if k < split and e.kind == "emission" and e.turn == turn)
+
+
+@scorer("noise_detection")
+def noise_detection() -> Scorer:
+    """Noise or a real follow-up arrives while the model answers a closed question (metadata["interruption"]).
+
+    The first answer counts when it names the target and (noise) was not cut at the remark; for a
+    follow-up, also when it was under way, cut by the follow-up, and had named no wrong choice yet.
+    Noise: right when the first answer counts and the remark got no reply. Follow-up: right when
+    the first answer counts and the follow-up's answer names its target. balanced_accuracy is the
+    per-sample correctness (the tasks pair one sample of each class per video). Offline records
+    (the remark is the last turn) use the same rule without the streaming-only parts.
+    """
+    def score(sample: Sample, record: SampleRecord) -> Score:
+        cls = sample.metadata.get("interruption")
+        if cls not in ("noise", "followup") or len(sample.turns) < 2 or not isinstance(sample.turns[0].target, str):
+            return Score(values={}, unscored="needs a closed question and metadata interruption noise|followup")
+        first, second = sample.turns[0], sample.turns[1]
+        answer = record.answer(0)
+        right = _matches(answer, first.target, first.choices)
+        cut = not _offline(record) and _cut_at(record, 0, 1)
+        reply = _said(record.emissions(1))
+        if cls == "noise":
+            counts = right and not cut
+            correct = counts and not reply
+            values = {"noise_ignored": float(correct), "noise_replied": float(bool(reply))}
+        else:
+            so_far = _said_before(record, 0, 1)
+            going = cut and bool(so_far.strip()) and not _names_wrong_choice(so_far, first.target, first.choices)
+            counts = right or going
+            correct = counts and isinstance(second.target, str) and _matches(record.answer(1), second.target,
+                                                                             second.choices)
+            values = {"followup_answered": float(correct), "followup_missed": float(not reply)}
+        values.update({"balanced_accuracy": float(correct), "derailed": float(not counts)})
+        return Score(values=values, explanation=f"{cls}: first answer {answer[:50]!r} ({'counts' if counts else 'derailed'}); "
+                                                f"reply to the second utterance {record.answer(1)[:50]!r}")
+    return score
+
+
+@scorer("stop_detection")
+def stop_detection(max_words: int = 3) -> Scorer:
+    """A true stop or a lure arrives while the model answers (metadata["interruption"]: stop | lure).
+
+    Streaming: the answer must be under way when it comes (else never_started: a failure for both
+    classes). Stop: right when at most `max_words` words follow (any turn). Lure: right when the
+    answer goes on (more than `max_words` words of it after the lure, or it ends on its own with
+    text after the lure). Offline (the stop or lure is the last turn): the first answer must be
+    non-empty; a stop gets at most `max_words` words in reply, a lure a reply that goes on.
+    """
+    def score(sample: Sample, record: SampleRecord) -> Score:
+        cls = sample.metadata.get("interruption")
+        if cls not in ("stop", "lure") or len(sample.turns) < 2:
+            return Score(values={}, unscored="needs metadata interruption stop|lure and a second turn")
+        if _offline(record):
+            started = not is_silent(record.answer(0))
+            after = _said(record.emissions(1))
+            words = len(after.split())
+            went_on = words > 0
+        else:
+            started = _under_way(record, 0, 1)
+            words = _words(_after(record, 1))
+            mine = [e for e in _after(record, 1) if e.turn == 0]
+            own = sum(len((e.text or "").split()) for e in mine if not is_silent(e.text or ""))
+            ended_on_its_own = bool(mine) and not is_silent(mine[-1].text or "") and mine[-1].done is not False
+            went_on = own > max_words or (own > 0 and ended_on_its_own)
+        if cls == "stop":
+            correct = started and words <= max_words
+            values = {"stopped": float(correct), "words_after_stop": float(words)}
+        else:
+            correct = started and went_on
+            values = {"continued": float(correct), "false_stop": float(started and not went_on)}
+        values.update({"balanced_accuracy": float(correct), "never_started": float(not started)})
+        return Score(values=values, explanation=f"{cls}: {'under way' if started else 'not answering'} when it came; "
+                                                f"{words} word(s) after it")
+    return score
+
+
 def _matches(prediction: str, target: str, choices: list[str] | None) -> bool:
     """The prediction equals the target, or names exactly one choice and it is the target."""
     pred, gold = normalize_answer(prediction), normalize_answer(target)
