@@ -98,6 +98,11 @@ def load_recipe(name_or_path: str, overrides: list[str] | dict[str, Any] = ()) -
     try:
         return Recipe(**data)
     except ValidationError as exc:
+        given = {str(k).split(".")[0]: f"{k}={v}" for k, v in items}
+        for error in exc.errors():   # a bad value given on the command line is named as such
+            top = str(error["loc"][0]) if error["loc"] else ""
+            if top in given:
+                raise ConfigError(f"command-line override {given[top]}: {error['msg']} (recipe {path.name})") from exc
         raise ConfigError(f"{path}: {exc}") from exc
 
 

@@ -113,7 +113,10 @@ def test_build_data_command(tmp_path, capsys):
     built = json.loads((tmp_path / "out" / "m4it.json").read_text())
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert len(built) == 10 and report["counts"] == {"original": 2, "interleave": 2, "noise": 3, "stop": 3}
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["total"] == 10
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["total"] == 10 and set(summary["notes"]) == {"reused_sources", "duplicate_conversations"}
+    assert "m4 build-data: reading" in captured.err and "reused_sources" in captured.err   # progress: stderr
 
 
 def test_llm_reply_parsing_is_safe():

@@ -198,3 +198,12 @@ def _assert_achieved(results: dict) -> None:
 @pytest.mark.xfail(strict=True, reason="issue 8: the shipped checkpoint's stop_turn is 0.89 (16 of 18), target 0.9")
 def test_shipped_tiny_m4_meets_the_stop_target(shipped_results):
     assert shipped_results["trained"]["stop_turn"] >= 0.9
+
+
+def test_a_bad_override_is_named_as_a_command_line_override_not_a_recipe_error():
+    from omnibench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"command-line override learning_rate=fast"):
+        load_recipe("tiny_cpu", ["learning_rate=fast"])
+    with pytest.raises(ConfigError, match=r"command-line override lerning_rate=1"):
+        load_recipe("tiny_cpu", ["lerning_rate=1"])
