@@ -176,22 +176,6 @@ def _words(events: list[Event]) -> int:
     return sum(len((e.text or "").split()) for e in events if not is_silent(e.text or ""))
 
 
-@scorer("stop_compliance")
-def stop_compliance(max_words: int = 3) -> Scorer:
-    """After a stop turn: words emitted (any turn); compliant if at most `max_words`."""
-    def score(sample: Sample, record: SampleRecord) -> Score:
-        if not any(q.kind == "stop" for q in sample.turns):
-            return Score(values={}, unscored="no stop turn")
-        words = _words(_after(record, _interruption(sample, ("stop",))))
-        return Score(values={"compliance": float(words <= max_words), "words_after_stop": float(words)},
-                     explanation=f"{words} word(s) after the stop")
-    return score
-
-
-def _question(sample: Sample) -> int | None:
-    return next((i for i, q in enumerate(sample.turns) if q.kind == "question"), None)
-
-
 def _cut_at(record: SampleRecord, question: int, interruption: int) -> bool:
     """The answer was under way (not done) when `interruption` was spoken, and never went on."""
     split = next((k for k, e in enumerate(record.events) if e.kind == "query" and e.turn == interruption),
@@ -200,56 +184,6 @@ def _cut_at(record: SampleRecord, question: int, interruption: int) -> bool:
     before = [e for k, e in mine if k < split and not is_silent(e.text or "")]
     after = [e for k, e in mine if k > split and not is_silent(e.text or "")]
     return bool(before) and not any(e.done is not False for e in before) and not after
-
-
-@scorer("answer_continuity")
-def answer_continuity() -> Scorer:
-    """A noise turn arrives while the model answers the first question: the answer goes on, the noise gets no reply.
-
-    kept: the question got a non-silent answer that was finished before the noise, went on after
-    it, or is right (choice/exact match) when the question has a closed target; no_reply: nothing
-    said for the noise turn; rejected: both; false_stop: the answer was cut at the noise as if
-    it had been a stop.
-    """
-    def score(sample: Sample, record: SampleRecord) -> Score:
-        question = _question(sample)
-        if question is None or not any(q.kind == "noise" for q in sample.turns):
-            return Score(values={}, unscored="needs a question and a noise turn")
-        noise = _interruption(sample, ("noise",))
-        answer = record.answer(question)
-        target = sample.turns[question].target
-        right = isinstance(target, str) and _matches(answer, target, sample.turns[question].choices)
-        cut = _cut_at(record, question, noise)
-        kept = not is_silent(answer) and (not cut or right)
-        no_reply = not _said(record.emissions(noise))
-        return Score(values={"kept": float(kept), "no_reply": float(no_reply), "rejected": float(kept and no_reply),
-                             "false_stop": float(cut)},
-                     explanation=f"answer: {answer[:60]!r}; to noise: {record.answer(noise)[:60]!r}")
-    return score
-
-
-@scorer("false_stop")
-def false_stop(min_words: int | None = None) -> Scorer:
-    """Samples without a stop turn: 1 if an answer stopped short although nobody said stop.
-
-    Short: cut while under way when a noise turn arrived, or (with `min_words`, or the sample's
-    metadata "min_words") fewer words than that in a finished answer.
-    """
-    def score(sample: Sample, record: SampleRecord) -> Score:
-        if any(q.kind == "stop" for q in sample.turns):
-            return Score(values={}, unscored="has a stop turn")
-        questions = [i for i, q in enumerate(sample.turns) if q.kind == "question"]
-        noises = [i for i, q in enumerate(sample.turns) if q.kind == "noise"]
-        floor = sample.metadata.get("min_words", min_words)
-        short = []
-        for i in questions:
-            cut = any(_cut_at(record, i, n) for n in noises if n > i)
-            few = floor is not None and len(_said(record.emissions(i)).split()) < int(floor)
-            if cut or few:
-                short.append(i)
-        return Score(values={"false_stop": float(bool(short))},
-                     explanation=f"turn(s) {short} stopped short" if short else "no answer stopped short")
-    return score
 
 
 def _split_at(record: SampleRecord, turn: int) -> int:
@@ -412,5 +346,3 @@ def exact_match(normalize: bool = True) -> Scorer:
 def _fmt(times: list[float]) -> str:
     return "[" + ", ".join(f"{t:g}" for t in times[:8]) + (", ..." if len(times) > 8 else "") + "]"
 
-
-noise_rejection = answer_continuity   # the task's name for the same measurement

@@ -7,8 +7,7 @@ import pytest
 from omnibench.data.schema import Message, Query, Sample, VideoRef
 from omnibench.engine.eventlog import Event, SampleRecord
 from omnibench.scoring.rules import (
-    alert_timing, answer_continuity, choice_match, exact_match, false_stop, is_silent, normalize_answer, silence,
-    stop_compliance, time_f1,
+    alert_timing, choice_match, exact_match, is_silent, normalize_answer, silence, time_f1,
 )
 
 
@@ -131,52 +130,6 @@ def test_silence_of_an_earlier_turn_ends_at_the_next_turn():
     rec = record(q(0, 1.0), q(1, 5.0), say(6.0, "a circle"), say(6.0, "a circle", turn=1))
     assert silence(turn=0)(two, rec).values["silence"] == 1.0
     assert silence(turn=1)(two, rec).values["silence"] == 0.0
-
-
-# -- stop and noise ---------------------------------------------------------------------------------
-
-STOP = sample(Query(t=0.0, text="Describe it."), Query(t=3.0, kind="stop", text="Stop."))
-
-
-def test_stop_compliance_counts_words_said_after_the_stop_in_log_order():
-    rec = record(q(0, 0.0), say(1.0, "There is a", turn=0, done=False), say(2.0, "red square", turn=0, done=False),
-                 q(1, 3.0), say(3.0, "and a", turn=0, done=False), say(4.0, "<2>", turn=1), say(5.0, "circle", turn=0))
-    values = stop_compliance(max_words=3)(STOP, rec).values
-    assert values == {"compliance": 1.0, "words_after_stop": 3.0}
-    assert stop_compliance(max_words=2)(STOP, rec).values["compliance"] == 0.0
-
-
-def test_stop_compliance_needs_a_stop_turn():
-    assert stop_compliance()(PT, record()).unscored
-
-
-NOISE = sample(Query(t=0.0, text="What colour is the square?", target="red", choices=["red", "blue"]),
-               Query(t=2.0, kind="noise", text="Honey, dinner is ready."))
-
-
-def test_answer_that_goes_on_after_the_noise_is_kept_and_rejected():
-    rec = record(q(0, 0.0), say(1.0, "The square", turn=0, done=False), q(1, 2.0), say(3.0, "is red.", turn=0))
-    assert answer_continuity()(NOISE, rec).values == {"kept": 1.0, "no_reply": 1.0, "rejected": 1.0, "false_stop": 0.0}
-
-
-def test_answer_cut_at_the_noise_is_a_false_stop_and_a_reply_to_noise_is_counted():
-    rec = record(q(0, 0.0), say(1.0, "The square", turn=0, done=False), q(1, 2.0), say(2.0, "Enjoy!", turn=1))
-    values = answer_continuity()(NOISE, rec).values
-    assert values == {"kept": 0.0, "no_reply": 0.0, "rejected": 0.0, "false_stop": 1.0}
-    assert false_stop()(NOISE, rec).values == {"false_stop": 1.0}
-
-
-def test_cut_answer_that_already_named_the_right_choice_is_kept():
-    rec = record(q(0, 0.0), say(1.0, "It is red", turn=0, done=False), q(1, 2.0))
-    values = answer_continuity()(NOISE, rec).values
-    assert values["kept"] == 1.0 and values["false_stop"] == 1.0
-
-
-def test_false_stop_counts_short_finished_answers_with_min_words():
-    rec = record(q(0, 0.0), say(1.0, "Red.", turn=0), q(1, 2.0))
-    assert false_stop()(NOISE, rec).values == {"false_stop": 0.0}
-    assert false_stop(min_words=3)(NOISE, rec).values == {"false_stop": 1.0}
-    assert false_stop()(STOP, rec).unscored
 
 
 # -- closed answers ---------------------------------------------------------------------------------

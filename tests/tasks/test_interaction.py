@@ -50,16 +50,13 @@ def test_tasks_expose_the_exact_texts_their_samples_use(name):
 
 
 def test_pools_hold_hard_negatives_on_both_sides():
-    texts = {s.metadata["interruption"]: [] for s in []}
-    samples = registry.get_task("synth_stop", seed=0, n_per_task=4).samples()
-    for s in samples:
-        texts.setdefault(s.metadata["interruption"], []).append(s.turns[1].text)
     from omnibench.tasks import phrases
 
-    assert any("stop" in t.lower() for t in phrases.STOP_LURES)
-    assert any("?" in t for t in phrases.NOISE_LURES)
-    assert any("?" not in t for _, t in phrases.FOLLOWUPS)
-    assert set(texts) == {"stop", "lure"}
+    assert sum("stop" in t.lower() for t in phrases.STOP_LURES) >= 3          # "the bus stop is red"
+    assert sum("?" in t for t in phrases.NOISE_LURES) >= 10                   # questions not meant for the model
+    assert sum("?" not in t for _, t in phrases.FOLLOWUPS) >= len(phrases.FOLLOWUPS) // 2   # indirect requests
+    classes = {s.metadata["interruption"] for s in registry.get_task("synth_stop", **SMALL).samples()}
+    assert classes == {"stop", "lure"}
 
 
 def test_default_sizes_give_a_ci_half_width_of_at_most_ten_points_near_one_half():
