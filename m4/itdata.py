@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,23 @@ def _t(speaker: str, value: str) -> dict:
     return {"from": speaker, "value": value}
 
 
+_INDIRECT = ((re.compile(r"^What colour is the (\w+)\?$"), "what colour the {0} is"),
+             (re.compile(r"^What is the (\w+) doing now\?$"), "what the {0} is doing now"),
+             (re.compile(r"^Who said (.+)\?$"), "who said {0}"))
+_INDIRECT_FORMS = ("I'm curious {e}.", "Let me know {e}.", "I'd love to hear {e}.", "Remind me {e}, please.",
+                   "Tell me {e} now.", "I keep wondering {e}.", "Say {e}, please.")
+
+
+def indirect(question: str, rng: random.Random) -> str:
+    """The question as a request that does not look like one ("I'm curious what colour the square is."),
+    when its shape is known; else the question unchanged. Training side: none of these forms is a task's."""
+    for pattern, embedded in _INDIRECT:
+        match = pattern.match(question.strip())
+        if match:
+            return rng.choice(_INDIRECT_FORMS).format(e=embedded.format(*match.groups()))
+    return question
+
+
 def _with_image(qa: QA, text: str, image_token: str) -> str:
     return f"{image_token}\n{text}" if qa.image else text
 
@@ -115,7 +133,8 @@ def _with_image(qa: QA, text: str, image_token: str) -> str:
 def build_m4it(records: list[dict], counts: dict[str, int] | None = None, *, seed: int = 0,
                noise_phrases: tuple[str, ...] | None = None, stop_phrases: tuple[str, ...] | None = None,
                noise_reply: str = "yield", image_token: str = "<image>",
-               first_placement: float = 0.5, augment: float = 0.0, mix: float = 0.0) -> tuple[list[dict], int]:
+               first_placement: float = 0.5, augment: float = 0.0, mix: float = 0.0,
+               indirect_share: float = 0.0) -> tuple[list[dict], int]:
     """(M4-IT records, how many source conversations had to be reused). Same inputs, same output.
 
     first_placement: share of noise/stop turns placed right after the image (the rest follow the first answer).
@@ -123,6 +142,8 @@ def build_m4it(records: list[dict], counts: dict[str, int] | None = None, *, see
     model learns the phrase's key words rather than the exact string.
     mix: share of noise/stop phrases said together with a short noise statement ("Ugh, Mondays. Okay, stop."),
     so that what decides is the stop, not the words around it (noise gets the same, so length tells nothing).
+    indirect_share: share of original/interleave questions asked as indirect requests (hard negatives of
+    the noise test: a statement that needs an answer).
     """
     from omnibench.m4 import phrases
 
@@ -143,6 +164,8 @@ def build_m4it(records: list[dict], counts: dict[str, int] | None = None, *, see
         for k in range(counts[category]):
             qa = pairs[order[cursor % len(order)]]
             cursor += 1
+            if category in ("original", "interleave") and indirect_share and rng.random() < indirect_share:
+                qa = QA(qa.id, qa.image, indirect(qa.question, rng), qa.answer, qa.rest)
             conv = _make(category, qa, rng, noise_phrases, stop_phrases, noise_reply, image_token, first_placement,
                          augment, mix)
             out.append({"id": f"m4it-{category}-{k:05d}", "category": category, "source": qa.id,

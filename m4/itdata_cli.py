@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from omnibench.errors import ConfigError
@@ -18,6 +19,16 @@ def _numbers(text: str | None, kind: type) -> dict | None:
     if len(parts) != len(CATEGORIES):
         raise ConfigError(f"give {len(CATEGORIES)} comma-separated values ({'/'.join(CATEGORIES)}), got {text!r}")
     return dict(zip(CATEGORIES, parts))
+
+
+NOTES = {"reused_sources": "source conversations used for more than one sample (more samples were asked "
+                            "for than there are sources)",
+         "duplicate_conversations": "samples word for word identical to another one (a reused source "
+                                    "given the same phrase and placement); they weigh twice in training"}
+
+
+def _say(message: str) -> None:
+    print(f"m4 build-data: {message}", file=sys.stderr, flush=True)
 
 
 def main_build_data(argv: list[str] | None = None) -> int:
@@ -46,26 +57,37 @@ def main_build_data(argv: list[str] | None = None) -> int:
 
     out = Path(args.out)
     if args.source:
+        _say(f"reading {args.source}")
         records = itdata.load_records(args.source)[: args.limit]
     elif args.hf:
+        _say(f"reading {args.hf} (images to {args.image_folder or out / 'images'})")
         records = itdata.load_hf(args.hf, args.image_folder or out / "images", args.split, args.limit)
     else:
+        from omnibench.data.synth import ensure_suite
         from omnibench.m4.synthdata import synth_source_records
 
+        _say(f"synthetic suite (seed {args.synth})")
+        ensure_suite(seed=args.synth, n_per_task=20, progress=sys.stderr.isatty())
+        _say("frames and questions")
         records = synth_source_records(out, seed=args.synth)
+    _say(f"{len(records)} source records; building M4-IT")
     counts = itdata.resolve_counts(_numbers(args.counts, int), _numbers(args.proportions, float), args.total)
     noise, stop, version = phrases.NOISE_TRAIN, phrases.STOP_TRAIN, None
     if args.phrases == "llm":
         noise, stop, version = _llm_phrases(args)
     built, reused = itdata.build_m4it(records, counts, seed=args.seed, noise_phrases=noise, stop_phrases=stop,
                                       noise_reply=args.noise_reply)
+    if args.speech:
+        _say(f"speaking {len(built)} samples' human turns ({args.speech})")
     spoken = itdata.add_speech(built, out / "speech", args.speech) if args.speech else 0
     report = itdata.validate(built, noise_reply=args.noise_reply).model_copy(update={
         "reused_sources": reused, "phrase_source": args.phrases, "prompt_version": version, "seed": args.seed})
     path = itdata.write(built, report, out)
     summary = {"out": str(path), "total": report.total, "counts": report.counts, "problems": len(report.problems),
                "duplicate_conversations": report.duplicate_conversations, "reused_sources": reused,
-               "speech_files": spoken}
+               "speech_files": spoken, "notes": NOTES}
+    _say(f"wrote {path}: {report.total} samples {report.counts}; reused_sources {reused} ({NOTES['reused_sources']}); "
+         f"duplicate_conversations {report.duplicate_conversations} ({NOTES['duplicate_conversations']})")
     print(json.dumps(summary))
     return 0 if report.ok else 1
 

@@ -199,6 +199,15 @@ _NOISE = (
     "Kids, that's enough screen time for today.", "That film had a silent ending, didn't it?",
     "We waited ages for the bus.", "The shop ran out of bread, enough said.", "Hold still, Molly, I'm doing your hair.",
     "Cut the onions smaller next time, Ed.", "The concert ended late last night.",
+    # go on: the answer must continue (stop-turn lures, train side)
+    "Keep it coming.", "Carry on, carry on.", "Yes, go ahead with that.", "Mhm, continue.",
+    "Please don't let me interrupt you.", "No need to stop for me.", "Sorry, ignore me, keep talking.",
+    "Don't mind me, go ahead.", "Oh that's good, keep at it.", "I'm all ears, continue.",
+    "Whatever you do, don't stop.", "Stopping? No, finish the thought.", "Waiting is fine, go on anyway.",
+    # about the screen, question-shaped, to nobody in particular (noise-rejection lures, train side)
+    "Look at that thing wobble, huh?", "Pretty shapes, aren't they, Omar?", "Is that square supposed to spin?",
+    "Mira, did you pick these colours?", "What a weird little clip, right?", "Who made this animation, Theo?",
+    "Is the red one new, Ana?", "Ooh, what's that blob doing, I wonder?", "Does anyone else find this soothing?",
 )
 
 _STOP = (
@@ -327,20 +336,19 @@ def split(phrases: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def evaluation_phrases(kind: str) -> tuple[str, ...]:
-    """The interruptions the benchmark's own tasks use (never trained on)."""
-    out: list[str] = []
-    try:
-        from omnibench.tasks import phrases as task_phrases
+    """Every text the benchmark says as a second utterance, lures included ("noise": remarks, lures,
+    follow-ups and OmniMMI's turn-taking remarks, packaged copy; "stop": stops and stop lures).
 
-        out += list(task_phrases.NOISE_STATEMENTS if kind == "noise" else task_phrases.STOP_PHRASES)
-    except ImportError:
-        pass
-    try:
-        from omnibench.data import _synth_tasks
+    Imported without a fallback: a guard that cannot see the benchmark's texts must fail, not pass.
+    """
+    from omnibench.tasks import interaction
+    from omnibench.tasks import phrases as task_phrases
 
-        out += list(_synth_tasks.NOISE_STATEMENTS if kind == "noise" else _synth_tasks.STOP_PHRASES)
-    except ImportError:
-        pass
+    if kind == "stop":
+        out = [*task_phrases.STOPS, *task_phrases.STOP_LURES]
+    else:
+        out = [*task_phrases.NOISE, *task_phrases.NOISE_LURES, *(text for _, text in task_phrases.FOLLOWUPS),
+               *interaction.omnimmi_remarks()]
     return tuple(dict.fromkeys(out))
 
 

@@ -32,6 +32,7 @@ class Recipe(BaseModel):
     phrase_augment: float = 0.0                # share of noise/stop phrases given a filler prefix/suffix
     phrase_generated: int = 0                  # generated phrases per kind added to the train lists (phrase_templates.py)
     phrase_mix: float = 0.0                    # share of noise/stop phrases said together with a short noise statement
+    query_indirect: float = 0.0                # share of questions asked as indirect requests ("I'm curious what ...")
     synth_counts: dict[str, int] = Field(default_factory=lambda: {"original": 300, "interleave": 150,
                                                                   "noise": 350, "stop": 300})
     synth_first_placement: float = 0.5         # share of noise/stop turns right after the image

@@ -1,8 +1,8 @@
 """Evaluate a (tiny) M4 checkpoint with the harness on the interaction tasks, next to baselines.
 
-`python -m omnibench.m4.tiny_eval CHECKPOINT OUT` prints one JSON object: headline metric per task
-for the trained checkpoint, the same architecture untrained (random weights), and the `random`
-baseline. Streaming protocol throughout (noise and stop land mid-answer).
+`python -m omnibench.m4.tiny_eval CHECKPOINT OUT` prints one JSON object: headline (with its 95% CI)
+and secondary metrics per task for the trained checkpoint, the same architecture untrained (random
+weights), and the `random` baseline. Streaming protocol throughout (the second utterance lands mid-answer).
 """
 
 from __future__ import annotations
@@ -12,45 +12,25 @@ import sys
 from pathlib import Path
 from typing import Any
 
-TASKS = ("synth_noise", "synth_stop", "synth_pt", "noise_rejection", "stop_turn")
+TASKS = ("noise_rejection", "stop_turn", "synth_noise", "synth_stop", "synth_pt")
 
 
 def run_tasks(model: str, model_args: dict[str, Any], out: Path, tasks=TASKS, protocol: str | None = "streaming",
-              model_obj: Any = None) -> dict[str, float]:
+              model_obj: Any = None, task_settings: dict | None = None) -> dict[str, float]:
+    """Per task: the headline (key = task), its 95% CI (task:ci_low, task:ci_high) and every other
+    metric (task:metric). The interruption tasks' headline already fails a never-started answer."""
     from omnibench.engine.evaluate import Evaluation
     from omnibench.scoring.run_scores import score_run
 
+    settings = task_settings or {"seed": 0}
     Evaluation(model=model, model_args=model_args, out=out, protocol=protocol, progress=False,
-               model_obj=model_obj).run(list(tasks))
-    results = {r.task: r.metrics[r.headline].value for r in score_run(out, tasks=list(tasks))}
-    for task in tasks:
-        if "stop" in task:       # compliance is only meaningful when the stop lands in a running answer
-            results.update({f"{task}:{k}": v for k, v in stop_outcomes(out, task).items()})
+               model_obj=model_obj, task_settings=settings).run(list(tasks))
+    results: dict[str, float] = {}
+    for r in score_run(out, task_settings=settings, tasks=list(tasks)):
+        head = r.metrics[r.headline]
+        results.update({r.task: head.value, f"{r.task}:ci_low": head.ci_low, f"{r.task}:ci_high": head.ci_high})
+        results.update({f"{r.task}:{k}": m.value for k, m in r.metrics.items() if k != r.headline})
     return results
-
-
-def stop_outcomes(run_dir: Path, task: str) -> dict[str, float]:
-    """answering_at_stop: share of samples with a (partial) answer before the stop turn;
-    stopped_mid_answer: share that were answering *and* said nothing after the stop (a model that
-    never answers complies trivially, this one it cannot game)."""
-    from omnibench.results import SampleScore
-    from omnibench.scoring.run_scores import collect_records
-
-    complied = {}
-    for path in (Path(run_dir) / "scores" / task).glob("*.jsonl"):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            score = SampleScore.model_validate_json(line)
-            complied[score.sample_id] = score.values.get("compliance") == 1.0
-    answering = stopped = total = 0
-    for records in collect_records(Path(run_dir), task).values():
-        for record in records.values():
-            stop_t = record.query_time(1)
-            said = any((e.text or "").strip() and stop_t is not None and e.t <= stop_t for e in record.emissions(0))
-            total += 1
-            answering += said
-            stopped += said and complied.get(record.sample_id, False)
-    return {"answering_at_stop": answering / total if total else 0.0,
-            "stopped_mid_answer": stopped / total if total else 0.0}
 
 
 def untrained_like(checkpoint: str | Path, seed: int = 0) -> Any:

@@ -167,6 +167,11 @@ def prepare_records(recipe: Recipe, out_dir: Path) -> tuple[list[dict], Path]:
     from omnibench.m4.synthdata import synth_source_records
 
     data_dir = out_dir / "data"
+    from omnibench.data.synth import ensure_suite
+
+    print(f"m4 train: synthetic suite (seed {recipe.synth_seed}) ...", file=sys.stderr, flush=True)
+    ensure_suite(seed=recipe.synth_seed, n_per_task=recipe.synth_n_per_task, progress=sys.stderr.isatty())
+    print("m4 train: frames and questions ...", file=sys.stderr, flush=True)
     source = synth_source_records(data_dir, seed=recipe.synth_seed, n_per_task=recipe.synth_n_per_task,
                                   max_frames=recipe.synth_max_frames)
     from omnibench.m4 import phrases, phrase_templates
@@ -176,20 +181,28 @@ def prepare_records(recipe: Recipe, out_dir: Path) -> tuple[list[dict], Path]:
     stop = phrases.STOP_TRAIN + phrase_templates.generated("stop", more, recipe.seed)
     records, reused = build_m4it(source, recipe.synth_counts, seed=recipe.seed, noise_phrases=noise, stop_phrases=stop,
                                  first_placement=recipe.synth_first_placement, augment=recipe.phrase_augment,
-                                 mix=recipe.phrase_mix)
+                                 mix=recipe.phrase_mix, indirect_share=recipe.query_indirect)
     report = validate(records).model_copy(update={"reused_sources": reused, "seed": recipe.seed})
     write(records, report, data_dir)
+    print(f"m4 train: {report.total} M4-IT samples {report.counts} from {len(source)} source questions "
+          f"(reused_sources {reused}: sources used more than once; duplicate_conversations "
+          f"{report.duplicate_conversations}: samples identical word for word to another)", file=sys.stderr, flush=True)
     return records, data_dir
 
 
-def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | Path | None = None) -> dict:
-    """Train as the recipe says; save a LongVA-layout checkpoint; return a summary (also written to disk)."""
+def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | Path | None = None,
+          started: float | None = None) -> dict:
+    """Train as the recipe says; save a LongVA-layout checkpoint; return a summary (also written to disk).
+
+    `started` (time.monotonic() at the command's start, default now): max_minutes counts from it, so
+    data building, training and validation all fit in the budget."""
     import torch
     from transformers import Trainer, TrainingArguments
 
     from omnibench.m4.checkpoint import save_checkpoint
     from omnibench.m4.sft import PaddingCollator, SFTDataset
 
+    started = time.monotonic() if started is None else started
     out_dir = Path(recipe.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(recipe.seed)
@@ -226,7 +239,7 @@ def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | P
         dataloader_num_workers=recipe.dataloader_num_workers, use_cpu=not cuda,
         train_sampling_strategy="group_by_length" if recipe.group_by_length else "random",
         deepspeed=str(deepspeed) if use_deepspeed else None, disable_tqdm=True)
-    budget = TimeBudget(recipe.max_minutes, time_cosine, recipe.warmup_ratio)
+    budget = TimeBudget(recipe.max_minutes, time_cosine, recipe.warmup_ratio, start=started)
     selector = (SnapshotSelector(model, tokenizer, *_validation_inputs(records, Path(media_root or ".")),
                                  points=recipe.select_at, budget=budget) if recipe.select_at else None)
     # our JSONs carry no optimizer section, so this AdamW (with its vision-lr group) is used with DeepSpeed too
@@ -278,8 +291,9 @@ def main_train(argv: list[str] | None = None) -> int:
                                                          "tiny_cpu) or a YAML path")
     parser.add_argument("overrides", nargs="*", help="key=value, e.g. learning_rate=2e-5 output_dir=runs/x")
     args = parser.parse_args(argv)
+    started = time.monotonic()
     recipe = load_recipe(args.recipe, args.overrides)
-    summary = train(recipe)
+    summary = train(recipe, started=started)
     final = (summary["losses"] or [None])[-1]
     print(json.dumps({k: v for k, v in summary.items() if k != "losses"} | {"final_loss": final}))
     return 0

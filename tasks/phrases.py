@@ -1,7 +1,17 @@
-"""Curated interruptions for noise_rejection and stop_turn: varied in length, register and topic."""
+"""Every interruption the benchmark says, in one place: noise, follow-ups, stops and their lures.
+
+noise_rejection / synth_noise: a second utterance arrives while the model answers. NOISE needs no
+reply; NOISE_LURES need none either but look like questions (rhetorical, addressed to someone
+else by name, remarks about the video); FOLLOWUPS need an answer, half of them indirect requests
+that do not look like questions. stop_turn / synth_stop: STOPS end the answer (several registers);
+STOP_LURES contain the words of stopping but must not stop it. synth_pt's remarks are NOISE too.
+The M4 leak guard (omnibench.m4.phrases) reads these lists and the tasks' samples: keep them here.
+"""
+
+from __future__ import annotations
 
 # Remarks that need no reply: asides, talking to someone else, thinking aloud, small talk.
-NOISE_STATEMENTS = (
+NOISE = (
     "Oh well, it is what it is.",
     "Hmm, I left the kettle on, I think.",
     "Honey, can you grab the mail on your way in?",
@@ -34,13 +44,10 @@ NOISE_STATEMENTS = (
     "Such a long day today.",
     "Well, that was unexpected.",
     "I'm going to stretch my legs for a second.",
-    "It's getting pretty late, isn't it, Sam?",
     "Good grief, the traffic this morning was terrible.",
     "I love this song that's playing next door.",
-    "Hold my bag for a sec, would you, Jamie?",
     "Ahh, finally the weekend.",
     "My back has been aching all week.",
-    "That's a nice sweater, where'd you get it? Oh, never mind, it was your sister's.",
     "Ten more minutes and then I'm off to bed.",
     "I think I'll order pizza tonight.",
     "Quiet down, kids, I'm busy.",
@@ -58,10 +65,8 @@ NOISE_STATEMENTS = (
     "Someone left the fridge open.",
     "Fascinating stuff, really.",
     "I used to have a bike just like that.",
-    "Nice weather for a picnic, if only I had the time.",
     "Hmm, my tea needs more sugar.",
     "Typical Monday.",
-    "Let's see how this plays out.",
     "Oh, I almost spilled my drink.",
     "That guy at the store was so rude earlier.",
     "I'm going to need a vacation after this week.",
@@ -69,8 +74,56 @@ NOISE_STATEMENTS = (
     "Funny how time flies.",
 )
 
-# Ways of telling the speaker to stop: polite, curt, indirect.
-STOP_PHRASES = (
+# No reply either, but shaped like questions or about the video: words alone do not give them away.
+NOISE_LURES = (
+    "Why do I always forget my umbrella?",
+    "Who even leaves the lights on all night?",
+    "Sam, what colour did you paint the fence in the end?",
+    "Jamie, can you hold my bag for a sec?",
+    "Isn't it getting pretty late, Sam?",
+    "Where did I put that charger, seriously?",
+    "What was I going to say? Never mind.",
+    "Priya, which train are you taking tomorrow?",
+    "How is it already Thursday?",
+    "Mike, did you see the match last night?",
+    "Do you want tea or coffee, Lena?",
+    "Is it me, or is it cold in here?",
+    "Those shapes are kind of hypnotic, aren't they?",
+    "Ha, look at that little square go.",
+    "I like the colours in this one.",
+    "Ben, is that video still playing on your screen too?",
+    "Who picked this background, I wonder?",
+    "Kevin, what time is the dentist again?",
+    "Can you believe how fast this week went?",
+    "Grace, where did you park the car?",
+    "What a strange little animation.",
+    "Why does the printer hate me?",
+    "Dad, are you coming for dinner on Sunday?",
+    "Nice, the circle again.",
+    "How many times have I told the kids to close the door?",
+    "Olga, what colour do you want the new curtains?",
+    "Should I have pasta tonight? Probably.",
+    "Erin, is the red mug yours?",
+)
+
+# Need an answer: (slot, template). Half are indirect requests without a question mark.
+FOLLOWUPS = (
+    ("circle", "What colour is the circle?"),
+    ("circle", "Which colour does the circle have?"),
+    ("circle", "And the circle, what colour is it?"),
+    ("circle", "What about the circle's colour?"),
+    ("circle", "Quick one: what colour is the small circle?"),
+    ("circle", "Can you tell me the colour of the circle?"),
+    ("circle", "I wonder what colour the circle is."),
+    ("circle", "Tell me the colour of the circle."),
+    ("circle", "Now the colour of the circle, please."),
+    ("circle", "I'd like to know the circle's colour too."),
+    ("circle", "Name the colour of the circle for me."),
+    ("circle", "I can't make out the circle's colour from here."),
+)
+
+# Tell the speaker to stop: polite, curt, indirect, formal, casual.
+STOPS = (
     "Hold on.",
     "Stop there.",
     "That's enough, thanks.",
@@ -98,11 +151,37 @@ STOP_PHRASES = (
     "Hold that thought.",
     "Got it, stop there.",
     "Can you stop, please?",
-    "Stop the explanation, thanks.",
     "Whoa, too much detail, stop.",
     "I don't need the rest.",
     "Halt.",
     "Just stop for now.",
-    "Okay, you can wrap it up.",
     "That'll do.",
+    "Never mind.",
+    "I must ask you to stop there.",
+    "Kindly cease the description.",
+    "Nah, that's enough, mate.",
+)
+
+# The words of stopping, waiting or going on, but the answer must go on.
+STOP_LURES = (
+    "Don't stop, go on.",
+    "The bus stop is red, by the way.",
+    "Wait until it stops moving, then tell me.",
+    "No, no, keep going.",
+    "Please continue, this is useful.",
+    "I never said stop, carry on.",
+    "Go on, I'm listening.",
+    "Keep talking, I'm taking notes.",
+    "Don't stop now, it's getting good.",
+    "My stop is the next one, Tom.",
+    "Stop signs always look so bright at night.",
+    "Wait, the kettle's boiling. Carry on though.",
+    "Hold on to your hat, Jamie, it's windy.",
+    "Enough milk in the fridge for tomorrow, Sam?",
+    "Shh, kids, let it finish.",
+    "That's interesting, tell me more.",
+    "Quiet in here today, isn't it?",
+    "Go ahead, don't mind me.",
+    "Never stop learning, as my teacher said.",
+    "More detail, please, keep going.",
 )

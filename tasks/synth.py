@@ -8,9 +8,11 @@ from omnibench.tasks.omnimmi_prompts import ActionPrompts, HistoryPrompts, Quest
 
 
 def suite_samples(name: str, seed: int, n_per_task: int | None):
+    """(suite root, samples of `name`); an explicit n_per_task also sizes the interruption families."""
     from omnibench.data.synth import ensure_suite
 
-    suite = ensure_suite(seed=seed, **({"n_per_task": n_per_task} if n_per_task else {}), progress=False)
+    sizes = {"n_per_task": n_per_task, "n_interruption": n_per_task} if n_per_task else {}
+    suite = ensure_suite(seed=seed, **sizes, progress=False)
     return suite.root, suite.samples[name]
 
 
@@ -77,19 +79,18 @@ def synth_pt(seed: int = 0, n_per_task: int | None = None, prompts_file=None) ->
                   description="Synthetic turn-taking: stay silent after a remark not meant for you")
 
 
-@task("synth_noise", group="synth", description="Synthetic noise: a remark mid-answer must not derail it")
+@task("synth_noise", group="synth", description="Synthetic noise or follow-up mid-answer: ignore one, answer the other")
 def synth_noise(seed: int = 0, n_per_task: int | None = None, prompts_file=None) -> Task:
-    from omnibench.scoring.rules import answer_continuity
+    from omnibench.tasks.interaction import interruption_task
 
-    return _synth("synth_noise", QuestionPrompts, [answer_continuity(), _choice()], "rejected",
-                  protocols=("streaming", "offline"), seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
-                  description="Synthetic noise: a remark mid-answer must not derail it")
+    return interruption_task("synth_noise", seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
+                             group="synth", description="Synthetic noise or follow-up mid-answer (streaming)")
 
 
-@task("synth_stop", group="synth", description="Synthetic stop: stop talking when told to")
-def synth_stop(seed: int = 0, n_per_task: int | None = None, prompts_file=None) -> Task:
-    from omnibench.scoring.rules import stop_compliance
+@task("synth_stop", group="synth", description="Synthetic stop or lure mid-answer: stop at once, or go on")
+def synth_stop(seed: int = 0, n_per_task: int | None = None, prompts_file=None, max_words: int = 3) -> Task:
+    from omnibench.tasks.interaction import interruption_task
 
-    return _synth("synth_stop", QuestionPrompts, [stop_compliance()], "compliance",
-                  protocols=("streaming", "offline"), seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
-                  description="Synthetic stop: stop talking when told to")
+    return interruption_task("synth_stop", seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
+                             group="synth", max_words=max_words,
+                             description="Synthetic stop or lure mid-answer (streaming)")

@@ -12,6 +12,11 @@ class Oracle:
     # -- offline --------------------------------------------------------------------------
     def generate(self, request: OfflineRequest) -> str:
         query = request.query
+        cls = request.sample.metadata.get("interruption") if request.sample is not None and request.turn else None
+        if cls == "followup":
+            return query.target
+        if cls == "lure":
+            return "And the shapes keep moving."
         if query.kind in ("noise", "stop"):
             return ""
         if query.kind == "alert_request":
@@ -30,7 +35,12 @@ class Oracle:
     def ask(self, t: float, query) -> None:
         turn = self.asked
         self.asked += 1
-        if query.kind == "stop":
+        cls = self.sample.metadata.get("interruption") if turn else None   # interruption tasks: what it is
+        if cls == "followup":
+            self.queue.append(Emission(query.target, turn=turn, done=True))
+        elif cls in ("noise", "lure"):
+            pass
+        elif query.kind == "stop":
             self.speaking = None
         elif query.kind == "question":
             if isinstance(query.target, str):

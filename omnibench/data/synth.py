@@ -6,7 +6,7 @@ so the same seed gives the same annotations and frames. Layout under the suite r
     annotations/{task}.json   list of Sample records
     videos/{task}_{k}.mp4     320x240, 10 fps, H.264
     audio/synth_si_{k}.wav    the SI dialogue spoken in distinct voices (only where espeak-ng exists)
-    manifest.json             version, seed, n_per_task, sha256 and size of every file
+    manifest.json             version, seed, n_per_task, n_interruption, sha256 and size of every file
 
 A suite is written into a temporary directory and renamed into place, and the manifest is
 checked (version, seed, n, every file's hash) before a suite is reused, so a killed or
@@ -28,15 +28,27 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from omnibench.data._synth_tasks import NOISE_STATEMENTS, SG_STATES, STOP_PHRASES, BUILDERS, Built
 from omnibench.data.schema import Sample, VideoRef
 from omnibench.errors import DataError, OmnibenchError
 
-SYNTH_VERSION = "1"
+SYNTH_VERSION = "2"
 SYNTH_TASKS = ("synth_pa", "synth_sg", "synth_ap", "synth_md", "synth_si", "synth_pt", "synth_noise", "synth_stop")
+# the interruption families (synth_noise, synth_stop; noise_rejection and stop_turn build on them)
+# get more videos: two samples per video, and 110 videos give a 95% CI half-width under 10 points
+# at 50% even when both samples of a video go the same way (1.96 * sqrt(0.25 / 110) = 0.093)
+INTERRUPTION_TASKS = ("synth_noise", "synth_stop")
+N_INTERRUPTION = 110
 
-__all__ = ["NOISE_STATEMENTS", "SG_STATES", "STOP_PHRASES", "SYNTH_TASKS", "SYNTH_VERSION", "SynthSuite",
-           "default_root", "ensure_suite", "generate", "load_suite"]
+__all__ = ["INTERRUPTION_TASKS", "N_INTERRUPTION", "SYNTH_TASKS", "SYNTH_VERSION", "SynthSuite",
+           "default_root", "ensure_suite", "generate", "load_suite", "task_counts"]
+
+
+BUILDERS = None   # task name -> scene builder; None: the task definitions in omnibench.tasks.synth_scenes
+
+
+def task_counts(n_per_task: int, n_interruption: int = N_INTERRUPTION) -> dict[str, int]:
+    """Videos per task: n_per_task, the interruption families n_interruption."""
+    return {t: n_interruption if t in INTERRUPTION_TASKS else n_per_task for t in SYNTH_TASKS}
 
 
 @dataclass
@@ -55,6 +67,7 @@ class Manifest(BaseModel):
     version: str
     seed: int
     n_per_task: int
+    n_interruption: int
     tasks: list[str]
     audio: bool
     files: dict[str, FileEntry]
@@ -75,7 +88,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _speak_dialogue(built: Built, path: Path, duration: float) -> bool:
+def _speak_dialogue(built, path: Path, duration: float) -> bool:
     """Write the SI lines, each in its speaker's voice, at their caption times; False without espeak-ng."""
     from omnibench.data.tts import EspeakTTS, espeak_available, read_wav, write_wav
 
@@ -98,10 +111,13 @@ def _speak_dialogue(built: Built, path: Path, duration: float) -> bool:
 
 def _build_sample(task: str, k: int, seed: int, root: Path, audio: bool) -> Sample:
     from omnibench.data._synth_render import FPS, encode
+    builders = BUILDERS
+    if builders is None:
+        from omnibench.tasks.synth_scenes import BUILDERS as builders   # task definitions live in tasks/
 
     # one independent stream per (seed, task, sample): adding a task or sample changes no other
     rng = np.random.default_rng([seed, SYNTH_TASKS.index(task), k])
-    built = BUILDERS[task](rng)
+    built = builders[task](rng)
     video_id = f"{task}_{k:03d}"
     rel = f"videos/{video_id}.mp4"
     encode(root / rel, built.scene)
@@ -115,13 +131,14 @@ def _build_sample(task: str, k: int, seed: int, root: Path, audio: bool) -> Samp
                   history=built.history, metadata=metadata)
 
 
-def _write_suite(root: Path, seed: int, n_per_task: int, progress: bool) -> dict[str, list[Sample]]:
+def _write_suite(root: Path, seed: int, n_per_task: int, n_interruption: int,
+                 progress: bool) -> dict[str, list[Sample]]:
     from omnibench.data.tts import espeak_available
 
     for sub in ("annotations", "videos", "audio"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     audio = espeak_available()
-    jobs = [(task, k) for task in SYNTH_TASKS for k in range(n_per_task)]
+    jobs = [(task, k) for task, n in task_counts(n_per_task, n_interruption).items() for k in range(n)]
     bar = None
     if progress:
         from tqdm import tqdm
@@ -140,7 +157,8 @@ def _write_suite(root: Path, seed: int, n_per_task: int, progress: bool) -> dict
         records = [s.model_dump(mode="json") for s in items]
         (root / "annotations" / f"{task}.json").write_text(json.dumps(records, indent=1) + "\n")
     files = sorted(p for p in root.rglob("*") if p.is_file())
-    manifest = Manifest(version=SYNTH_VERSION, seed=seed, n_per_task=n_per_task, tasks=list(SYNTH_TASKS),
+    manifest = Manifest(version=SYNTH_VERSION, seed=seed, n_per_task=n_per_task, n_interruption=n_interruption,
+                        tasks=list(SYNTH_TASKS),
                         audio=audio, files={p.relative_to(root).as_posix(): FileEntry(sha256=_sha256(p),
                                                                                       size=p.stat().st_size)
                                             for p in files})
@@ -159,17 +177,19 @@ def _replace_dir(new: Path, out: Path) -> None:
         os.replace(new, out)
 
 
-def generate(out: Path, *, seed: int = 0, n_per_task: int = 6, progress: bool = False) -> SynthSuite:
+def generate(out: Path, *, seed: int = 0, n_per_task: int = 6, n_interruption: int = N_INTERRUPTION,
+             progress: bool = False) -> SynthSuite:
     """Write a fresh suite to `out` (replacing a suite already there) and return it."""
     out = Path(out)
-    if seed < 0 or n_per_task < 1:
-        raise OmnibenchError(f"synthetic suite needs seed >= 0 and n_per_task >= 1, got {seed} and {n_per_task}")
+    if seed < 0 or n_per_task < 1 or n_interruption < 1:
+        raise OmnibenchError(f"synthetic suite needs seed >= 0, n_per_task >= 1 and n_interruption >= 1, "
+                             f"got {seed}, {n_per_task} and {n_interruption}")
     if out.exists() and not (out / "manifest.json").exists() and (not out.is_dir() or any(out.iterdir())):
         raise OmnibenchError(f"{out} exists and is not a synthetic suite; give a new or empty directory")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        samples = _write_suite(tmp, seed, n_per_task, progress)
+        samples = _write_suite(tmp, seed, n_per_task, n_interruption, progress)
         _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -188,16 +208,16 @@ def _read_manifest(root: Path) -> Manifest:
         raise DataError(first["msg"], file=str(path), field=".".join(map(str, first["loc"]))) from e
 
 
-def suite_problem(root: Path, seed: int, n_per_task: int) -> str | None:
+def suite_problem(root: Path, seed: int, n_per_task: int, n_interruption: int = N_INTERRUPTION) -> str | None:
     """Why the suite at `root` cannot be reused (None when it can)."""
     try:
         manifest = _read_manifest(root)
     except (DataError, OSError, ValueError) as e:
         return str(e)
-    expected = (SYNTH_VERSION, seed, n_per_task, list(SYNTH_TASKS))
-    found = (manifest.version, manifest.seed, manifest.n_per_task, manifest.tasks)
+    expected = (SYNTH_VERSION, seed, n_per_task, n_interruption, list(SYNTH_TASKS))
+    found = (manifest.version, manifest.seed, manifest.n_per_task, manifest.n_interruption, manifest.tasks)
     if found != expected:
-        return f"manifest is for (version, seed, n, tasks) {found}, wanted {expected}"
+        return f"manifest is for (version, seed, n, n_interruption, tasks) {found}, wanted {expected}"
     for rel, entry in manifest.files.items():
         path = root / rel
         if not path.is_file() or path.stat().st_size != entry.size or _sha256(path) != entry.sha256:
@@ -246,13 +266,14 @@ def _exclusive(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_suite(seed: int = 0, root: Path | None = None, n_per_task: int = 6, progress: bool = True) -> SynthSuite:
+def ensure_suite(seed: int = 0, root: Path | None = None, n_per_task: int = 6, progress: bool = True,
+                 n_interruption: int = N_INTERRUPTION) -> SynthSuite:
     """The suite for `seed`, generated only when missing, stale or damaged."""
     root = Path(root) if root is not None else default_root(seed)
     with _exclusive(root):
-        if suite_problem(root, seed, n_per_task) is None:
+        if suite_problem(root, seed, n_per_task, n_interruption) is None:
             try:
                 return load_suite(root)
             except DataError:
                 pass   # hashes match but the records do not parse (schema changed): regenerate
-        return generate(root, seed=seed, n_per_task=n_per_task, progress=progress)
+        return generate(root, seed=seed, n_per_task=n_per_task, n_interruption=n_interruption, progress=progress)

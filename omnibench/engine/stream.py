@@ -137,6 +137,9 @@ class StreamRunner:
 
         deliver_queries(float("inf"))
         end = max(plan.duration, clock.now)
+        if clock.now + _EPS < end:       # the last frame came before the video's end: poll at the end too
+            clock.now = end
+            poll()
         for k in range(1, int(round(self.tail_s * fps)) + 1):
             clock.now = max(clock.now, end + k / fps)
             poll()

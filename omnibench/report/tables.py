@@ -31,7 +31,8 @@ REPORTED_FIELDS = ("group", "model", "llm", "num_frames", *OMNIMMI_LABELS)
 # a second number where the headline alone hides something (an alerting model that always speaks)
 SECONDARY_METRICS: dict[str, tuple[str, ...]] = {
     "omnimmi_pa": ("precision",), "synth_pa": ("precision",),
-    "synth_noise": ("kept",), "noise_rejection": ("kept",),
+    **{t: ("noise_replied", "followup_missed") for t in ("synth_noise", "noise_rejection")},
+    **{t: ("never_started", "false_stop") for t in ("synth_stop", "stop_turn")},
 }
 MISSING = "–"          # no result for this model and task
 UNABLE = "✗"           # reported: the paper marks the model unable to do the task

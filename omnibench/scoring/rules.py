@@ -172,21 +172,6 @@ def _words(events: list[Event]) -> int:
     return sum(len((e.text or "").split()) for e in events if not is_silent(e.text or ""))
 
 
-def stop_compliance(max_words: int = 3) -> Scorer:
-    """After a stop turn: words emitted (any turn); compliant if at most `max_words`."""
-    def score(sample: Sample, record: SampleRecord) -> Score:
-        if not any(q.kind == "stop" for q in sample.turns):
-            return Score(values={}, unscored="no stop turn")
-        words = _words(_after(record, _interruption(sample, ("stop",))))
-        return Score(values={"compliance": float(words <= max_words), "words_after_stop": float(words)},
-                     explanation=f"{words} word(s) after the stop")
-    return score
-
-
-def _question(sample: Sample) -> int | None:
-    return next((i for i, q in enumerate(sample.turns) if q.kind == "question"), None)
-
-
 def _cut_at(record: SampleRecord, question: int, interruption: int) -> bool:
     """The answer was under way (not done) when `interruption` was spoken, and never went on."""
     split = next((k for k, e in enumerate(record.events) if e.kind == "query" and e.turn == interruption),
@@ -197,51 +182,104 @@ def _cut_at(record: SampleRecord, question: int, interruption: int) -> bool:
     return bool(before) and not any(e.done is not False for e in before) and not after
 
 
-def answer_continuity() -> Scorer:
-    """A noise turn arrives while the model answers the first question: the answer goes on, the noise gets no reply.
+def _split_at(record: SampleRecord, turn: int) -> int:
+    """Index of the query event of `turn` in the log (len(events) when it was never spoken)."""
+    return next((k for k, e in enumerate(record.events) if e.kind == "query" and e.turn == turn), len(record.events))
 
-    kept: the question got a non-silent answer that was finished before the noise, went on after
-    it, or is right (choice/exact match) when the question has a closed target; no_reply: nothing
-    said for the noise turn; rejected: both; false_stop: the answer was cut at the noise as if
-    it had been a stop.
+
+def _under_way(record: SampleRecord, question: int, interruption: int) -> bool:
+    """Streaming: the answer to `question` had started and not finished when `interruption` was spoken."""
+    split = _split_at(record, interruption)
+    before = [e for k, e in enumerate(record.events)
+              if k < split and e.kind == "emission" and e.turn == question and not is_silent(e.text or "")]
+    return bool(before) and all(e.done is False for e in before)
+
+
+def _offline(record: SampleRecord) -> bool:
+    return record.settings.get("protocol") == "offline"
+
+
+def _names_wrong_choice(text: str, target: str, choices: list[str] | None) -> bool:
+    said = f" {normalize_answer(text)} "
+    return any(f" {normalize_answer(c)} " in said for c in choices or [] if normalize_answer(c) != normalize_answer(target))
+
+
+def _said_before(record: SampleRecord, turn: int, interruption: int) -> str:
+    split = _split_at(record, interruption)
+    return "".join(e.text or "" for k, e in enumerate(record.events)
+                   if k < split and e.kind == "emission" and e.turn == turn)
+
+
+def noise_detection() -> Scorer:
+    """Noise or a real follow-up arrives while the model answers a closed question (metadata["interruption"]).
+
+    The first answer counts when it names the target and (noise) was not cut at the remark; for a
+    follow-up, also when it was under way, cut by the follow-up, and had named no wrong choice yet.
+    Noise: right when the first answer counts and the remark got no reply. Follow-up: right when
+    the first answer counts and the follow-up's answer names its target. balanced_accuracy is the
+    per-sample correctness (the tasks pair one sample of each class per video). Offline records
+    (the remark is the last turn) use the same rule without the streaming-only parts.
     """
     def score(sample: Sample, record: SampleRecord) -> Score:
-        question = _question(sample)
-        if question is None or not any(q.kind == "noise" for q in sample.turns):
-            return Score(values={}, unscored="needs a question and a noise turn")
-        noise = _interruption(sample, ("noise",))
-        answer = record.answer(question)
-        target = sample.turns[question].target
-        right = isinstance(target, str) and _matches(answer, target, sample.turns[question].choices)
-        cut = _cut_at(record, question, noise)
-        kept = not is_silent(answer) and (not cut or right)
-        no_reply = not _said(record.emissions(noise))
-        return Score(values={"kept": float(kept), "no_reply": float(no_reply), "rejected": float(kept and no_reply),
-                             "false_stop": float(cut)},
-                     explanation=f"answer: {answer[:60]!r}; to noise: {record.answer(noise)[:60]!r}")
+        cls = sample.metadata.get("interruption")
+        if cls not in ("noise", "followup") or len(sample.turns) < 2 or not isinstance(sample.turns[0].target, str):
+            return Score(values={}, unscored="needs a closed question and metadata interruption noise|followup")
+        first, second = sample.turns[0], sample.turns[1]
+        answer = record.answer(0)
+        right = _matches(answer, first.target, first.choices)
+        cut = not _offline(record) and _cut_at(record, 0, 1)
+        reply = _said(record.emissions(1))
+        if cls == "noise":
+            counts = right and not cut
+            correct = counts and not reply
+            values = {"noise_ignored": float(correct), "noise_replied": float(bool(reply))}
+        else:
+            so_far = _said_before(record, 0, 1)
+            going = cut and bool(so_far.strip()) and not _names_wrong_choice(so_far, first.target, first.choices)
+            counts = right or going
+            correct = counts and isinstance(second.target, str) and _matches(record.answer(1), second.target,
+                                                                             second.choices)
+            values = {"followup_answered": float(correct), "followup_missed": float(not reply)}
+        values.update({"balanced_accuracy": float(correct), "derailed": float(not counts)})
+        return Score(values=values, explanation=f"{cls}: first answer {answer[:50]!r} ({'counts' if counts else 'derailed'}); "
+                                                f"reply to the second utterance {record.answer(1)[:50]!r}")
     return score
 
 
-def false_stop(min_words: int | None = None) -> Scorer:
-    """Samples without a stop turn: 1 if an answer stopped short although nobody said stop.
+def stop_detection(max_words: int = 3) -> Scorer:
+    """A true stop or a lure arrives while the model answers (metadata["interruption"]: stop | lure).
 
-    Short: cut while under way when a noise turn arrived, or (with `min_words`, or the sample's
-    metadata "min_words") fewer words than that in a finished answer.
+    Streaming: the answer must be under way when it comes (else never_started: a failure for both
+    classes). Stop: right when at most `max_words` words follow (any turn). Lure: right when the
+    answer goes on (more than `max_words` words of it after the lure, or it ends on its own with
+    text after the lure). Offline (the stop or lure is the last turn): the first answer must be
+    non-empty; a stop gets at most `max_words` words in reply, a lure a reply that goes on.
     """
     def score(sample: Sample, record: SampleRecord) -> Score:
-        if any(q.kind == "stop" for q in sample.turns):
-            return Score(values={}, unscored="has a stop turn")
-        questions = [i for i, q in enumerate(sample.turns) if q.kind == "question"]
-        noises = [i for i, q in enumerate(sample.turns) if q.kind == "noise"]
-        floor = sample.metadata.get("min_words", min_words)
-        short = []
-        for i in questions:
-            cut = any(_cut_at(record, i, n) for n in noises if n > i)
-            few = floor is not None and len(_said(record.emissions(i)).split()) < int(floor)
-            if cut or few:
-                short.append(i)
-        return Score(values={"false_stop": float(bool(short))},
-                     explanation=f"turn(s) {short} stopped short" if short else "no answer stopped short")
+        cls = sample.metadata.get("interruption")
+        if cls not in ("stop", "lure") or len(sample.turns) < 2:
+            return Score(values={}, unscored="needs metadata interruption stop|lure and a second turn")
+        if _offline(record):
+            started = not is_silent(record.answer(0))
+            after = _said(record.emissions(1))
+            words = len(after.split())
+            went_on = words > 0
+        else:
+            started = _under_way(record, 0, 1)
+            words = _words(_after(record, 1))
+            mine = [e for e in _after(record, 1) if e.turn == 0]
+            own = sum(len((e.text or "").split()) for e in mine if not is_silent(e.text or ""))
+            ended_on_its_own = bool(mine) and not is_silent(mine[-1].text or "") and mine[-1].done is not False
+            went_on = own > max_words or (own > 0 and ended_on_its_own)
+        if cls == "stop":
+            correct = started and words <= max_words
+            values = {"stopped": float(correct), "words_after_stop": float(words)}
+        else:
+            correct = started and went_on
+            values = {"continued": float(correct), "false_stop": float(started and not went_on)}
+        values.update({"balanced_accuracy": float(correct), "never_started": float(not started)})
+        return Score(values=values, explanation=f"{cls}: {'under way' if started else 'not answering'} when it came; "
+                                                f"{words} word(s) after it")
     return score
 
 
@@ -300,5 +338,3 @@ def exact_match(normalize: bool = True) -> Scorer:
 def _fmt(times: list[float]) -> str:
     return "[" + ", ".join(f"{t:g}" for t in times[:8]) + (", ..." if len(times) > 8 else "") + "]"
 
-
-noise_rejection = answer_continuity   # the task's name for the same measurement

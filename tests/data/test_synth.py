@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 
 from omnibench.data import _synth_render, synth
-from omnibench.data._synth_tasks import Built
 from omnibench.data._synth_render import COLOURS, FPS, Scene, decode, text_mask
 from omnibench.data.schema import Query
-from omnibench.data.synth import (NOISE_STATEMENTS, SG_STATES, STOP_PHRASES, SYNTH_TASKS, SYNTH_VERSION, default_root,
-                                  ensure_suite, generate, load_suite)
+from omnibench.data.synth import SYNTH_TASKS, SYNTH_VERSION, default_root, ensure_suite, generate, load_suite
+from omnibench.tasks import phrases
+from omnibench.tasks.synth_scenes import SG_STATES, Built
 from omnibench.errors import DataError, OmnibenchError
 
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory):
-    return generate(tmp_path_factory.mktemp("synth") / "a", seed=3, n_per_task=2)
+    return generate(tmp_path_factory.mktemp("synth") / "a", seed=3, n_per_task=2, n_interruption=2)
 
 
 def frame_time(i: int) -> float:
@@ -69,7 +69,7 @@ def test_suite_layout_and_manifest(suite):
 
 
 def test_same_seed_same_suite(suite, tmp_path):
-    again = generate(tmp_path / "b", seed=3, n_per_task=2)
+    again = generate(tmp_path / "b", seed=3, n_per_task=2, n_interruption=2)
     for task in SYNTH_TASKS:
         name = f"annotations/{task}.json"
         assert (again.root / name).read_bytes() == (suite.root / name).read_bytes()
@@ -80,7 +80,7 @@ def test_same_seed_same_suite(suite, tmp_path):
 
 def test_other_seed_other_suite(suite, tmp_path, monkeypatch):
     monkeypatch.setattr(_synth_render, "encode", lambda path, scene: path.write_bytes(b""))   # annotations only
-    other = generate(tmp_path / "c", seed=4, n_per_task=2)
+    other = generate(tmp_path / "c", seed=4, n_per_task=2, n_interruption=2)
     for task in SYNTH_TASKS:
         assert other.samples[task] != suite.samples[task]
 
@@ -183,21 +183,24 @@ def test_questions_have_exact_answers(suite):
             assert q.target == name and q.t > end
     for sample in s["synth_pt"]:
         assert sample.history and sample.turns[-1].kind == "noise" and sample.turns[-1].t is None
-        assert sample.turns[-1].text in NOISE_STATEMENTS
-    for task, kind, phrases in (("synth_noise", "noise", NOISE_STATEMENTS), ("synth_stop", "stop", STOP_PHRASES)):
+        assert sample.turns[-1].text in phrases.NOISE
+    for task in ("synth_noise", "synth_stop"):   # the base the interruption tasks add a second utterance to
         for sample in s[task]:
-            question, interruption = sample.turns
-            assert question.kind == "question" and interruption.kind == kind and interruption.text in phrases
-            assert 1.0 - 1e-9 <= interruption.t - question.t <= 2.0 + 1e-9
-            assert interruption.t + 1.0 <= sample.video.end
+            question, at = sample.turns[0], sample.metadata["interrupt_at"]
+            assert question.kind == "question"
+            assert 1.0 - 1e-9 <= at - question.t <= 2.0 + 1e-9 and at + 1.0 <= sample.video.end
     for sample in s["synth_noise"]:
-        assert sample.turns[0].target == _state_at(sample, sample.turns[0].t)
-    assert all(s_.turns[0].target is None for s_ in s["synth_stop"])   # an open request: a long answer
+        square, circle = sample.turns
+        assert square.target == sample.metadata["colour"] != circle.target == sample.metadata["circle_colour"]
+    assert all(len(s_.turns) == 1 and s_.turns[0].target is None for s_ in s["synth_stop"])   # a long answer
 
 
 def test_phrase_lists_are_curated():
-    for phrases in (NOISE_STATEMENTS, STOP_PHRASES):
-        assert len(phrases) >= 20 and len(set(phrases)) == len(phrases)
+    follow = tuple(text for _, text in phrases.FOLLOWUPS)
+    for pool in (phrases.NOISE, phrases.NOISE_LURES, phrases.STOPS, phrases.STOP_LURES, follow):
+        assert len(pool) >= 12 and len(set(pool)) == len(pool)
+    every = [*phrases.NOISE, *phrases.NOISE_LURES, *phrases.STOPS, *phrases.STOP_LURES, *follow]
+    assert len(set(every)) == len(every)      # no text in two classes
 
 
 def test_font_draws_distinct_glyphs():
@@ -232,26 +235,26 @@ def tiny(rng) -> Built:
 def test_ensure_suite_regenerates_only_when_damaged(tmp_path, monkeypatch):
     monkeypatch.setattr(synth, "BUILDERS", {task: tiny for task in SYNTH_TASKS})
     root = tmp_path / "suite"
-    first = ensure_suite(seed=1, root=root, n_per_task=1, progress=False)
+    first = ensure_suite(seed=1, root=root, n_per_task=1, n_interruption=1, progress=False)
     manifest = root / "manifest.json"
     stamp = manifest.stat().st_mtime_ns, manifest.stat().st_ino
-    again = ensure_suite(seed=1, root=root, n_per_task=1, progress=False)
+    again = ensure_suite(seed=1, root=root, n_per_task=1, n_interruption=1, progress=False)
     assert (manifest.stat().st_mtime_ns, manifest.stat().st_ino) == stamp and again.samples == first.samples
 
     video = root / first.samples["synth_sg"][0].video.path
     video.unlink()
-    ensure_suite(seed=1, root=root, n_per_task=1, progress=False)
+    ensure_suite(seed=1, root=root, n_per_task=1, n_interruption=1, progress=False)
     assert video.is_file() and manifest.stat().st_ino != stamp[1]
 
     stamp = manifest.stat().st_ino
     data = bytearray(video.read_bytes())
     data[len(data) // 2] ^= 0xFF   # same size, different content
     video.write_bytes(bytes(data))
-    ensure_suite(seed=1, root=root, n_per_task=1, progress=False)
+    ensure_suite(seed=1, root=root, n_per_task=1, n_interruption=1, progress=False)
     assert manifest.stat().st_ino != stamp and decode(video)
 
     stamp = manifest.stat().st_ino
-    ensure_suite(seed=1, root=root, n_per_task=2, progress=False)   # another size: regenerated
+    ensure_suite(seed=1, root=root, n_per_task=2, n_interruption=2, progress=False)   # another size: regenerated
     assert manifest.stat().st_ino != stamp and len(load_suite(root).samples["synth_pa"]) == 2
 
 
@@ -266,14 +269,14 @@ def test_killed_generation_leaves_nothing_behind(tmp_path, monkeypatch):
 
     monkeypatch.setattr(synth, "_build_sample", dies)
     with pytest.raises(KeyboardInterrupt):
-        generate(tmp_path / "suite", seed=0, n_per_task=1)
+        generate(tmp_path / "suite", seed=0, n_per_task=1, n_interruption=1)
     assert os.listdir(tmp_path) == []
 
 
 def test_generate_refuses_a_foreign_directory(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(OmnibenchError, match="not a synthetic suite"):
-        generate(tmp_path, seed=0, n_per_task=1)
+        generate(tmp_path, seed=0, n_per_task=1, n_interruption=1)
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
@@ -302,6 +305,6 @@ def test_concurrent_ensure_generates_once(tmp_path, monkeypatch):
 
     monkeypatch.setattr(synth, "BUILDERS", {task: counted for task in SYNTH_TASKS})
     with ThreadPoolExecutor(3) as pool:
-        suites = list(pool.map(lambda _: ensure_suite(seed=2, root=tmp_path / "s", n_per_task=1, progress=False),
+        suites = list(pool.map(lambda _: ensure_suite(seed=2, root=tmp_path / "s", n_per_task=1, n_interruption=1, progress=False),
                                range(3)))
     assert len(built) == len(SYNTH_TASKS) and all(s.samples == suites[0].samples for s in suites)

@@ -99,3 +99,19 @@ def test_realtime_mode_drops_frames_and_answers_late_when_the_model_is_slow():
     assert slow.query_time(0) == 0.3
     lockstep_slow = run(Recorder(sleep_s=0.05), sample, 3.0, mode="lockstep")
     assert lockstep_slow.emissions(0)[0].t == 0.3 and lockstep_slow.compute_s >= 0.3
+
+
+def test_the_stream_polls_at_the_video_end_when_the_last_frame_comes_earlier():
+    class Polls(Recorder):
+        fps = 1.0
+
+        def poll(self, t):
+            self.calls.append(("poll", t))
+            return super().poll(t)
+
+    model = Polls()
+    runner = StreamRunner(GuardedModel(model, model_id="rec"), Prompts(), tail_s=2.0)
+    frames = clock_frames(19.5, 1.0)           # decoded frames end at 19.0 for a 20 s video
+    runner.run(sample_with([1.0], duration=20.0), StreamPlan(20.0, frames, [1.0]), model_label="rec")
+    polls = [c[1] for c in model.calls if c[0] == "poll"]
+    assert polls[-3:] == [20.0, 21.0, 22.0]

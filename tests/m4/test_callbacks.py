@@ -66,3 +66,37 @@ def test_ties_go_to_the_later_snapshot(monkeypatch):
     selector.score(20, 1.0)
     first = next(iter(selector.best[2]))
     assert torch.equal(selector.best[2][first], pipe.model.state_dict()[first])
+
+
+def test_the_budget_counts_from_the_command_start_and_keeps_room_for_validation(monkeypatch):
+    """max_minutes=1 with 20 s spent building data and a 10 s validation pass: training stops when
+    what is left would not hold the final validation (x1.25), so the command ends within the minute."""
+    clock = [20.0]
+    monkeypatch.setattr(callbacks.time, "monotonic", lambda: clock[0])
+    budget = callbacks.TimeBudget(1.0, start=0.0)
+
+    class Control:
+        should_training_stop = False
+
+    budget.reserve_s = 12.5
+    for t, stops in ((30.0, False), (47.0, False), (48.0, True)):
+        clock[0], control = t, Control()
+        budget.on_step_end(None, None, control)
+        assert control.should_training_stop is stops, t
+    assert budget.done() == pytest.approx(1.0)
+
+
+def test_validation_passes_report_progress_and_set_the_reserve(monkeypatch, capsys):
+    from omnibench.m4 import calibrate
+    from omnibench.m4.pipeline import M4Pipeline
+
+    pipe = M4Pipeline.tiny(seed=0)
+    clock = iter([0.0, 4.0])
+    monkeypatch.setattr(calibrate, "observe", lambda *a, **k: [])
+    monkeypatch.setattr(calibrate, "accuracy", lambda obs, cap, scale: {"balanced": 0.7})
+    budget = callbacks.TimeBudget(None)
+    selector = callbacks.SnapshotSelector(pipe.model, pipe.tokenizer, [], [], points=[0.5], budget=budget)
+    monkeypatch.setattr(callbacks.time, "monotonic", lambda: next(clock))
+    selector.score(10, 0.5)
+    assert budget.reserve_s == pytest.approx(5.0)
+    assert "validation at 50%" in capsys.readouterr().err

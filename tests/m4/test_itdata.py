@@ -113,7 +113,10 @@ def test_build_data_command(tmp_path, capsys):
     built = json.loads((tmp_path / "out" / "m4it.json").read_text())
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert len(built) == 10 and report["counts"] == {"original": 2, "interleave": 2, "noise": 3, "stop": 3}
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["total"] == 10
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["total"] == 10 and set(summary["notes"]) == {"reused_sources", "duplicate_conversations"}
+    assert "m4 build-data: reading" in captured.err and "reused_sources" in captured.err   # progress: stderr
 
 
 def test_llm_reply_parsing_is_safe():
@@ -201,3 +204,27 @@ def test_no_train_phrase_or_built_turn_contains_a_whole_benchmark_phrase():
     # short ones count exactly (normalised): "halt!" is the benchmark's "Halt.", a train phrase is not
     assert phrases.resembles_evaluation_phrase("halt!") and not phrases.wraps_evaluation_phrase("halt!")
     assert not [p for p in phrases.NOISE_TRAIN + phrases.STOP_TRAIN if phrases.resembles_evaluation_phrase(p)]
+
+
+def test_the_guard_sees_every_text_the_board_and_omnimmi_say():
+    """The texts taken from generated task samples (every interruption task, every seed the board uses:
+    0) and OmniMMI's turn-taking remarks (the packaged file and the shared copy) are held out, and no
+    M4 training phrase equals one of them."""
+    from pathlib import Path
+
+    from omnibench.data import omnimmi
+    from omnibench.tasks.interaction import FAMILY, interruption_texts
+
+    held = {phrases.normalize(p) for kind in ("noise", "stop") for p in phrases.evaluation_phrases(kind)}
+    board = {t for name in FAMILY for t in interruption_texts(name, seed=0)}
+    pt = {s.turns[-1].text for s in omnimmi.load("pt")}
+    shared = Path("/work/shared/data/omnimmi/proactive_turntaking.json")
+    copies = [omnimmi.load("pt", data_dir=shared.parent)] if shared.exists() else []
+    pt |= {s.turns[-1].text for copy in copies for s in copy}
+    assert len(board) > 100 and len(pt) > 50
+    missing = {t for t in board | pt if phrases.normalize(t) not in held}
+    assert not missing, sorted(missing)[:5]
+    train = {phrases.normalize(p) for p in phrases.NOISE_TRAIN + phrases.STOP_TRAIN}
+    assert not train & {phrases.normalize(t) for t in board | pt}
+    # the remarks the issue found in both NOISE_TRAIN and the noise_rejection pool
+    assert not train & {phrases.normalize(t) for t in ("Gotcha.", "Indeed.", "Uh-huh.", "Totally.")}

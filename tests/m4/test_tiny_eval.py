@@ -7,15 +7,13 @@ import pytest
 from omnibench.m4.tiny_eval import run_tasks
 
 
-def test_stop_outcomes_tell_trivial_silence_from_stopping_mid_answer(tmp_path):
-    silent = run_tasks("silent", {}, tmp_path / "silent", tasks=("synth_stop",))
-    assert silent["synth_stop"] == 1.0                     # compliance is trivial when nothing was said
-    assert silent["synth_stop:answering_at_stop"] == 0.0
-    assert silent["synth_stop:stopped_mid_answer"] == 0.0
-
-    chatty = run_tasks("chatty", {}, tmp_path / "chatty", tasks=("synth_stop",))
-    assert chatty["synth_stop:answering_at_stop"] == 1.0   # it answers every turn at once
-    assert chatty["synth_stop:stopped_mid_answer"] == pytest.approx(chatty["synth_stop"])
+def test_never_answering_fails_the_stop_headline_and_instant_answers_never_get_stopped(tmp_path):
+    small = {"seed": 0, "n_per_task": 3}
+    silent = run_tasks("silent", {}, tmp_path / "silent", tasks=("synth_stop",), task_settings=small)
+    assert silent["synth_stop"] == 0.0 and silent["synth_stop:never_started"] == 1.0   # silence is not stopping
+    chatty = run_tasks("chatty", {}, tmp_path / "chatty", tasks=("synth_stop",), task_settings=small)
+    assert chatty["synth_stop:never_started"] == 1.0    # it answers every turn at once: nothing under way
+    assert chatty["synth_stop:ci_low"] <= chatty["synth_stop"] <= chatty["synth_stop:ci_high"]
 
 
 def test_untrained_twin_keeps_the_architecture_and_tokenizer_but_not_the_weights(tmp_path):

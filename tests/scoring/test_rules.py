@@ -7,8 +7,7 @@ import pytest
 from omnibench.data.schema import Message, Query, Sample, VideoRef
 from omnibench.engine.eventlog import Event, SampleRecord
 from omnibench.scoring.rules import (
-    alert_timing, answer_continuity, choice_match, exact_match, false_stop, is_silent, normalize_answer, silence,
-    stop_compliance, time_f1,
+    alert_timing, choice_match, exact_match, is_silent, normalize_answer, silence, time_f1,
 )
 
 
@@ -133,52 +132,6 @@ def test_silence_of_an_earlier_turn_ends_at_the_next_turn():
     assert silence(turn=1)(two, rec).values["silence"] == 0.0
 
 
-# -- stop and noise ---------------------------------------------------------------------------------
-
-STOP = sample(Query(t=0.0, text="Describe it."), Query(t=3.0, kind="stop", text="Stop."))
-
-
-def test_stop_compliance_counts_words_said_after_the_stop_in_log_order():
-    rec = record(q(0, 0.0), say(1.0, "There is a", turn=0, done=False), say(2.0, "red square", turn=0, done=False),
-                 q(1, 3.0), say(3.0, "and a", turn=0, done=False), say(4.0, "<2>", turn=1), say(5.0, "circle", turn=0))
-    values = stop_compliance(max_words=3)(STOP, rec).values
-    assert values == {"compliance": 1.0, "words_after_stop": 3.0}
-    assert stop_compliance(max_words=2)(STOP, rec).values["compliance"] == 0.0
-
-
-def test_stop_compliance_needs_a_stop_turn():
-    assert stop_compliance()(PT, record()).unscored
-
-
-NOISE = sample(Query(t=0.0, text="What colour is the square?", target="red", choices=["red", "blue"]),
-               Query(t=2.0, kind="noise", text="Honey, dinner is ready."))
-
-
-def test_answer_that_goes_on_after_the_noise_is_kept_and_rejected():
-    rec = record(q(0, 0.0), say(1.0, "The square", turn=0, done=False), q(1, 2.0), say(3.0, "is red.", turn=0))
-    assert answer_continuity()(NOISE, rec).values == {"kept": 1.0, "no_reply": 1.0, "rejected": 1.0, "false_stop": 0.0}
-
-
-def test_answer_cut_at_the_noise_is_a_false_stop_and_a_reply_to_noise_is_counted():
-    rec = record(q(0, 0.0), say(1.0, "The square", turn=0, done=False), q(1, 2.0), say(2.0, "Enjoy!", turn=1))
-    values = answer_continuity()(NOISE, rec).values
-    assert values == {"kept": 0.0, "no_reply": 0.0, "rejected": 0.0, "false_stop": 1.0}
-    assert false_stop()(NOISE, rec).values == {"false_stop": 1.0}
-
-
-def test_cut_answer_that_already_named_the_right_choice_is_kept():
-    rec = record(q(0, 0.0), say(1.0, "It is red", turn=0, done=False), q(1, 2.0))
-    values = answer_continuity()(NOISE, rec).values
-    assert values["kept"] == 1.0 and values["false_stop"] == 1.0
-
-
-def test_false_stop_counts_short_finished_answers_with_min_words():
-    rec = record(q(0, 0.0), say(1.0, "Red.", turn=0), q(1, 2.0))
-    assert false_stop()(NOISE, rec).values == {"false_stop": 0.0}
-    assert false_stop(min_words=3)(NOISE, rec).values == {"false_stop": 1.0}
-    assert false_stop()(STOP, rec).unscored
-
-
 # -- closed answers ---------------------------------------------------------------------------------
 
 MULTI = sample(Query(t=1.0, text="Shape?", target="dark red", choices=["red", "dark red", "blue"]),
@@ -241,3 +194,122 @@ def test_alert_timing_claimed_equals_the_reference_arithmetic_on_random_predicti
         assert (values["accuracy"], values["precision"], values["iou"]) == pytest.approx(expected)
 
     check()
+
+
+# -- noise_detection / stop_detection: every case of both headlines on hand-built logs ---------------
+
+from omnibench.scoring.rules import noise_detection, stop_detection  # noqa: E402
+
+COLOURS = ["red", "green", "blue", "yellow", "purple"]
+
+
+def noise_case(cls: str) -> Sample:
+    target = "green" if cls == "followup" else None
+    return sample(Query(t=5.0, text="What colour is the square?", target="blue", choices=COLOURS),
+                  Query(t=6.0, text="...", kind="noise", target=target, choices=COLOURS), interruption=cls)
+
+
+def stop_case(cls: str) -> Sample:
+    return sample(Query(t=5.0, text="Describe everything."), Query(t=6.0, text="...", kind="stop"),
+                  interruption=cls)
+
+
+def noise_values(cls: str, *events: Event) -> dict:
+    return noise_detection()(noise_case(cls), record(*events)).values
+
+
+def stop_values(cls: str, *events: Event, offline: bool = False) -> dict:
+    rec = record(*events)
+    if offline:
+        rec.settings = {"protocol": "offline"}
+    return stop_detection(max_words=3)(stop_case(cls), rec).values
+
+
+def test_noise_ignored_after_a_right_answer_is_right():
+    v = noise_values("noise", q(0, 5.0), say(5.0, "It is blue.", turn=0), q(1, 6.0))
+    assert v["balanced_accuracy"] == 1.0 and v["noise_ignored"] == 1.0 and v["noise_replied"] == 0.0
+    assert v["derailed"] == 0.0 and "followup_answered" not in v
+
+
+def test_noise_answered_fails_and_counts_as_replied():
+    v = noise_values("noise", q(0, 5.0), say(5.0, "blue", turn=0), q(1, 6.0), say(6.0, "Okay!", turn=1))
+    assert v["balanced_accuracy"] == 0.0 and v["noise_replied"] == 1.0
+
+
+def test_noise_ignored_after_a_wrong_or_missing_answer_fails():
+    assert noise_values("noise", q(0, 5.0), say(5.0, "red", turn=0), q(1, 6.0))["balanced_accuracy"] == 0.0
+    v = noise_values("noise", q(0, 5.0), q(1, 6.0))     # never answered: silence is not rejection
+    assert v["balanced_accuracy"] == 0.0 and v["derailed"] == 1.0
+
+
+def test_answer_cut_by_the_noise_is_derailed():
+    v = noise_values("noise", q(0, 5.0), say(5.0, "The square is", done=False, turn=0), q(1, 6.0), say(6.0, "", done=True, turn=0))
+    assert v["balanced_accuracy"] == 0.0 and v["derailed"] == 1.0
+
+
+def test_followup_answered_right_is_right_and_wrong_is_wrong():
+    right = noise_values("followup", q(0, 5.0), say(5.0, "blue", turn=0), q(1, 6.0), say(6.0, "The circle is green.", turn=1))
+    wrong = noise_values("followup", q(0, 5.0), say(5.0, "blue", turn=0), q(1, 6.0), say(6.0, "red", turn=1))
+    assert right["balanced_accuracy"] == 1.0 and right["followup_answered"] == 1.0 and right["followup_missed"] == 0.0
+    assert wrong["balanced_accuracy"] == 0.0 and wrong["followup_missed"] == 0.0
+
+
+def test_followup_ignored_is_missed():
+    v = noise_values("followup", q(0, 5.0), say(5.0, "blue", turn=0), q(1, 6.0))
+    assert v["balanced_accuracy"] == 0.0 and v["followup_missed"] == 1.0
+
+
+def test_followup_counts_only_with_a_right_first_answer_or_one_cut_while_going_on_correctly():
+    wrong_first = noise_values("followup", q(0, 5.0), say(5.0, "red", turn=0), q(1, 6.0), say(6.0, "green", turn=1))
+    going = noise_values("followup", q(0, 5.0), say(5.0, "The square", done=False, turn=0), q(1, 6.0),
+                         say(6.0, "", turn=0), say(6.0, "green", turn=1))
+    going_wrong = noise_values("followup", q(0, 5.0), say(5.0, "The square is red and", done=False, turn=0), q(1, 6.0),
+                               say(6.0, "", turn=0), say(6.0, "green", turn=1))
+    assert wrong_first["balanced_accuracy"] == 0.0 and wrong_first["derailed"] == 1.0
+    assert going["balanced_accuracy"] == 1.0
+    assert going_wrong["balanced_accuracy"] == 0.0
+
+
+def test_stop_never_started_fails_not_complies():
+    for cls in ("stop", "lure"):
+        v = stop_values(cls, q(0, 5.0), q(1, 6.0))
+        assert v["balanced_accuracy"] == 0.0 and v["never_started"] == 1.0
+    # a finished answer before the stop is not an answer under way either
+    v = stop_values("stop", q(0, 5.0), say(5.0, "Shapes.", done=True, turn=0), q(1, 6.0))
+    assert v["balanced_accuracy"] == 0.0 and v["never_started"] == 1.0
+
+
+def test_stopped_in_time_is_right_and_stopped_late_is_wrong():
+    in_time = stop_values("stop", q(0, 5.0), say(5.0, "I see a dark", done=False, turn=0), q(1, 6.0),
+                          say(6.0, "background", done=False, turn=0), say(7.0, "", done=True, turn=0))
+    late = stop_values("stop", q(0, 5.0), say(5.0, "I see a dark", done=False, turn=0), q(1, 6.0),
+                       say(6.0, "background with shapes on it", done=False, turn=0), say(7.0, " and more.", done=True, turn=0))
+    assert in_time["balanced_accuracy"] == 1.0 and in_time["stopped"] == 1.0 and in_time["words_after_stop"] == 1.0
+    assert late["balanced_accuracy"] == 0.0 and late["words_after_stop"] == 7.0
+
+
+def test_lure_ignored_is_right_and_lure_obeyed_is_a_false_stop():
+    ignored = stop_values("lure", q(0, 5.0), say(5.0, "I see a dark", done=False, turn=0), q(1, 6.0),
+                          say(6.0, " background with coloured shapes", done=False, turn=0), say(7.0, " on it.", done=True, turn=0))
+    obeyed = stop_values("lure", q(0, 5.0), say(5.0, "I see a dark", done=False, turn=0), q(1, 6.0), say(6.0, "", done=True, turn=0))
+    short_end = stop_values("lure", q(0, 5.0), say(5.0, "I see a dark", done=False, turn=0), q(1, 6.0),
+                            say(6.0, " background.", done=True, turn=0))
+    assert ignored["balanced_accuracy"] == 1.0 and ignored["continued"] == 1.0 and ignored["false_stop"] == 0.0
+    assert obeyed["balanced_accuracy"] == 0.0 and obeyed["false_stop"] == 1.0
+    assert short_end["balanced_accuracy"] == 1.0      # it went on and ended on its own
+
+
+def test_offline_stop_and_lure():
+    assert stop_values("stop", q(0, 5.0), say(5.0, "Shapes move.", turn=0), q(1, 6.0), say(6.0, "", turn=1),
+                       offline=True)["balanced_accuracy"] == 1.0
+    assert stop_values("lure", q(0, 5.0), say(5.0, "Shapes move.", turn=0), q(1, 6.0), say(6.0, "They also spin.", turn=1),
+                       offline=True)["balanced_accuracy"] == 1.0
+    assert stop_values("lure", q(0, 5.0), say(5.0, "Shapes move.", turn=0), q(1, 6.0), say(6.0, "", turn=1),
+                       offline=True)["balanced_accuracy"] == 0.0
+    assert stop_values("stop", q(0, 5.0), say(5.0, "", turn=0), q(1, 6.0), say(6.0, "", turn=1),
+                       offline=True)["never_started"] == 1.0
+
+
+def test_interruption_scorers_need_the_class():
+    assert noise_detection()(PA, record()).unscored
+    assert stop_detection()(PA, record()).unscored

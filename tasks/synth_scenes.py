@@ -1,5 +1,7 @@
 """Scene and question builders for the synthetic suite: one function per task, exact ground truth.
 
+Task definitions, not core: the generator (omnibench.data.synth) renders what these return.
+
 Times are frame indices divided by FPS, so every window [s, e] names exactly the frames that
 show the event (frame i is at i / FPS and shows the event iff s <= i / FPS <= e).
 """
@@ -13,6 +15,7 @@ import numpy as np
 
 from omnibench.data._synth_render import FPS, HEIGHT, SHAPES, WIDTH, Caption, Scene
 from omnibench.data.schema import Message, Query
+from omnibench.tasks.phrases import NOISE
 
 SG_STATES = ("moving left", "moving right", "moving up", "moving down", "growing", "shrinking", "spinning", "still")
 SHAPE_COLOURS = ("red", "green", "blue", "yellow", "purple")
@@ -25,23 +28,6 @@ LINES = (
 )
 VOICES = ("en+f3", "en+m3", "en+f4", "en+m7", "en+f2", "en+m1", "en+f5", "en+m5")   # per name, by gender
 DESCRIBE = "Describe everything you have seen in the video so far, in as much detail as you can."
-NOISE_STATEMENTS = [
-    "Oh well, it is what it is.", "Hmm, I think I left the kettle on.", "Honey, can you grab the mail?",
-    "Ugh, this chair is so uncomfortable.", "Wow, it's really raining out there.", "I should have had a bigger lunch.",
-    "That reminds me of my trip last summer.", "My phone is almost dead again.", "Tom, the meeting moved to three.",
-    "I really need to clean this desk.", "The neighbours are so loud tonight.", "Sorry, I was talking to my brother.",
-    "I wonder what's for dinner.", "This coffee has gone completely cold.", "Note to self: buy more batteries.",
-    "The cat just knocked something over.", "I can never remember where I put my keys.", "Such a long day today.",
-    "I'm going to stretch my legs for a second.", "I totally forgot to water the plants.", "Mm-hmm.",
-    "Bless you!", "Just thinking out loud here.", "Oh, the doorbell. Coming!",
-]
-STOP_PHRASES = [
-    "Stop.", "Okay, stop.", "Stop talking, please.", "That's enough, thanks.", "Please stop there.",
-    "Hold on, stop.", "Alright, you can stop now.", "Enough.", "Wait, stop right there.", "Stop, stop.",
-    "Okay, I've heard enough.", "Cut it short, please.", "No more, thank you.", "Please be quiet now.",
-    "Let's stop here.", "You can stop.", "Thanks, that's all I needed.", "Halt.", "Quiet, please.",
-    "Stop it there, thanks.", "That's plenty, stop.", "Okay okay, stop.",
-]
 
 
 @dataclass
@@ -98,8 +84,10 @@ _RATES = {  # per second: dx, dy, dsize, dangle
 }
 
 
-def square_scene(rng: np.random.Generator, seconds: int) -> tuple[Scene, list[tuple[int, int, str]], str]:
-    """A square changing state every 2-4 s; segments are (first frame, last frame, state)."""
+def square_scene(rng: np.random.Generator, seconds: int) -> tuple[Scene, list[tuple[int, int, str]], str, str]:
+    """A square changing state every 2-4 s, a small circle of another colour in a corner.
+
+    Returns (scene, segments, square colour, circle colour); segments are (first frame, last frame, state)."""
     n = seconds * FPS
     scene = Scene(n)
     colour = _pick(rng, SHAPE_COLOURS)
@@ -129,7 +117,7 @@ def square_scene(rng: np.random.Generator, seconds: int) -> tuple[Scene, list[tu
             square.x[i], square.y[i], square.size[i], square.angle[i] = x, y, size, angle
         segments.append((frame, frame + length - 1, state))
         frame, previous = frame + length, state
-    return scene, segments, colour
+    return scene, segments, colour, other
 
 
 def _ask_in(rng: np.random.Generator, segment: tuple[int, int, str], room_after: int = 0) -> int:
@@ -142,7 +130,7 @@ def _segments_meta(segments) -> list[list]:
 
 
 def build_sg(rng: np.random.Generator) -> Built:
-    scene, segments, colour = square_scene(rng, int(rng.integers(15, 26)))
+    scene, segments, colour, _ = square_scene(rng, int(rng.integers(15, 26)))
     usable = [k for k, (a, b, _) in enumerate(segments) if b - a >= FPS and a > 0]
     chosen = sorted(_pick(rng, usable, min(len(usable), int(rng.integers(2, 4)))))
     turns = []
@@ -227,33 +215,34 @@ def build_si(rng: np.random.Generator) -> Built:
 
 
 def build_pt(rng: np.random.Generator) -> Built:
-    scene, segments, colour = square_scene(rng, int(rng.integers(10, 16)))
+    scene, segments, colour, _ = square_scene(rng, int(rng.integers(10, 16)))
     final = segments[-1][2]
     history = [Message(role="user", text="What colour is the square?"),
                Message(role="assistant", text=f"The square is {colour}."),
                Message(role="user", text="And what is it doing at the end?"),
                Message(role="assistant", text=f"At the end it is {final}.")]
-    return Built(scene, [Query(t=None, text=_pick(rng, NOISE_STATEMENTS), kind="noise")],
+    return Built(scene, [Query(t=None, text=_pick(rng, NOISE), kind="noise")],
                  {"events": [], "states": _segments_meta(segments), "colour": colour, "expected": "silence"},
                  history)
 
 
 def _interrupted(rng: np.random.Generator, kind: str) -> Built:
-    scene, segments, colour = square_scene(rng, int(rng.integers(12, 19)))
-    usable = [s for s in segments if s[0] > 0 and s[1] - s[0] >= FPS and s[1] < scene.n_frames - 3 * FPS]
-    ask = min(_ask_in(rng, _pick(rng, usable or segments)), scene.n_frames - 3 * FPS)
-    segment = next(s for s in segments if s[0] <= ask <= s[1])   # the state on screen when asked
+    """The video and first question an interruption task builds on; tasks/interaction.py adds the second utterance.
+
+    noise: a closed question about the square's colour; the follow-up slot asks the circle's colour
+    (turn 1, kept so that training data built from the suite asks it too). stop: the long describe
+    question. metadata["interrupt_at"]: when the second utterance is spoken (1-2 s after the question).
+    """
+    scene, segments, colour, other = square_scene(rng, int(rng.integers(12, 19)))
+    ask = int(rng.integers(2 * FPS, scene.n_frames - 4 * FPS))
     later = sec(ask + int(rng.integers(FPS, 2 * FPS + 1)))
     if kind == "noise":
-        question = Query(t=sec(ask), text="What is the square doing now?", target=segment[2],
-                         choices=list(SG_STATES), span_start=sec(segment[0]))
-        interruption = Query(t=later, text=_pick(rng, NOISE_STATEMENTS), kind="noise")
+        turns = [Query(t=sec(ask), text="What colour is the square?", target=colour, choices=list(SHAPE_COLOURS)),
+                 Query(t=later, text="What colour is the circle?", target=other, choices=list(SHAPE_COLOURS))]
     else:
-        question = Query(t=sec(ask), text=DESCRIBE)
-        interruption = Query(t=later, text=_pick(rng, STOP_PHRASES), kind="stop")
-    return Built(scene, [question, interruption],
-                 {"events": [[sec(segment[0]), sec(segment[1])]], "states": _segments_meta(segments),
-                  "colour": colour, "expected": "answer kept, no reply" if kind == "noise" else "stop"})
+        turns = [Query(t=sec(ask), text=DESCRIBE)]
+    return Built(scene, turns, {"events": [], "states": _segments_meta(segments), "colour": colour,
+                                "circle_colour": other, "interrupt_at": later})
 
 
 BUILDERS: dict[str, Callable[[np.random.Generator], Built]] = {
