@@ -84,8 +84,8 @@ def _pool_init(base_url: str) -> None:
 def _pool_judge(job: tuple[str, list[dict]]) -> tuple[bool | None, float | None]:
     model, messages = job
     out = _worker_client.chat.completions.create(model=model, messages=messages, temperature=0)
-    verdict = parse_verdict(out.choices[0].message.content)
-    return verdict.pred, verdict.score
+    pred, score = parse_verdict(out.choices[0].message.content)
+    return pred, score
 
 
 def process_pool_baseline(server: FakeOpenAI, client: JudgeClient, items) -> tuple[float, list]:

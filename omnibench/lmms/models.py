@@ -27,7 +27,7 @@ class OmnibenchModel(lmms):
         return cls(**utils.simple_parse_args_string(arg_string or ""))
 
     def __init__(self, omnibench_model: str | None = None, call_timeout_s: float | None = None,
-                 **settings: Any) -> None:
+                 response_cache: bool | str = True, **settings: Any) -> None:
         super().__init__()
         from omnibench import registry
         from omnibench.engine.evaluate import cache_dir, redact
@@ -40,7 +40,10 @@ class OmnibenchModel(lmms):
         inner = registry.get_model(name, **settings)
         if not callable(getattr(inner, "generate", None)):
             raise ConfigError(f"omnibench model {name!r} is streaming-only; lmms-eval needs an offline model")
-        cache = ResponseCache(cache_dir() / "responses.sqlite") if getattr(inner, "deterministic", False) else None
+        # response_cache=false: every answer computed here (the cross-check compares with a fresh omnibench run)
+        use_cache = str(response_cache).lower() not in ("0", "false", "no")
+        cache = ResponseCache(cache_dir() / "responses.sqlite") \
+            if use_cache and getattr(inner, "deterministic", False) else None
         self.model = GuardedModel(inner, model_id=name, settings=redact(settings), timeout_s=call_timeout_s,
                                   cache=cache)
 
