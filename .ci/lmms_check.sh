@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # lmms-eval round trip: an omnibench model on omnibench tasks *inside lmms-eval* must give the
 # numbers `omnibench run` + `omnibench score` give on the same samples. Needs .venv-lmms (see .ci/run).
-# Env: LMMS_VENV (default .venv-lmms), LMMS_CHECK_MODEL (blind), LMMS_CHECK_TASKS (synth_ap,synth_si),
+# Env: LMMS_VENV (default .venv-lmms), LMMS_CHECK_MODEL (blind), LMMS_CHECK_MODEL_ARGS (the adapter's
+#      settings, key=value,... given to both tools), LMMS_CHECK_TASKS (synth_ap,synth_si),
 #      LMMS_CHECK_OUT (default: a temp dir, removed on success).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${LMMS_VENV:-.venv-lmms}"
 model="${LMMS_CHECK_MODEL:-blind}"
 tasks="${LMMS_CHECK_TASKS:-synth_ap,synth_si}"
+model_args="${LMMS_CHECK_MODEL_ARGS:-}"
 out="${LMMS_CHECK_OUT:-$(mktemp -d -t omnibench-lmms-check.XXXXXX)}"
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
@@ -25,10 +27,10 @@ mkdir -p "$out"
 include="$("$venv/bin/omnibench" lmms-eval-path)"
 lmms_tasks="$(echo "$tasks" | sed -E 's/(^|,)/\1omnibench_/g')"
 echo "== lmms-eval --model omnibench_$model --tasks $lmms_tasks --include_path $include"
-"$venv/bin/lmms-eval" --model "omnibench_$model" --tasks "$lmms_tasks" --include_path "$include" \
+"$venv/bin/lmms-eval" --model "omnibench_$model" --model_args "${model_args:+$model_args,}response_cache=false" --tasks "$lmms_tasks" --include_path "$include" \
   --output_path "$out/lmms" --log_samples > "$out/lmms.log" 2>&1 || { tail -40 "$out/lmms.log" >&2; exit 1; }
 echo "== omnibench run --model $model --tasks $tasks --protocol offline"
-"$venv/bin/omnibench" run --model "$model" --tasks "$tasks" --protocol offline --out "$out/omnibench" --quiet --no-score
+"$venv/bin/omnibench" run --model "$model" ${model_args:+--model-args "$model_args"} --tasks "$tasks" --protocol offline --out "$out/omnibench" --quiet --no-score
 "$venv/bin/omnibench" score "$out/omnibench" --tasks "$tasks" --json > "$out/omnibench_scores.json"
 if "$venv/bin/python" -m omnibench.lmms.check "$out/lmms" "$out/omnibench_scores.json" --tasks "$tasks"; then
   [ -n "${LMMS_CHECK_OUT:-}" ] || rm -rf "$out"

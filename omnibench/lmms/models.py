@@ -27,7 +27,7 @@ class OmnibenchModel(lmms):
         return cls(**utils.simple_parse_args_string(arg_string or ""))
 
     def __init__(self, omnibench_model: str | None = None, call_timeout_s: float | None = None,
-                 **settings: Any) -> None:
+                 response_cache: bool | str = True, **settings: Any) -> None:
         super().__init__()
         from omnibench import registry
         from omnibench.cache import cache_dir
@@ -45,7 +45,10 @@ class OmnibenchModel(lmms):
         caps = capabilities_of(inner, name)
         spec = RunSpec(model=name, model_name=name, model_args=public_settings(settings, caps.secrets),
                        weights_fingerprint=caps.weights_fingerprint, versions=code_versions())
-        use_cache = caps.deterministic and caps.weights_fingerprint is not None   # the rule of `omnibench run`
+        # the rule of `omnibench run`; response_cache=false: every answer computed here (the cross-check
+        # compares with a fresh omnibench run, which must not be handed these answers)
+        use_cache = (str(response_cache).lower() not in ("0", "false", "no")
+                     and caps.deterministic and caps.weights_fingerprint is not None)
         cache = ResponseCache(cache_dir() / "responses.sqlite") if use_cache else None
         self.model = GuardedModel(inner, model_id=name, settings=spec.model_args, timeout_s=call_timeout_s,
                                   cache=cache, cache_scope=spec.model_identity())
