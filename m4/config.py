@@ -166,8 +166,10 @@ class M4Config(BaseModel):
         return cls(**fields)
 
 
-def tiny_config(vocab_size: int = 320, audio: bool = False, **overrides: Any) -> M4Config:
-    """A random-weight stand-in that runs on a CPU in milliseconds (tests, benches, tiny=True)."""
+def tiny_config(vocab_size: int = 320, audio: bool | dict[str, Any] = False, **overrides: Any) -> M4Config:
+    """A random-weight stand-in that runs on a CPU in milliseconds (tests, benches, tiny=True).
+
+    `audio`: True for a tiny Whisper encoder, or its WhisperConfig kwargs."""
     text = {"vocab_size": vocab_size, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
             "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 8192,
             "tie_word_embeddings": False}
@@ -176,7 +178,7 @@ def tiny_config(vocab_size: int = 320, audio: bool = False, **overrides: Any) ->
     whisper = {"num_mel_bins": 16, "d_model": 32, "encoder_layers": 1, "encoder_attention_heads": 2,
                "encoder_ffn_dim": 64, "max_source_positions": 50, "decoder_layers": 1,
                "decoder_attention_heads": 2, "decoder_ffn_dim": 64}
-    fields: dict[str, Any] = {"text": text, "vision": vision, "audio": whisper if audio else None,
+    fields: dict[str, Any] = {"text": text, "vision": vision, "audio": (audio if isinstance(audio, dict) else whisper) if audio else None,
                               "speech_projector_hidden": 48}
     fields.update(overrides)
     return M4Config(**fields)
