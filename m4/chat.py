@@ -30,10 +30,12 @@ class ChatFormat:
     """Token-level view of a ChatML template for the M4 prompts."""
 
     def __init__(self, tokenizer: Any, system_prompt: str = "You are a helpful assistant.",
-                 image_token: str = "<image>", start_token: str = "<|im_start|>", end_token: str = "<|im_end|>"):
+                 image_token: str = "<image>", start_token: str = "<|im_start|>", end_token: str = "<|im_end|>",
+                 speech_token: str = "<speech>"):
         self.tokenizer = tokenizer
         self.system_prompt = system_prompt
         self.image_token = image_token
+        self.speech_token = speech_token
         self.im_start_id = self._special_id(start_token)
         self.im_end_id = self._special_id(end_token)
         rendered = self.render([{"role": "user", "content": f"{image_token}\n{_SLOT}"}])
@@ -77,6 +79,16 @@ class ChatFormat:
         """A channel's opening: '\\n{text}<|im_end|>\\n<|im_start|>assistant\\n' as the template spells it."""
         return self.encode(self._query_before + text + self._query_after)
 
+    def spoken_query_tail(self) -> list[int]:
+        """What follows a spoken query's speech tokens in a channel opening: '<|im_end|>\n<|im_start|>assistant\n'
+        (the reference's streaming audio model puts the speech right after the frames)."""
+        return self.encode(self._query_after)
+
+    def chatml_turn_ids(self, text: str) -> list[int]:
+        """A channel's opening as a prompt of its own: system prompt, the user turn, the assistant header
+        (how M4's turn-taking demo templates a new query; `interruption_prompt="chatml"`)."""
+        return self.encode(self.render([{"role": "user", "content": text}]))
+
     def alert_row(self, query_length: int) -> int:
         """Index, within the query part, of the row whose attention scores frames."""
         return query_length - self.alert_row_from_end
@@ -88,3 +100,15 @@ class ChatFormat:
         messages[first_user] = {"role": "user", "content": f"{self.image_token}\n{messages[first_user]['content']}"}
         head, tail = self.render(messages).split(self.image_token, 1)
         return Conversation(self.encode(head), self.encode(tail))
+
+    def spoken_conversation(self, history: list[tuple[str, str]] = (), text: str = "") -> tuple[list[int], list[int], list[int]]:
+        """The reference's audio evaluation layout, ids around the two media: (head, middle, tail) for
+
+        <|im_start|>user\n<image><|im_end|>\n [history] <|im_start|>user\n<speech>\n{text}<|im_end|>\n<|im_start|>assistant\n
+        (text is empty in the reference: the question is only heard)."""
+        messages = [{"role": "user", "content": self.image_token},
+                    *({"role": role, "content": t} for role, t in history),
+                    {"role": "user", "content": f"{self.speech_token}\n{text}"}]
+        head, rest = self.render(messages).split(self.image_token, 1)
+        middle, tail = rest.split(self.speech_token, 1)
+        return self.encode(head), self.encode(middle), self.encode(tail)

@@ -30,11 +30,14 @@ _WRAPPER_EXACT = {"architectures", "model_type", "use_mm_proj", "delay_load", "p
 
 
 class NoiseTestSettings(BaseModel):
-    """Entropy-adaptive test: a new turn is noise if p[<|im_start|>] > min(cap, scale * exp(-H))."""
+    """Entropy-adaptive test: a new turn is noise if p[<|im_start|>] > min(cap, scale * exp(-H)),
+    p = softmax(logits / temperature). Defaults: M4's demo; the OmniMMI harness's offline PT test is
+    temperature 0.05, scale 1e-6, no cap (cap None)."""
 
     model_config = ConfigDict(extra="forbid")
-    cap: float = 0.09
+    cap: float | None = 0.09
     scale: float = 0.3
+    temperature: float = 1.0
 
 
 class SpotterSettings(BaseModel):
@@ -45,6 +48,9 @@ class SpotterSettings(BaseModel):
     count: int = 4                # alert when the top count exceeds this (demo: max(4, 3 * fps))
     warmup: int = 4               # no scoring before this many frames (2 for the audio model)
     response_tokens: int = 64     # length cap of the spoken alert
+    # the OmniMMI harness drops every alert whose highlighted frame has int(time) == 0 (a quirk of its
+    # PA loop, kept only to reproduce its numbers); we keep them
+    drop_second_zero: bool = False
 
 
 class M4Config(BaseModel):
@@ -68,7 +74,14 @@ class M4Config(BaseModel):
     fps: float = 1.0
     max_new_tokens: int = 256
     channel_positions: Literal["continue", "restart"] = "continue"
+    # how a turn arriving mid-answer opens its channel: "continue" the prefix's user turn
+    # ('\n{query}<|im_end|>\n<|im_start|>assistant\n', ours) or a "chatml" prompt of its own
+    # (system prompt + user turn + assistant header, as M4's local_demo does)
+    interruption_prompt: Literal["continue", "chatml"] = "continue"
+    # offline frames: "letterbox" (ours, nothing cut off) or "clip" (the reference's CLIP processor crop)
+    offline_preprocess: Literal["letterbox", "clip"] = "letterbox"
     noise: NoiseTestSettings = Field(default_factory=NoiseTestSettings)
+    offline_noise: NoiseTestSettings | None = None     # the offline turn-taking head's test; None: `noise`
     spotter: SpotterSettings = Field(default_factory=SpotterSettings)
     attn_implementation: Literal["sdpa", "eager"] = "sdpa"
 

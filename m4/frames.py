@@ -1,4 +1,9 @@
-"""Frames (HxWx3 uint8) to CLIP pixel tensors: resize the long side, black-pad to a square, normalise."""
+"""Frames (HxWx3 uint8) to CLIP pixel tensors.
+
+Two preprocessings: ours (resize the long side, black-pad to a square, normalise: nothing of the
+frame is cut off) and the reference's offline one (transformers' CLIPImageProcessor as configured
+for openai/clip-vit-large-patch14-336: bicubic resize of the short side, centre crop, normalise).
+"""
 
 from __future__ import annotations
 
@@ -30,14 +35,37 @@ def resize_pad_square(frame: Any, size: int):
     return out
 
 
-def frames_to_pixels(frames: Any, size: int):
-    """A sequence of HxWx3 uint8 frames (or an (N, H, W, 3) array) -> (N, 3, size, size) CLIP input."""
+def frames_to_pixels(frames: Any, size: int, preprocess: str = "letterbox"):
+    """A sequence of HxWx3 uint8 frames (or an (N, H, W, 3) array) -> (N, 3, size, size) CLIP input.
+
+    preprocess: "letterbox" (ours) or "clip" (the reference's CLIP processor: bicubic, centre crop).
+    """
     import torch
+
+    if preprocess == "clip":
+        return clip_processor_pixels(frames, size)
+    if preprocess != "letterbox":
+        raise ValueError(f"frame preprocess {preprocess!r} is not one of 'letterbox', 'clip'")
 
     batch = torch.stack([resize_pad_square(f, size) for f in frames])
     mean = torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(CLIP_STD).view(1, 3, 1, 1)
     return (batch - mean) / std
+
+
+def clip_processor_pixels(frames: Any, size: int):
+    """The real CLIPImageProcessor (no stand-in): shortest side -> size (bicubic), centre crop size x size."""
+    import numpy as np
+
+    try:        # transformers >= 5.x without torchvision: the PIL backend, named so it does not warn
+        from transformers import CLIPImageProcessorPil as Processor
+    except ImportError:
+        from transformers import CLIPImageProcessor as Processor
+
+    processor = Processor(size={"shortest_edge": size}, crop_size={"height": size, "width": size},
+                          image_mean=list(CLIP_MEAN), image_std=list(CLIP_STD))
+    images = [np.asarray(f, dtype=np.uint8) for f in frames]
+    return processor(images=images, return_tensors="pt")["pixel_values"]
 
 
 def uniform_indices(total: int, count: int) -> list[int]:

@@ -33,9 +33,11 @@ class TurnDecision:
 
 def noise_test(logits: torch.Tensor, start_id: int, settings: NoiseTestSettings) -> tuple[bool, float, float, float]:
     """(is_noise, p_start, threshold, entropy) for one row of logits."""
-    p = torch.softmax(logits.float(), dim=-1)
+    p = torch.softmax(logits.float() / settings.temperature, dim=-1)
     entropy = float(-(p * torch.log(p + 1e-5)).sum())
-    threshold = min(settings.cap, settings.scale * math.exp(-entropy))
+    threshold = settings.scale * math.exp(-entropy)
+    if settings.cap is not None:
+        threshold = min(settings.cap, threshold)
     p_start = float(p[start_id])
     return p_start > threshold, p_start, threshold, entropy
 
@@ -114,28 +116,31 @@ class MultiplexDecoder:
         return list(self.active.tokens) if self.active else []
 
     # the two operations ---------------------------------------------------------------------
-    def ask(self, turn_ids: list[int], force: Literal["noise", "query"] | None = None) -> TurnDecision:
-        """A user turn arrives (ids of its channel opening, e.g. chat.query_ids(text)).
+    def ask(self, turn: list[int] | torch.Tensor, force: Literal["noise", "query"] | None = None) -> TurnDecision:
+        """A user turn arrives: ids of its channel opening (e.g. chat.query_ids(text)), or its (1, L, H)
+        embeddings when it holds more than text (a spoken query's speech tokens).
 
         `force` overrides the noise test's verdict (tests, and questions that must be answered).
         """
         channel = _Channel(self._next_id)
         self._next_id += 1
-        ids: list[int] = []
+        turn_embeds = turn if isinstance(turn, torch.Tensor) else self.model.embed(list(turn))
+        turn_length = turn_embeds.shape[1]
+        pieces: list[torch.Tensor] = []
         channels: list[int] = []
         fed_pending = self._pending is not None
         if fed_pending:                          # the pending answer token rides along
-            ids.append(self._pending)
+            pieces.append(self.model.embed([self._pending]))
             channels.append(self.active.id)
-        ids += list(turn_ids)
-        channels += [channel.id] * len(turn_ids)
-        logits = self._forward(ids, channels)
+        pieces.append(turn_embeds.to(self.model.device))
+        channels += [channel.id] * turn_length
+        logits = self._forward_embeds(torch.cat(pieces, dim=1), channels)
         self._pending = None
         is_noise, p, threshold, entropy = noise_test(logits[-1], self.chat.im_start_id, self.noise)
         if force is not None:
             is_noise = force == "noise"
         if is_noise:
-            self._crop(len(turn_ids))            # as if the turn never came
+            self._crop(turn_length)              # as if the turn never came
             if fed_pending:
                 self._ready = logits[0]
             return TurnDecision("noise", p, threshold, entropy, channel.id)
@@ -201,11 +206,14 @@ class MultiplexDecoder:
         return positions
 
     def _forward(self, ids: list[int], channels: list[int]) -> torch.Tensor:
+        return self._forward_embeds(self.model.embed(ids), channels)
+
+    def _forward_embeds(self, embeds: torch.Tensor, channels: list[int]) -> torch.Tensor:
         positions = self._positions(channels)
         self.slot_channel += channels
         self.slot_position += positions
         mask = channel_mask(self.slot_channel, channels, self.model.dtype)
-        out = self.model.forward_embeds(self.model.embed(ids), self.cache, mask=mask, positions=positions)
+        out = self.model.forward_embeds(embeds, self.cache, mask=mask, positions=positions)
         return out.logits[0]
 
     def _crop(self, n: int) -> None:

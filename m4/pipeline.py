@@ -44,12 +44,32 @@ class M4Pipeline:
     @classmethod
     def build(cls, model: Any, tokenizer: Any) -> M4Pipeline:
         cfg = model.config
-        return cls(model, tokenizer, ChatFormat(tokenizer, cfg.system_prompt, cfg.image_token))
+        return cls(model, tokenizer, ChatFormat(tokenizer, cfg.system_prompt, cfg.image_token,
+                                                speech_token=cfg.speech_token))
+
+    @property
+    def hears(self) -> bool:
+        """True when the checkpoint has a speech tower (M4-Audio): queries may be spoken."""
+        return self.model.speech is not None
 
     # pieces -----------------------------------------------------------------------------------
-    def frame_embeddings(self, frames: Any) -> torch.Tensor:
+    def frame_embeddings(self, frames: Any, preprocess: str = "letterbox") -> torch.Tensor:
         """HxWx3 uint8 frames -> (N, tokens_per_frame, H)."""
-        return self.model.encode_frames(frames_to_pixels(frames, self.config.frame_size))
+        return self.model.encode_frames(frames_to_pixels(frames, self.config.frame_size, preprocess))
+
+    def speech_embeddings(self, waveform: Any) -> torch.Tensor:
+        """A mono 16 kHz waveform -> (1, tokens, H): Whisper log-mel, encoder, frame-stacking projector."""
+        from omnibench.m4.audio import log_mel
+
+        speech = self.model.speech
+        if speech is None:
+            raise ValueError("this M4 checkpoint has no speech encoder: it cannot take spoken queries")
+        return self.model.encode_speech(log_mel(waveform, speech.mel_bins, speech.input_frames))
+
+    def spoken_query(self, waveform: Any) -> torch.Tensor:
+        """A streaming channel opening for a spoken query: speech tokens, then the assistant header."""
+        tail = self.model.embed(self.chat.spoken_query_tail())
+        return torch.cat([self.speech_embeddings(waveform), tail], dim=1)
 
     def decoder(self, *, max_new_tokens: int | None = None, temperature: float = 0.0,
                 seed: int | None = None) -> MultiplexDecoder:
@@ -58,25 +78,38 @@ class M4Pipeline:
                                 max_new_tokens=max_new_tokens or cfg.max_new_tokens, temperature=temperature,
                                 seed=seed)
 
-    def _conversation_embeds(self, frames: Any, prompt: str, history: list[tuple[str, str]]) -> tuple[torch.Tensor, list[int]]:
-        """(prefix embeds = head + frames, tail ids = rest of the conversation up to the assistant header)."""
-        conv = self.chat.conversation(prompt, history)
-        parts = [self.model.embed(conv.head)]
+    def _conversation_embeds(self, frames: Any, prompt: str, history: list[tuple[str, str]],
+                             speech: Any = None, speech_text: bool = False) -> tuple[torch.Tensor, list[int]]:
+        """(prefix embeds = head + frames [+ spoken turn], tail ids = rest of the conversation up to the assistant header).
+
+        With `speech` (a 16 kHz waveform) the prompt is laid out as the reference's audio evaluation:
+        frames in one user turn, the speech in the next; the written prompt is added only with `speech_text`."""
+        if speech is not None:
+            head, middle, tail = self.chat.spoken_conversation(history, prompt if speech_text else "")
+        else:
+            conv = self.chat.conversation(prompt, history)
+            head, middle, tail = conv.head, None, conv.tail
+        parts = [self.model.embed(head)]
         if frames is not None and len(frames):
             chosen = [frames[i] for i in uniform_indices(len(frames), self.config.offline_frames)]
-            parts.append(self.frame_embeddings(chosen).reshape(1, -1, self.config.hidden_size))
-        return torch.cat(parts, dim=1), conv.tail
+            embeds = self.frame_embeddings(chosen, self.config.offline_preprocess)
+            parts.append(embeds.reshape(1, -1, self.config.hidden_size))
+        if speech is not None:
+            parts += [self.model.embed(middle), self.speech_embeddings(speech)]
+        return torch.cat(parts, dim=1), tail
 
     # offline entry points ---------------------------------------------------------------------
     def answer(self, frames: Any, prompt: str, history: list[tuple[str, str]] = (), *,
-               max_new_tokens: int | None = None, temperature: float = 0.0, seed: int | None = None) -> str:
-        prefix, tail = self._conversation_embeds(frames, prompt, history)
+               max_new_tokens: int | None = None, temperature: float = 0.0, seed: int | None = None,
+               speech: Any = None, speech_text: bool = False) -> str:
+        prefix, tail = self._conversation_embeds(frames, prompt, history, speech, speech_text)
         decoder = self.decoder(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
         decoder.start(prefix)
         decoder.ask(tail, force="query")          # an offline question is always answered
         return self.chat.decode(decoder.generate())
 
-    def respond_probability(self, frames: Any, prompt: str, history: list[tuple[str, str]] = ()) -> float:
+    def respond_probability(self, frames: Any, prompt: str, history: list[tuple[str, str]] = (),
+                            speech: Any = None, speech_text: bool = False) -> float:
         """Turn-taking head: one pass, the entropy-adaptive test on p[<|im_start|>].
 
         Mapped so that 0.5 is the test's own threshold: 1 - p_start / (2 * threshold), clipped;
@@ -84,10 +117,11 @@ class M4Pipeline:
         """
         from omnibench.m4.modeling import new_cache
 
-        prefix, tail = self._conversation_embeds(frames, prompt, history)
+        prefix, tail = self._conversation_embeds(frames, prompt, history, speech, speech_text)
         embeds = torch.cat([prefix, self.model.embed(tail)], dim=1)
         logits = self.model.forward_embeds(embeds, new_cache(self.model)).logits[0, -1]
-        _, p_start, threshold, _ = noise_test(logits, self.chat.im_start_id, self.config.noise)
+        settings = self.config.offline_noise or self.config.noise
+        _, p_start, threshold, _ = noise_test(logits, self.chat.im_start_id, settings)
         if threshold <= 0:
             return 0.0 if p_start > 0 else 1.0
         return float(min(1.0, max(0.0, 1.0 - p_start / (2.0 * threshold))))

@@ -50,7 +50,7 @@ class StreamSession:
         self.frames_start = len(head)
         self.frame_times: list[float] = []
         self.held: list[tuple[float, torch.Tensor]] = []
-        self.pending: list[tuple[int, str]] = []
+        self.pending: list[tuple[int, str, Any]] = []
         self.outputs: list[StreamOutput] = []
         self.spotter: HighlightSpotter | None = None
         self.current: _Answer | None = None
@@ -68,17 +68,19 @@ class StreamSession:
         else:
             self._append_frame(t, embeds)
 
-    def ask(self, turn: int, text: str, *, alert_request: bool = False) -> None:
+    def ask(self, turn: int, text: str, *, alert_request: bool = False, speech: Any = None) -> None:
+        """A user turn; `speech` (a 16 kHz waveform, audio model only) replaces the text as the query.
+        The spotter always reads the alert request as text."""
         if alert_request:
             self.spotter = HighlightSpotter(self.model, self.chat, self.model.config.spotter)
             self.spotter.set_query(text)
         else:
-            self.pending.append((turn, text))
+            self.pending.append((turn, text, speech))
 
     def poll(self) -> list[StreamOutput]:
         out, self.outputs = self.outputs, []
-        for turn, text in self.pending:
-            out += self._insert(turn, text)
+        for turn, text, speech in self.pending:
+            out += self._insert(turn, text, speech)
         self.pending = []
         if self.current is not None:
             out += self._advance()
@@ -94,7 +96,10 @@ class StreamSession:
         self.frame_times.append(t)
         self.decoder.attach(self.cache, self.prefix_len)
         if alert is not None:
-            self.outputs.append(self._speak_alert(alert))
+            spoken = self._speak_alert(alert)
+            # reference quirk (drop_second_zero): the OmniMMI PA loop discards claims with int(t) == 0
+            if not (self.spotter.settings.drop_second_zero and int(spoken.refers_to) == 0):
+                self.outputs.append(spoken)
 
     def _speak_alert(self, alert: Alert) -> StreamOutput:
         """The response after an alert: a short answer to the alert query, from the cache."""
@@ -103,9 +108,9 @@ class StreamSession:
         self.decoder.end_turn()
         return StreamOutput(self.chat.decode(tokens), None, True, self.frame_times[alert.frame])
 
-    def _insert(self, turn: int, text: str) -> list[StreamOutput]:
+    def _insert(self, turn: int, text: str, speech: Any = None) -> list[StreamOutput]:
         force = None if (self.current is not None or self.judge_idle_turns) else "query"
-        decision = self.decoder.ask(self.chat.query_ids(text), force=force)
+        decision = self.decoder.ask(self._channel_opening(text, speech), force=force)
         if decision.kind == "noise":
             return []
         out: list[StreamOutput] = []
@@ -117,6 +122,13 @@ class StreamSession:
         else:
             self._flush_held()
         return out
+
+    def _channel_opening(self, text: str, speech: Any) -> list[int] | torch.Tensor:
+        if speech is not None:
+            return self.pipeline.spoken_query(speech)
+        if self.current is not None and self.model.config.interruption_prompt == "chatml":
+            return self.chat.chatml_turn_ids(text)      # an interruption as a prompt of its own (M4's demo)
+        return self.chat.query_ids(text)
 
     def _advance(self) -> list[StreamOutput]:
         answer = self.current
