@@ -80,6 +80,11 @@ class M4Config(BaseModel):
     interruption_prompt: Literal["continue", "chatml"] = "continue"
     # offline frames: "letterbox" (ours, nothing cut off) or "clip" (the reference's CLIP processor crop)
     offline_preprocess: Literal["letterbox", "clip"] = "letterbox"
+    # training images: "anyres" (ours: the whole image plus tiles of the closest grid) or "unires"
+    # (the reference: pinpoint tiles, no base image; m4/unires.py). A LongVA config.json without our
+    # block says unires (mm_patch_merge_type), so a real base checkpoint trains as the reference did.
+    image_tiling: Literal["anyres", "unires"] = "anyres"
+    image_grid_pinpoints: list[tuple[int, int]] | None = None     # unires resolutions; None: M4's scripts'
     noise: NoiseTestSettings = Field(default_factory=NoiseTestSettings)
     offline_noise: NoiseTestSettings | None = None     # the offline turn-taking head's test; None: `noise`
     spotter: SpotterSettings = Field(default_factory=SpotterSettings)
@@ -174,7 +179,11 @@ class M4Config(BaseModel):
             "pool_stride": data.get("mm_spatial_pool_stride", 2),
             "pool_mode": data.get("mm_spatial_pool_mode", "average"),
             "speech_stack": data.get("speech_encoder_ds_rate", 5),
+            # only a real LongVA file (no block of ours) says how it was trained
+            "image_tiling": "unires" if data.get("mm_patch_merge_type") == "unires" and "m4" not in data else "anyres",
         }
+        if isinstance(data.get("image_grid_pinpoints"), list):
+            fields["image_grid_pinpoints"] = [tuple(p) for p in data["image_grid_pinpoints"]]
         fields.update(data.get("m4") or {})     # our own settings block, when we wrote the file
         return cls(**fields)
 

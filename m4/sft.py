@@ -193,6 +193,10 @@ class SFTDataset:
                 from omnibench.data.video import VideoReader
 
                 frames = VideoReader(str(path)).sample(count=self.frames_per_video).array
+            elif self.config.image_tiling == "unires":     # the reference's tiles, no base image
+                from omnibench.m4.unires import unires_tiles
+
+                frames = unires_tiles(path, size, self.config.image_grid_pinpoints)
             else:
                 frames = anyres_crops(path, size, self.anyres_grids)
             self._pixels[key] = frames_to_pixels(frames, size)
