@@ -12,7 +12,7 @@ deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependenc
 print(next(re.search(r">=\s*([\d.]+)", d).group(1) for d in deps if d.startswith("transformers")))
 PY
 )
-tests="tests/m4/test_checkpoint.py tests/m4/test_modeling.py tests/models/test_m4.py tests/models/test_m4_audio.py"
+tests="tests/m4/model/test_checkpoint.py tests/m4/model/test_modeling.py tests/models/test_m4.py tests/models/test_m4_audio.py"
 for spec in "transformers==${floor}" "transformers>=${floor}"; do
   venv=".venv-tf-$([ "${spec#*==}" != "$spec" ] && echo lowest || echo newest)"
   python -m venv --system-site-packages "$venv"

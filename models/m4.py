@@ -65,7 +65,7 @@ class M4Adapter:
                  offline_noise_uncapped: bool | None = None, interruption_prompt: str | None = None,
                  offline_frame_preprocess: str | None = None, drop_second_zero_alerts: bool | None = None,
                  speech_text: bool = False):
-        from omnibench.m4.pipeline import M4Pipeline
+        from omnibench.m4.inference.pipeline import M4Pipeline
 
         if (checkpoint is None) == (not tiny):
             raise ConfigError("model m4 needs exactly one of checkpoint=PATH or tiny=true")
@@ -146,7 +146,7 @@ class M4Adapter:
 
     # streaming -----------------------------------------------------------------------------------
     def reset(self, info: StreamInfo) -> None:
-        from omnibench.m4.stream import StreamSession
+        from omnibench.m4.inference.stream import StreamSession
 
         self.session = StreamSession(self.pipeline, **self.stream_settings)
         self.turns = 0

@@ -17,7 +17,7 @@ from omnibench import registry  # noqa: E402
 from omnibench.data.schema import Query  # noqa: E402
 from omnibench.data.tts import write_wav  # noqa: E402
 from omnibench.engine.protocols import OfflineRequest, StreamInfo  # noqa: E402
-from omnibench.m4.audio import SpeechEncoder  # noqa: E402
+from omnibench.m4.model.audio import SpeechEncoder  # noqa: E402
 from tests.videos import frame_pixels, make_video  # noqa: E402
 
 FRAMES = np.stack([frame_pixels(i, (80, 60)) for i in range(6)])
@@ -25,8 +25,8 @@ FRAMES = np.stack([frame_pixels(i, (80, 60)) for i in range(6)])
 
 @pytest.fixture(scope="module")
 def audio_checkpoint(tmp_path_factory):
-    from omnibench.m4.checkpoint import save_checkpoint
-    from omnibench.m4.pipeline import M4Pipeline
+    from omnibench.m4.model.checkpoint import save_checkpoint
+    from omnibench.m4.inference.pipeline import M4Pipeline
 
     path = tmp_path_factory.mktemp("m4_audio")
     tiny = M4Pipeline.tiny(seed=4, audio=True)

@@ -14,8 +14,8 @@ pytest.importorskip("transformers")
 from omnibench import registry  # noqa: E402
 from omnibench.data.schema import Query  # noqa: E402
 from omnibench.engine.protocols import OfflineRequest, StreamInfo  # noqa: E402
-from omnibench.m4.multiplex import noise_test  # noqa: E402
-from omnibench.m4.spotter import Alert, HighlightSpotter  # noqa: E402
+from omnibench.m4.inference.multiplex import noise_test  # noqa: E402
+from omnibench.m4.inference.spotter import Alert, HighlightSpotter  # noqa: E402
 from omnibench.models.m4 import m4_reference_settings  # noqa: E402
 from tests.videos import frame_pixels  # noqa: E402
 
@@ -117,14 +117,14 @@ def test_row10_interruption_channel(mode, monkeypatch):
 @pytest.mark.parametrize("mode", MODES)
 def test_row11_offline_frame_preprocessing(mode, monkeypatch):
     """Ours: letterbox (nothing cut). Reference: the CLIP processor's bicubic resize + centre crop."""
-    from omnibench.m4 import frames as frames_module
+    from omnibench.m4.model import frames as frames_module
 
     model = _m4(mode)
     wide = np.zeros((40, 80, 3), np.uint8)
     wide[:, :8] = 255                                     # a white band at the left edge
     seen = []
     real = frames_module.frames_to_pixels
-    monkeypatch.setattr("omnibench.m4.pipeline.frames_to_pixels",
+    monkeypatch.setattr("omnibench.m4.inference.pipeline.frames_to_pixels",
                         lambda frames, size, preprocess="letterbox": seen.append(real(frames, size, preprocess)) or seen[-1])
     model.generate(OfflineRequest(prompt="What is shown?", frames=np.stack([wide]), max_new_tokens=2))
     pixels = seen[0][0]
