@@ -21,10 +21,10 @@ import time
 
 import torch
 
-from omnibench.m4.config import SpotterSettings
-from omnibench.m4.modeling import build_model, new_cache
-from omnibench.m4.pipeline import M4Pipeline
-from omnibench.m4.spotter import HighlightSpotter
+from omnibench.m4.model.config import SpotterSettings
+from omnibench.m4.model.modeling import build_model, new_cache
+from omnibench.m4.inference.pipeline import M4Pipeline
+from omnibench.m4.inference.spotter import HighlightSpotter
 
 TOKENS_PER_FRAME = 144
 REPEATS = 9

@@ -15,10 +15,39 @@ from omnibench.errors import ConfigError, ModelError
 from omnibench.registry import model
 
 
+# The OmniMMI harness's M4 behaviour (rows 8-12 of the reference-mode table), as model settings:
+# offline decoding sampled at T=0.5 with 1024 new tokens in fp16 (baselines/intersuit_modeling.py),
+# its offline PT test softmax(logits / 0.05) with threshold 1e-6 * e^-H and no cap (same file),
+# an interruption as a ChatML prompt of its own (M4 local_demo/turntaking_cli.py), CLIP processor
+# crops for offline frames (its image_processor), and alerts at int(t) == 0 dropped
+# (evaluations/online_inference_utils.py, PA loop).
+_REFERENCE_OMNIMMI: dict[str, Any] = {
+    "offline_temperature": 0.5, "offline_max_new_tokens": 1024, "dtype": "float16",
+    "offline_noise_temperature": 0.05, "offline_noise_scale": 1e-6, "offline_noise_uncapped": True,
+    "interruption_prompt": "chatml", "offline_frame_preprocess": "clip", "drop_second_zero_alerts": True,
+}
+
+
+def m4_reference_settings(reference: str = "omnimmi") -> dict[str, Any]:
+    """Model settings that make the `m4` adapter behave as the named reference harness does."""
+    if reference != "omnimmi":
+        raise ConfigError(f"model m4: unknown reference {reference!r} (known: 'omnimmi')")
+    return dict(_REFERENCE_OMNIMMI)
+
+
 @model("m4", description="M4 (LongVA + multiplexed decoding + highlight-spot alerting); checkpoint=PATH or tiny=true")
 class M4Adapter:
     """Settings: checkpoint (a LongVA/M4 directory) or tiny=True (random weights), device, dtype,
-    temperature, tokens_per_poll, alpha / count / warmup / alert_tokens (alerting), noise_cap / noise_scale."""
+    temperature, tokens_per_poll, alpha / count / warmup / alert_tokens (alerting), noise_cap / noise_scale.
+
+    Reference behaviour, one setting each (docs/real_checkpoints.md): offline_temperature /
+    offline_max_new_tokens (offline decoding), offline_noise_temperature / offline_noise_scale /
+    offline_noise_cap / offline_noise_uncapped (offline turn-taking test), interruption_prompt
+    ("continue" | "chatml"), offline_frame_preprocess ("letterbox" | "clip"), drop_second_zero_alerts;
+    reference="omnimmi" sets them all (m4_reference_settings), explicit settings still win.
+    An M4-Audio checkpoint (speech tower) hears spoken queries (accepts_audio); speech_text=true also
+    shows it the written prompt, which the reference does not.
+    """
 
     fps = 1.0
     needs_video = True
@@ -26,55 +55,103 @@ class M4Adapter:
     deterministic = True
 
     def __init__(self, checkpoint: str | None = None, tiny: bool = False, device: str = "auto",
-                 dtype: str = "float32", seed: int = 0, temperature: float = 0.0, tokens_per_poll: int = 16,
+                 dtype: str | None = None, seed: int = 0, temperature: float = 0.0, tokens_per_poll: int = 16,
                  max_new_tokens: int | None = None, num_frames: int = 16, alpha: float | None = None,
                  count: int | None = None, warmup: int | None = None, alert_tokens: int | None = None, noise_cap: float | None = None,
-                 noise_scale: float | None = None, judge_idle_turns: bool = True):
+                 noise_scale: float | None = None, judge_idle_turns: bool = True, *, tiny_audio: bool = False,
+                 reference: str | None = None, offline_temperature: float | None = None,
+                 offline_max_new_tokens: int | None = None, offline_noise_temperature: float | None = None,
+                 offline_noise_scale: float | None = None, offline_noise_cap: float | None = None,
+                 offline_noise_uncapped: bool | None = None, interruption_prompt: str | None = None,
+                 offline_frame_preprocess: str | None = None, drop_second_zero_alerts: bool | None = None,
+                 speech_text: bool = False):
         from omnibench.engine.capabilities import pick_device
-        from omnibench.m4.pipeline import M4Pipeline
+        from omnibench.m4.inference.pipeline import M4Pipeline
         from omnibench.rundir import fingerprint_path
 
         device = pick_device(device)            # auto: cuda:LOCAL_RANK under torchrun, else cuda, else cpu
         if (checkpoint is None) == (not tiny):
             raise ConfigError("model m4 needs exactly one of checkpoint=PATH or tiny=true")
+        given = {k: v for k, v in locals().items() if k in _REFERENCE_OMNIMMI and v is not None}
+        settings = {**(m4_reference_settings(reference) if reference else {}), **given}
+        self.reference = reference
+        dtype = settings.get("dtype", "float32")
         try:
-            self.pipeline = (M4Pipeline.tiny(seed=seed, device=device) if tiny
+            self.pipeline = (M4Pipeline.tiny(seed=seed, device=device, audio=tiny_audio) if tiny
                              else M4Pipeline.from_checkpoint(str(checkpoint), device=device, dtype=dtype))
         except (OSError, ValueError) as exc:
             raise ModelError(f"model m4: cannot load {checkpoint or 'tiny model'}: {exc}") from exc
-        self._apply_settings(alpha, count, warmup, alert_tokens, noise_cap, noise_scale, num_frames)
+        if tiny and dtype != "float32":
+            import torch
+
+            self.pipeline.model.to(getattr(torch, dtype))
+        self._apply_settings(alpha, count, warmup, alert_tokens, noise_cap, noise_scale, num_frames, settings)
         self.num_frames = num_frames
         self.fps = self.pipeline.config.fps
+        self.accepts_audio = self.pipeline.hears
+        self.speech_text = speech_text
         self.temperature, self.seed = temperature, seed
+        self.offline_temperature = settings.get("offline_temperature", temperature)
         self.max_new_tokens = max_new_tokens
+        self.offline_max_new_tokens = settings.get("offline_max_new_tokens", max_new_tokens)
         self.stream_settings = {"tokens_per_poll": tokens_per_poll, "temperature": temperature, "seed": seed,
                                 "judge_idle_turns": judge_idle_turns, "max_new_tokens": max_new_tokens}
         self.session = None
-        self.deterministic = temperature <= 0
-        self.weights_fingerprint = fingerprint_path(checkpoint) if checkpoint else f"random-init-seed{seed}"
+        self.deterministic = temperature <= 0 and self.offline_temperature <= 0
+        self.weights_fingerprint = (fingerprint_path(checkpoint) if checkpoint
+                                    else f"random-init-seed{seed}{'-audio' if tiny_audio else ''}")
 
-    def _apply_settings(self, alpha, count, warmup, alert_tokens, noise_cap, noise_scale, num_frames) -> None:
+    def _apply_settings(self, alpha, count, warmup, alert_tokens, noise_cap, noise_scale, num_frames,
+                        settings: dict[str, Any]) -> None:
         cfg = self.pipeline.model.config
         spotter = {k: v for k, v in {"alpha": alpha, "count": count, "warmup": warmup,
-                                      "response_tokens": alert_tokens}.items() if v is not None}
-        noise = {k: v for k, v in {"cap": noise_cap, "scale": noise_scale}.items() if v is not None}
-        self.pipeline.model.config = cfg.model_copy(update={
-            "spotter": cfg.spotter.model_copy(update=spotter), "noise": cfg.noise.model_copy(update=noise),
-            "offline_frames": num_frames})
+                                      "response_tokens": alert_tokens,
+                                      "drop_second_zero": settings.get("drop_second_zero_alerts")}.items()
+                   if v is not None}
+        noise = cfg.noise.model_copy(update={k: v for k, v in {"cap": noise_cap, "scale": noise_scale}.items()
+                                             if v is not None})
+        offline = {k: v for k, v in {"temperature": settings.get("offline_noise_temperature"),
+                                      "scale": settings.get("offline_noise_scale"),
+                                      "cap": settings.get("offline_noise_cap")}.items() if v is not None}
+        if settings.get("offline_noise_uncapped"):
+            offline["cap"] = None
+        update: dict[str, Any] = {"spotter": cfg.spotter.model_copy(update=spotter), "noise": noise,
+                                  "offline_frames": num_frames}
+        if offline:
+            update["offline_noise"] = (cfg.offline_noise or noise).model_copy(update=offline)
+        for key, field in (("interruption_prompt", "interruption_prompt"),
+                           ("offline_frame_preprocess", "offline_preprocess")):
+            if key in settings:
+                update[field] = settings[key]
+        try:
+            self.pipeline.model.config = type(cfg).model_validate({**cfg.model_dump(), **{
+                k: (v.model_dump() if hasattr(v, "model_dump") else v) for k, v in update.items()}})
+        except ValueError as exc:
+            raise ConfigError(f"model m4: bad setting: {exc}") from exc
 
     # offline --------------------------------------------------------------------------------------
     def generate(self, request: OfflineRequest) -> str:
         return self.pipeline.answer(request.frames, request.prompt, _history(request),
-                                    max_new_tokens=self.max_new_tokens or request.max_new_tokens,
-                                    temperature=request.temperature or self.temperature, seed=self.seed)
+                                    max_new_tokens=self.offline_max_new_tokens or request.max_new_tokens,
+                                    temperature=request.temperature or self.offline_temperature, seed=self.seed,
+                                    speech=self._speech(request.audio), speech_text=self.speech_text)
 
     def should_respond(self, request: OfflineRequest) -> float:
         """Probability-like score that a reply is due; 0.5 is M4's own noise threshold."""
-        return self.pipeline.respond_probability(request.frames, request.prompt, _history(request))
+        return self.pipeline.respond_probability(request.frames, request.prompt, _history(request),
+                                                 speech=self._speech(request.audio), speech_text=self.speech_text)
+
+    def _speech(self, path: str | None) -> Any:
+        """The spoken query as a 16 kHz waveform, when this checkpoint hears and the turn was spoken."""
+        if path is None or not self.accepts_audio:
+            return None
+        from omnibench.models._hf_common import read_wav_16k
+
+        return read_wav_16k(path)
 
     # streaming -----------------------------------------------------------------------------------
     def reset(self, info: StreamInfo) -> None:
-        from omnibench.m4.stream import StreamSession
+        from omnibench.m4.inference.stream import StreamSession
 
         self.session = StreamSession(self.pipeline, **self.stream_settings)
         self.turns = 0
@@ -85,7 +162,8 @@ class M4Adapter:
     def ask(self, t: float, query: Query) -> None:
         # the k-th ask is turn k; only alert requests are routed by kind (they ask for the spotter),
         # noise and stop must be recognised by the model itself
-        self.session.ask(self.turns, query.text, alert_request=query.kind == "alert_request")
+        self.session.ask(self.turns, query.text, alert_request=query.kind == "alert_request",
+                         speech=self._speech(query.audio))
         self.turns += 1
 
     def poll(self, t: float) -> list[Emission]:

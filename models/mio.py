@@ -94,9 +94,12 @@ class MIO:
             Image.fromarray(frame).save(path, quality=95)
             image_paths.append(str(path))
         speech = [request.audio] if request.audio and self.accepts_audio else []
+        # MIOTokenizer.__call__ hands every image list to tokenize_images, which reads images[0]:
+        # a request without frames (the offline-as-streaming bridge's first ask) must pass None
         return self.tokenizer.apply_chat_template(
-            [self.conversation(request, len(image_paths), bool(speech))], batch_image_paths=[image_paths],
-            batch_speech_paths=[speech], mode=self.mode, add_generation_prompt=True, tokenize=True,
+            [self.conversation(request, len(image_paths), bool(speech))],
+            batch_image_paths=[image_paths] if image_paths else None,
+            batch_speech_paths=[speech] if speech else None, mode=self.mode, add_generation_prompt=True, tokenize=True,
             add_timbre=False, return_tensors="pt", padding="longest")
 
     def generate(self, request: OfflineRequest) -> str:

@@ -353,7 +353,7 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
 
 def _m4_command(verb: str, argv: list[str]) -> int:
     """`omnibench m4 train --recipe NAME [key=value ...]` and `omnibench m4 build-data ...`."""
-    from omnibench.m4 import train
+    from omnibench.m4.training import train
 
     return train.main_train(argv) if verb == "train" else train.main_build_data(argv)
 

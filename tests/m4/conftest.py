@@ -10,7 +10,7 @@ pytest.importorskip("transformers")
 
 @pytest.fixture(scope="session")
 def pipeline():
-    from omnibench.m4.pipeline import M4Pipeline
+    from omnibench.m4.inference.pipeline import M4Pipeline
 
     return M4Pipeline.tiny(seed=0)
 

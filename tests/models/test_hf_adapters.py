@@ -20,6 +20,7 @@ from omnibench.engine.wrapper import GuardedModel
 from omnibench.task import Prompts
 from tests.videos import make_video
 
+torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("PIL")
 
@@ -220,3 +221,48 @@ def test_video_patches_match_the_video_processor_layout():
     assert grid == (1, 4, 4) and patches.shape == (16, 3 * 2 * 14 * 14)
     row = patches[0].reshape(3, 2, 14, 14)                               # (C, T, p, p) as the processor flattens
     assert np.allclose(row[:, 0], 0.0) and np.allclose(row[:, 1], 1.0)
+
+
+def _library_video_patchify():
+    """Qwen2VLVideoProcessor.patchify from the installed transformers. Its module imports torchvision;
+    without it, the method is compiled from that same module's source (transformers' code, not ours)."""
+    import ast
+    import importlib.util
+
+    try:
+        from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+        return lambda videos, **kw: Qwen2VLVideoProcessor.patchify(None, videos, **kw)
+    except ImportError:
+        pass
+    spec = importlib.util.find_spec("transformers.models.qwen2_vl.video_processing_qwen2_vl")
+    tree = ast.parse(open(spec.origin, encoding="utf-8").read())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Qwen2VLVideoProcessor")
+    method = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "patchify")
+    method.decorator_list = []
+    namespace = {"torch": torch}
+    exec(compile(ast.Module(body=[method], type_ignores=[]), spec.origin, "exec"), namespace)
+    return lambda videos, **kw: namespace["patchify"](None, videos, **kw)
+
+
+def test_video_patches_equal_transformers_own_patchify_on_random_frames():
+    """Random pixels, a non-square frame and an odd frame count (padded with the last frame): any
+    wrong spatial or temporal order changes the patches."""
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    from omnibench.models import _hf_common as hf
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, size=(3, 56, 84, 3), dtype=np.uint8)
+    sizes = {"patch_size": 14, "merge_size": 2, "temporal_patch_size": 2}
+    patches, grid = hf.qwen_video_patches(frames, **sizes, min_pixels=56 * 84, max_pixels=56 * 84,
+                                          mean=(0, 0, 0), std=(1, 1, 1))
+    video = torch.from_numpy(frames.astype(np.float32) / 255.0).permute(0, 3, 1, 2)[None]   # (1, T, C, H, W)
+    expected, t, h, w = _library_video_patchify()(video, **sizes)
+    assert grid == (t, h, w) == (2, 4, 6)
+    assert np.allclose(patches, expected[0].numpy(), atol=1e-6)
+    # one frame repeated over the temporal patch: the image processor's own patchify gives the same rows
+    still, _ = hf.qwen_video_patches(frames[:1], **sizes, min_pixels=56 * 84, max_pixels=56 * 84,
+                                     mean=(0, 0, 0), std=(1, 1, 1))
+    image_rows, gh, gw = Qwen2VLImageProcessorPil.patchify(None, frames[0].transpose(2, 0, 1) / 255.0, **sizes)
+    assert (gh, gw) == (4, 6) and np.allclose(still, image_rows, atol=1e-6)

@@ -132,8 +132,8 @@ def test_runs_through_the_engine_on_a_generated_video(tmp_path, protocol):
 
 
 def test_m4_tiny_loads_the_shipped_or_pointed_checkpoint_and_says_how_to_build_one(tmp_path, monkeypatch):
-    from omnibench.m4.checkpoint import save_checkpoint
-    from omnibench.m4.pipeline import M4Pipeline
+    from omnibench.m4.model.checkpoint import save_checkpoint
+    from omnibench.m4.inference.pipeline import M4Pipeline
 
     tiny = M4Pipeline.tiny(seed=5)
     save_checkpoint(tiny.model, tmp_path / "ckpt", tiny.tokenizer)

@@ -20,9 +20,12 @@ from tests.videos import frame_pixels, make_video, read_index
 pytest.importorskip("transformers")
 pytest.importorskip("PIL")
 
-# Same interface as MIO's tokenization_mio.MIOTokenizer: constructor (path, device), a `.tokenizer`,
-# apply_chat_template(conversations, batch_image_paths, batch_speech_paths, mode, ...) and
-# detokenize(ids, ...) -> (texts, image_paths, speech_paths). Images become <img{grey level // 7}>.
+# Same interface and control flow as MIO's tokenization_mio.MIOTokenizer (MIO-Team/MIO, read there):
+# constructor (path, device), a `.tokenizer`, apply_chat_template(conversations, batch_image_paths,
+# batch_speech_paths, mode, ...) that renders the conversation and calls __call__, which hands EVERY
+# image list of the batch to tokenize_images, and tokenize_images reads images[0] first: an empty list
+# raises IndexError, as the real one does. detokenize(ids, ...) -> (texts, image_paths, speech_paths).
+# Only the image/speech codecs are replaced: an image becomes <img{grey level % 8}> x 3.
 STAND_IN = textwrap.dedent('''
     import os
     import numpy as np
@@ -39,32 +42,50 @@ STAND_IN = textwrap.dedent('''
             self.tokenizer = PreTrainedTokenizerFast.from_pretrained(model_name_or_path)
             self.device = device
 
-        def tokenize_images(self, paths):
-            pixels = [np.asarray(Image.open(p).convert("RGB")) for p in paths]
+        def tokenize_images(self, images, add_begin_end=True):
+            if isinstance(images[0], str):          # the real first line: IndexError on []
+                images = [Image.open(p).convert("RGB") for p in images]
+            pixels = [np.asarray(im) for im in images]
             CALLS[-1]["pixels"] = pixels
             return ["<image>" + "<img%d>" % (int(px.mean()) % 8) * 3 + "</image>" for px in pixels]
 
-        def tokenize_speeches(self, paths, add_timbre=False):
-            return ["<spch><spch1><spch2></spch>" for _ in paths]
+        def tokenize_speeches(self, speech_paths, add_timbre=False, add_begin_end=True):
+            return ["<spch><spch1><spch2></spch>" for _ in speech_paths]
+
+        def __call__(self, texts, batch_image_paths=None, batch_speech_paths=None, add_bos=True, add_timbre=False,
+                     *args, **kwargs):
+            if batch_image_paths is not None:
+                image_strs = [self.tokenize_images([Image.open(p).convert("RGB") for p in paths])
+                              for paths in batch_image_paths]
+            else:
+                image_strs = [[] for _ in texts]
+            if batch_speech_paths is not None:
+                speech_strs = [self.tokenize_speeches(paths, add_timbre=add_timbre) for paths in batch_speech_paths]
+            else:
+                speech_strs = [[] for _ in texts]
+            sequences = []
+            for i, text in enumerate(texts):
+                for j, s in enumerate(image_strs[i]):
+                    text = text.replace("<image_placeholder_%d>" % j, s)
+                for j, s in enumerate(speech_strs[i]):
+                    text = text.replace("<speech_placeholder_%d>" % j, s)
+                sequences.append(text)
+            CALLS[-1]["text"] = sequences[0]
+            return self.tokenizer(sequences, *args, **kwargs)
 
         def apply_chat_template(self, conversations, batch_image_paths=None, batch_speech_paths=None,
                                 chat_template=None, add_generation_prompt=True, tokenize=True, mode="std",
-                                add_bos=True, add_timbre=False, **kwargs):
+                                add_bos=True, add_timbre=False, *args, **kwargs):
             CALLS.append({"conversations": conversations, "images": batch_image_paths,
                           "speech": batch_speech_paths, "mode": mode, "kwargs": kwargs})
             texts = []
-            for i, conv in enumerate(conversations):
+            for conv in conversations:
                 text = "<|im_start|>system\\n" + SYSTEM[mode] + "<|im_end|>\\n"
                 for turn in conv:
                     text += "<|im_start|>" + turn["role"] + "\\n" + turn["content"] + "<|im_end|>\\n"
-                text += "<|im_start|>assistant\\n"
-                for j, s in enumerate(self.tokenize_images(batch_image_paths[i]) if batch_image_paths[i] else []):
-                    text = text.replace("<image_placeholder_%d>" % j, s)
-                for j, s in enumerate(self.tokenize_speeches(batch_speech_paths[i]) if batch_speech_paths[i] else []):
-                    text = text.replace("<speech_placeholder_%d>" % j, s)
-                texts.append(text)
-            CALLS[-1]["text"] = texts[0]
-            return self.tokenizer(texts, **kwargs)
+                texts.append(text + "<|im_start|>assistant\\n")
+            return self(texts, batch_image_paths, batch_speech_paths, add_bos=add_bos, add_timbre=add_timbre,
+                        *args, **kwargs)
 
         def detokenize(self, ids, output_image_dir="decoded_images", output_speech_dir="decoded_speeches",
                        save_images=True, save_speeches=True, extract_assistant=False):
@@ -119,7 +140,7 @@ def test_keyframes_reach_the_tokenizer_as_ordered_image_placeholders(mio_setup, 
     answer = record.events[-1].text
     assert isinstance(answer, str) and "<img" not in answer and "<|im_end|>" not in answer
     call = calls()[-1]
-    assert call["mode"] == "std" and call["speech"] == [[]] and len(call["images"][0]) == 5
+    assert call["mode"] == "std" and call["speech"] is None and len(call["images"][0]) == 5
     indices = [read_index(px) for px in call["pixels"]]
     assert len(indices) == 5 and indices == sorted(indices) and indices[-1] <= 20    # in time order, clip ends at 2 s
     user = call["conversations"][0][-1]
@@ -147,7 +168,7 @@ def test_speech_query_and_history_go_into_the_conversation(mio_setup, tmp_path):
     assert "<spch><spch1>" in call["text"]
 
     MIO(mio_repo=repo, pretrained=weights, device="cpu", speech=False).generate(request)
-    assert calls()[-1]["speech"] == [[]] and "<speech_placeholder_0>" not in calls()[-1]["conversations"][0][-1]["content"]
+    assert calls()[-1]["speech"] is None and "<speech_placeholder_0>" not in calls()[-1]["conversations"][0][-1]["content"]
 
 
 def test_setup_errors_say_what_is_missing(mio_setup, tmp_path):
@@ -158,3 +179,20 @@ def test_setup_errors_say_what_is_missing(mio_setup, tmp_path):
         MIO(mio_repo=str(tmp_path), pretrained=weights)
     with pytest.raises(ConfigError, match="local directory"):
         MIO(mio_repo=repo, pretrained="m-a-p/MIO-7B-Instruct")
+
+
+def test_a_request_without_frames_never_hands_the_tokenizer_an_empty_image_list(mio_setup, tmp_path):
+    """The offline-as-streaming bridge asks at t=0 with no frames; the real MIOTokenizer fails on
+    batch_image_paths=[[]] (tokenize_images reads images[0]), and so does the stand-in."""
+    from omnibench.models.mio import MIO
+
+    repo, weights = mio_setup
+    adapter = MIO(mio_repo=repo, pretrained=weights, device="cpu")
+    with pytest.raises(IndexError):
+        adapter.tokenizer.apply_chat_template([[{"role": "user", "content": "what is shown ?"}]],
+                                              batch_image_paths=[[]], batch_speech_paths=None)
+    for frames in (None, np.zeros((0, 48, 64, 3), np.uint8)):
+        answer = adapter.generate(OfflineRequest(prompt="what is shown ?", frames=frames, max_new_tokens=3))
+        assert isinstance(answer, str)
+        call = calls()[-1]
+        assert call["images"] is None and call["conversations"][0][-1]["content"] == "what is shown ?"

@@ -1,0 +1,2 @@
+"""M4 at inference: the offline pipeline, multiplexed decoding (listen while speaking), highlight
+spotting (proactive alerts), the streaming session, noise-test calibration."""

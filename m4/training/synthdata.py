@@ -1,0 +1,56 @@
+"""LLaVA-style source conversations from the synthetic suite (frames + closed-vocabulary questions).
+
+Used by the tiny_cpu recipe: the suite is generated for a seed other than the evaluation's, each
+question's frames (1 fps up to the moment it is asked, as the stream shows them) are stored as a
+small .npy stack, and M4-IT's categories are then built on top with the train phrase lists.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+DESCRIBE = "Describe everything you have seen in the video so far, in as much detail as you can."
+# A long answer on purpose: a stop turn must be able to land in the middle of it.
+DESCRIPTION = ("I see a dark background with coloured shapes on it. Some of them move from one side to the "
+               "other, some grow or shrink, and some spin in place. Now and then a short caption appears at "
+               "the bottom of the picture, and the shapes change colour, from red to green to blue and back "
+               "again, while new shapes come into view and old ones leave the frame.")
+
+
+def synth_source_records(out_dir: str | Path, *, seed: int = 1, n_per_task: int = 20, max_frames: int = 24,
+                         frame_size: int = 112, describe_every: int = 2) -> list[dict]:
+    """Records {"id", "image": "frames/NAME.npy", "conversations": [...]}; frames written under out_dir."""
+    import numpy as np
+
+    from omnibench.data.synth import ensure_suite
+    from omnibench.data.video import VideoReader
+    from omnibench.m4.model.frames import uniform_indices
+
+    out_dir = Path(out_dir)
+    (out_dir / "frames").mkdir(parents=True, exist_ok=True)
+    suite = ensure_suite(seed=seed, n_per_task=n_per_task, progress=False)
+    records: list[dict] = []
+    for task in sorted(suite.samples):
+        for n, sample in enumerate(suite.samples[task]):
+            reader = VideoReader(str(suite.root / sample.video.path))
+            end = sample.video.end or reader.duration
+            asks = [(q.t if q.t is not None else end, q.text, str(q.target)) for q in sample.turns
+                    if q.kind == "question" and isinstance(q.target, str) and q.depends_on is None]
+            if n % describe_every == 0:     # asked at any moment, as the stream tasks ask it
+                start = sample.video.start or 0.0
+                t = random.Random(f"{seed}|{sample.id}").uniform(min(start + 2.0, end), end)
+                asks.append((round(t, 1), DESCRIBE, DESCRIPTION))
+            for k, (t, question, answer) in enumerate(asks):
+                name = f"{sample.id}_{k}"
+                # the settings are in the name: a changed setting never reuses stale frames
+                path = out_dir / "frames" / f"{name}_{t:.1f}s{max_frames}f{frame_size}px.npy"
+                if not path.exists():
+                    frames = reader.sample(fps=1.0, start=sample.video.start or 0.0, end=max(t, 0.5),
+                                           size=frame_size).array
+                    frames = frames[uniform_indices(len(frames), max_frames)]
+                    np.save(path, np.ascontiguousarray(frames), allow_pickle=False)
+                records.append({"id": name, "image": f"frames/{path.name}",
+                                "conversations": [{"from": "human", "value": f"<image>\n{question}"},
+                                                  {"from": "gpt", "value": answer}]})
+    return records

@@ -1,0 +1,102 @@
+"""Trainer callbacks: the time-budgeted cosine, and snapshot selection on the validation phrases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from omnibench.m4.training import callbacks  # noqa: E402
+from omnibench.m4.training.recipe import load_recipe  # noqa: E402
+from tests.m4.training.test_train import _records  # noqa: E402
+
+
+def test_time_cosine_schedule_ends_on_time(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(callbacks.time, "monotonic", lambda: clock[0])
+    budget = callbacks.TimeBudget(1.0, time_cosine=True, warmup=0.1)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    seen = []
+    for t in (3.0, 6.0, 30.0, 59.0, 61.0):
+        clock[0] = t
+        budget.on_step_begin(None, None, None, optimizer=opt)
+        seen.append(opt.param_groups[0]["lr"])
+    assert seen[0] == pytest.approx(0.5) and seen[1] == pytest.approx(1.0)      # warmup over 10% of the time
+    assert seen[2] < 0.6 and seen[3] < 0.02 and seen[4] == pytest.approx(0.01)   # cosine reaches the floor at the end
+
+
+def test_the_snapshot_best_on_validation_is_the_one_saved(tmp_path, monkeypatch):
+    """Scored at half the run and at the end; the half-way weights scored best, so they are saved."""
+    from omnibench.m4.inference import calibrate
+    from omnibench.m4.model.checkpoint import load_checkpoint
+    from omnibench.m4.training.train import train
+
+    seen_weights, scripted = [], iter([0.9, 0.5])
+    monkeypatch.setattr(calibrate, "validation_phrases", lambda: {"noise": ["Nice."], "stop": ["Stop."]})
+    monkeypatch.setattr(calibrate, "observe", lambda pipeline, *a, **k: seen_weights.append(
+        {k: v.clone() for k, v in pipeline.model.state_dict().items()}) or [])
+    monkeypatch.setattr(calibrate, "accuracy", lambda obs, cap, scale: {"balanced": next(scripted)})
+    recipe = load_recipe("tiny_cpu", {"tiny": {}, "max_steps": 4, "max_minutes": None, "lr_scheduler_type": "cosine",
+                                      "select_at": [0.5], "per_device_train_batch_size": 2, "position_gap": 0,
+                                      "output_dir": str(tmp_path / "run"), "checkpoint_dtype": "float32"})
+    summary = train(recipe, _records(tmp_path), tmp_path)
+    assert [s["step"] for s in summary["validation"]] == [2, 4] and summary["selected_step"] == 2
+    saved = load_checkpoint(Path(summary["checkpoint"])).state_dict()
+    half_way, final = seen_weights
+    key = next(k for k in saved if "embed_tokens" in k)
+    assert not torch.equal(half_way[key], final[key])                 # training moved the weights on
+    assert all(torch.equal(saved[k], half_way[k]) for k in saved)
+
+
+def test_ties_go_to_the_later_snapshot(monkeypatch):
+    from omnibench.m4.inference import calibrate
+    from omnibench.m4.inference.pipeline import M4Pipeline
+
+    pipe = M4Pipeline.tiny(seed=0)
+    monkeypatch.setattr(calibrate, "observe", lambda *a, **k: [])
+    monkeypatch.setattr(calibrate, "accuracy", lambda obs, cap, scale: {"balanced": 0.7})
+    selector = callbacks.SnapshotSelector(pipe.model, pipe.tokenizer, [], [], points=[0.5],
+                                          budget=callbacks.TimeBudget(None))
+    selector.score(10, 0.5)
+    with torch.no_grad():
+        next(pipe.model.parameters()).add_(1.0)
+    selector.score(20, 1.0)
+    first = next(iter(selector.best[2]))
+    assert torch.equal(selector.best[2][first], pipe.model.state_dict()[first])
+
+
+def test_the_budget_counts_from_the_command_start_and_keeps_room_for_validation(monkeypatch):
+    """max_minutes=1 with 20 s spent building data and a 10 s validation pass: training stops when
+    what is left would not hold the final validation (x1.25), so the command ends within the minute."""
+    clock = [20.0]
+    monkeypatch.setattr(callbacks.time, "monotonic", lambda: clock[0])
+    budget = callbacks.TimeBudget(1.0, start=0.0)
+
+    class Control:
+        should_training_stop = False
+
+    budget.reserve_s = 12.5
+    for t, stops in ((30.0, False), (47.0, False), (48.0, True)):
+        clock[0], control = t, Control()
+        budget.on_step_end(None, None, control)
+        assert control.should_training_stop is stops, t
+    assert budget.done() == pytest.approx(1.0)
+
+
+def test_validation_passes_report_progress_and_set_the_reserve(monkeypatch, capsys):
+    from omnibench.m4 import calibrate
+    from omnibench.m4.pipeline import M4Pipeline
+
+    pipe = M4Pipeline.tiny(seed=0)
+    clock = iter([0.0, 4.0])
+    monkeypatch.setattr(calibrate, "observe", lambda *a, **k: [])
+    monkeypatch.setattr(calibrate, "accuracy", lambda obs, cap, scale: {"balanced": 0.7})
+    budget = callbacks.TimeBudget(None)
+    selector = callbacks.SnapshotSelector(pipe.model, pipe.tokenizer, [], [], points=[0.5], budget=budget)
+    monkeypatch.setattr(callbacks.time, "monotonic", lambda: next(clock))
+    selector.score(10, 0.5)
+    assert budget.reserve_s == pytest.approx(5.0)
+    assert "validation at 50%" in capsys.readouterr().err

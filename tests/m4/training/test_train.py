@@ -1,0 +1,200 @@
+"""Training: loss falls on a fixed batch, the Trainer path saves a checkpoint that loads back, recipes and
+DeepSpeed configs are valid. The tiny_cpu end-to-end thresholds are a slow test."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from omnibench.m4.training.recipe import DEEPSPEED_DIR, load_recipe, recipe_names  # noqa: E402
+
+
+def _records(tmp_path: Path) -> list[dict]:
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "a.npy", rng.integers(0, 255, (2, 28, 28, 3), dtype=np.uint8))
+    return [
+        {"id": "q", "image": "a.npy", "conversations": [{"from": "human", "value": "<image>\nWhat colour?"},
+                                                        {"from": "gpt", "value": "red"}]},
+        {"id": "n", "image": "a.npy", "conversations": [{"from": "human", "value": "<image>\nNice weather."},
+                                                        {"from": "gpt", "value": "<|im_start|>"}]},
+        {"id": "s", "image": "a.npy", "conversations": [{"from": "human", "value": "<image>\nStop."},
+                                                        {"from": "gpt", "value": "<|im_end|>"}]},
+    ]
+
+
+def test_loss_falls_on_a_fixed_batch(tmp_path):
+    from omnibench.m4.training.sft import PaddingCollator, SFTDataset
+    from omnibench.m4.training.train import M4ForTraining, build_model, param_groups, set_trainable
+
+    recipe = load_recipe("tiny_cpu", {"tiny": {}, "tune_vision_tower": True, "vision_learning_rate": 1e-4})
+    model, tok = build_model(recipe)
+    counts = set_trainable(model, recipe)
+    assert counts["vision_tower"] > 0 and counts["language_model"] > 0
+    groups = param_groups(model, recipe)
+    assert [g["lr"] for g in groups] == [recipe.learning_rate, 1e-4]
+    ds = SFTDataset(_records(tmp_path), tok, model.config, media_root=tmp_path)
+    batch = PaddingCollator(ds.pad_id)([ds[i] for i in range(len(ds))])
+    wrapper = M4ForTraining(model, tune_vision_tower=True)
+    opt = torch.optim.AdamW(groups, lr=recipe.learning_rate)
+    losses = []
+    for _ in range(25):
+        loss = wrapper(**batch).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert losses[-1] < 0.5 * losses[0]
+    assert model.vision_tower.embeddings.patch_embedding.weight.grad is not None   # the tower trained too
+
+
+def test_per_sample_loss_weighs_every_sample_alike():
+    from omnibench.m4.training.sft import IGNORE
+    from omnibench.m4.training.train import per_sample_loss
+
+    logits = torch.randn(2, 5, 7)
+    labels = torch.tensor([[IGNORE, 1, 2, 3, 4], [IGNORE, IGNORE, IGNORE, IGNORE, 6]])
+    token = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, 7), labels[:, 1:].reshape(-1),
+                                              ignore_index=IGNORE, reduction="none").view(2, 4)
+    expected = (token[0].sum() / 4 + token[1, 3]) / 2             # the one-token sample counts half
+    assert per_sample_loss(logits, labels) == pytest.approx(float(expected), rel=1e-5)
+    pooled = token.sum() / 5                                      # the reference: 1/5 for that token
+    assert float(pooled) != pytest.approx(float(expected))
+
+
+def test_frozen_parts_get_no_gradient(tmp_path):
+    from omnibench.m4.training.sft import PaddingCollator, SFTDataset
+    from omnibench.m4.training.train import M4ForTraining, build_model, set_trainable
+
+    recipe = load_recipe("tiny_cpu", {"tiny": {}, "tune_language_model": False})
+    model, tok = build_model(recipe)
+    set_trainable(model, recipe)
+    ds = SFTDataset(_records(tmp_path), tok, model.config, media_root=tmp_path)
+    M4ForTraining(model)(**PaddingCollator(ds.pad_id)([ds[0]])).loss.backward()
+    assert all(p.grad is None for p in model.language_model.parameters())
+    assert all(p.grad is None for p in model.vision_tower.parameters())
+    assert model.projector[0].weight.grad is not None
+
+
+def test_trainer_run_saves_a_checkpoint_that_loads_back(tmp_path):
+    from omnibench.m4.model.checkpoint import load_checkpoint, load_tokenizer
+    from omnibench.m4.training.train import train
+
+    recipe = load_recipe("tiny_cpu", {"tiny": {}, "max_steps": 3, "max_minutes": None, "logging_steps": 1, "select_at": [],
+                                      "lr_scheduler_type": "cosine",
+                                      "per_device_train_batch_size": 2, "output_dir": str(tmp_path / "run"),
+                                      "checkpoint_dtype": "float32"})
+    summary = train(recipe, _records(tmp_path), tmp_path)
+    assert summary["steps"] == 3 and len(summary["losses"]) == 3
+    ckpt = Path(summary["checkpoint"])
+    loaded = load_checkpoint(ckpt)
+    tok = load_tokenizer(ckpt)
+    start = tok.convert_tokens_to_ids("<|im_start|>")
+    assert tok.decode(tok("What colour?")["input_ids"]) == "What colour?"
+    assert len(tok) == loaded.config.text["vocab_size"]        # the recipe's tokenizer, learnt from the records
+    ids = torch.tensor([[5, 6, 7, start]])
+    from omnibench.m4.training.train import build_model
+
+    fresh, _ = build_model(recipe, _records(tmp_path))
+    with torch.no_grad():
+        a = loaded.language_model(input_ids=ids).logits
+        b = fresh.language_model(input_ids=ids).logits
+    assert not torch.allclose(a, b)          # trained weights, not a fresh init
+    saved = json.loads((ckpt.parent / "summary.json").read_text())
+    assert saved["steps"] == 3
+
+
+def test_recipes_load_and_take_overrides():
+    assert {"m4_longva_7b", "m4_audio", "tiny_cpu"} <= set(recipe_names())
+    r7 = load_recipe("m4_longva_7b")
+    assert (r7.learning_rate, r7.vision_learning_rate) == (1e-5, 2e-6)
+    assert (r7.deepspeed, r7.model_max_length) == ("zero3", 32000)
+    assert r7.tune_vision_tower and r7.bf16 and r7.tf32 and r7.gradient_checkpointing
+    audio = load_recipe("m4_audio")
+    assert not audio.tune_vision_tower and audio.deepspeed == "zero1_offload" and audio.gradient_accumulation_steps == 8
+    tiny = load_recipe("tiny_cpu", ["learning_rate=1e-3", "tiny.text.hidden_size=96"])
+    assert tiny.learning_rate == 1e-3 and tiny.tiny["text"]["hidden_size"] == 96
+    from omnibench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="known"):
+        load_recipe("nope")
+    with pytest.raises(ConfigError):
+        load_recipe("tiny_cpu", ["not_a_field=1"])
+
+
+def test_tiny_cpu_model_has_a_few_million_parameters():
+    from omnibench.m4.training.train import build_model
+
+    model, _ = build_model(load_recipe("tiny_cpu"))
+    assert 1_000_000 < sum(p.numel() for p in model.parameters()) < 10_000_000
+
+
+@pytest.mark.parametrize("name,stage", [("zero1", 1), ("zero2", 2), ("zero3", 3), ("zero3_offload", 3),
+                                        ("zero1_offload", 1)])
+def test_deepspeed_configs(name, stage):
+    path = DEEPSPEED_DIR / f"{name}.json"
+    data = json.loads(path.read_text())
+    assert data["zero_optimization"]["stage"] == stage
+    assert ("offload" in name) == ("offload_optimizer" in data["zero_optimization"])
+    if importlib.util.find_spec("deepspeed") is None:
+        return
+    from transformers.integrations import HfDeepSpeedConfig
+
+    assert HfDeepSpeedConfig(str(path)).get_value("zero_optimization.stage") == stage
+
+
+@pytest.fixture(scope="module")
+def shipped_results(tmp_path_factory) -> dict:
+    """The shipped m4-tiny, the same model untrained and `random`, on the interaction tasks."""
+    from omnibench.m4.training.tiny_eval import evaluate_checkpoint
+    from omnibench.models.m4 import tiny_checkpoint
+
+    ckpt = tiny_checkpoint()
+    assert ckpt is not None, "no shipped checkpoint: omnibench m4 train --recipe tiny_cpu, then copy it to m4/checkpoints/tiny"
+    return evaluate_checkpoint(ckpt, tmp_path_factory.mktemp("tiny_eval"), baselines=True)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_shipped_tiny_m4_rejects_noise_and_stops_far_above_its_baselines(shipped_results):
+    """What the shipped checkpoint measurably does (run in CI)."""
+    _assert_achieved(shipped_results)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_tiny_cpu_recipe_trains_from_nothing_to_the_same_level(tmp_path):
+    """The recipe itself: data, about 9 minutes of training, evaluation (not in CI: 12 minutes)."""
+    from omnibench.m4.training.tiny_eval import evaluate_checkpoint
+    from omnibench.m4.training.train import train
+
+    ckpt = Path(train(load_recipe("tiny_cpu", {"output_dir": str(tmp_path / "train")}))["checkpoint"])
+    _assert_achieved(evaluate_checkpoint(ckpt, tmp_path / "eval", baselines=True))
+
+
+INTERRUPTION_TASKS = ("noise_rejection", "stop_turn", "synth_noise", "synth_stop")
+
+
+def _assert_achieved(results: dict) -> None:
+    """Held-out phrases decided right, and on the stop tasks a headline whose CI is clear of the
+    untrained model's and `random`'s (the noise tasks need the colours seen: see the xfail below)."""
+    trained, untrained, rand = (results[k] for k in ("trained", "untrained", "random"))
+    for task in ("stop_turn", "synth_stop"):
+        assert trained[f"{task}:ci_low"] > max(untrained[f"{task}:ci_high"], rand[f"{task}:ci_high"]), (task, results)
+    assert trained["validation_phrases:balanced"] >= 0.85, trained
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.xfail(strict=True, reason="issue 18: the tiny M4 does not see colours, so its noise-task headlines "
+                                       "stay near the baselines' (CIs overlap)")
+def test_shipped_tiny_m4_is_clear_of_every_baseline_on_all_four_tasks(shipped_results):
+    trained, untrained, rand = (shipped_results[k] for k in ("trained", "untrained", "random"))
+    for task in INTERRUPTION_TASKS:
+        assert trained[f"{task}:ci_low"] > max(untrained[f"{task}:ci_high"], rand[f"{task}:ci_high"]), task

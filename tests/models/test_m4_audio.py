@@ -1,0 +1,123 @@
+"""M4-Audio end to end: a tiny checkpoint in the reference's exact key layout (sharded safetensors +
+index, openai-whisper encoder names) loads, hears spoken queries offline and streaming, with the
+reference's audio prompt layout, and runs an OmniMMI task whose questions are spoken by the TTS."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from omnibench import registry  # noqa: E402
+from omnibench.data.schema import Query  # noqa: E402
+from omnibench.data.tts import write_wav  # noqa: E402
+from omnibench.engine.protocols import OfflineRequest, StreamInfo  # noqa: E402
+from omnibench.m4.model.audio import SpeechEncoder  # noqa: E402
+from tests.videos import frame_pixels, make_video  # noqa: E402
+
+FRAMES = np.stack([frame_pixels(i, (80, 60)) for i in range(6)])
+
+
+@pytest.fixture(scope="module")
+def audio_checkpoint(tmp_path_factory):
+    from omnibench.m4.model.checkpoint import save_checkpoint
+    from omnibench.m4.inference.pipeline import M4Pipeline
+
+    path = tmp_path_factory.mktemp("m4_audio")
+    tiny = M4Pipeline.tiny(seed=4, audio=True)
+    save_checkpoint(tiny.model, path, tiny.tokenizer, max_shard_bytes=200_000)
+    assert len(json.loads((path / "model.safetensors.index.json").read_text())["weight_map"]) > 0
+    return path
+
+
+@pytest.fixture()
+def wav(tmp_path):
+    t = np.arange(16000) / 16000.0
+    path = tmp_path / "q.wav"
+    write_wav(path, (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 16000)
+    return str(path)
+
+
+@pytest.fixture()
+def speech_calls(monkeypatch):
+    calls = []
+    real = SpeechEncoder.forward
+
+    def counted(self, mel):
+        calls.append(tuple(mel.shape))
+        return real(self, mel)
+
+    monkeypatch.setattr(SpeechEncoder, "forward", counted)
+    return calls
+
+
+def test_accepts_audio_only_with_a_speech_tower(audio_checkpoint):
+    assert registry.get_model("m4", checkpoint=str(audio_checkpoint)).accepts_audio
+    assert not registry.get_model("m4", tiny=True).accepts_audio
+
+
+def test_offline_spoken_query_reaches_the_speech_tower_in_the_reference_layout(audio_checkpoint, wav, speech_calls,
+                                                                            monkeypatch):
+    model = registry.get_model("m4", checkpoint=str(audio_checkpoint))
+    chat = model.pipeline.chat
+    layouts = []
+    real = chat.spoken_conversation
+    monkeypatch.setattr(chat, "spoken_conversation", lambda *a, **k: layouts.append(real(*a, **k)) or layouts[-1])
+    text = model.generate(OfflineRequest(prompt="What is shown?", frames=FRAMES, audio=wav, max_new_tokens=4))
+    assert isinstance(text, str) and len(speech_calls) == 1
+    assert speech_calls[0][1:] == (16, 100)                  # tiny Whisper: 16 mel bins, 2 x 50 frames
+    head, middle, tail = (model.pipeline.tokenizer.decode(ids, skip_special_tokens=False) for ids in layouts[0])
+    # <image> and <speech> in separate user turns; the question is heard, not read
+    assert head.endswith("<|im_start|>user\n")
+    assert middle == "<|im_end|>\n<|im_start|>user\n"
+    assert tail == "\n<|im_end|>\n<|im_start|>assistant\n"
+    assert "What is shown?" not in head + middle + tail
+    model.speech_text = True
+    model.generate(OfflineRequest(prompt="What is shown?", frames=FRAMES, audio=wav, max_new_tokens=2))
+    assert "What is shown?" in model.pipeline.tokenizer.decode(layouts[-1][2], skip_special_tokens=False)
+    # a text-only checkpoint ignores the audio and reads the prompt
+    textual = registry.get_model("m4", tiny=True)
+    textual.generate(OfflineRequest(prompt="What is shown?", frames=FRAMES, audio=wav, max_new_tokens=2))
+    assert len(speech_calls) == 2
+
+
+def test_streaming_spoken_query_reaches_the_speech_tower(audio_checkpoint, wav, speech_calls):
+    model = registry.get_model("m4", checkpoint=str(audio_checkpoint), max_new_tokens=4, tokens_per_poll=2,
+                               judge_idle_turns=False)
+    model.reset(StreamInfo(sample_id="s", task="t", duration=5, fps=1.0))
+    emissions = []
+    for t in range(5):
+        model.feed(float(t), FRAMES[t])
+        if t == 1:
+            model.ask(1.0, Query(t=1, text="What is shown?", audio=wav))
+        emissions += model.poll(float(t))
+    assert len(speech_calls) == 1
+    assert any(e.turn == 0 and e.done for e in emissions)
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs the espeak-ng binary (CI installs it)")
+def test_omnimmi_task_runs_with_questions_spoken_by_the_tts(audio_checkpoint, tmp_path, speech_calls, monkeypatch):
+    from omnibench.engine.eventlog import EventLog
+    from omnibench.engine.evaluate import Evaluation
+
+    monkeypatch.setenv("OMNIBENCH_CACHE", str(tmp_path / "cache"))
+    data = tmp_path / "omnimmi"
+    (data / "videos").mkdir(parents=True)
+    make_video(data / "videos" / "v0.mp4", seconds=3.0, fps=4, size=(80, 60))
+    record = {"video": "v0.mp4", "conversation": [
+        {"human": "What colour is the screen?", "assistant": "Grey."},
+        {"human": "Oh well, it is what it is."}]}
+    (data / "proactive_turntaking.json").write_text(json.dumps([record]))
+    Evaluation(model="m4", model_args={"checkpoint": str(audio_checkpoint), "max_new_tokens": 3},
+               out=tmp_path / "run", progress=False, protocol="offline",
+               task_settings={"data_dir": str(data)}).run(["omnimmi_pt"])
+    samples = [json.loads(line) for line in (tmp_path / "run" / "samples" / "omnimmi_pt.jsonl").read_text().splitlines()]
+    assert samples and all(q["audio"] for q in samples[0]["turns"])        # every question spoken
+    records = [r for p in (tmp_path / "run" / "logs" / "omnimmi_pt").glob("*.jsonl") for r in EventLog(p).records()]
+    assert records and not [e for e in records[0].events if e.kind == "error"]
+    assert speech_calls                                                   # the spoken turns were heard
