@@ -24,12 +24,12 @@ def m4_rtf(seconds: int = 300) -> dict:
     import numpy as np
     import torch
 
-    from omnibench.m4.config import longva_7b_config
-    from omnibench.m4.modeling import M4Model, new_cache
-    from omnibench.m4.pipeline import M4Pipeline
-    from omnibench.m4.config import SpotterSettings
-    from omnibench.m4.spotter import HighlightSpotter
-    from omnibench.m4.tokenizer_testing import build_chatml_tokenizer
+    from omnibench.m4.model.config import longva_7b_config
+    from omnibench.m4.model.modeling import M4Model, new_cache
+    from omnibench.m4.inference.pipeline import M4Pipeline
+    from omnibench.m4.model.config import SpotterSettings
+    from omnibench.m4.inference.spotter import HighlightSpotter
+    from omnibench.m4.model.chatml_tokenizer import build_chatml_tokenizer
     from omnibench.models._hf_common import flash_attn_available
 
     attn = "flash_attention_2" if flash_attn_available() else "sdpa"

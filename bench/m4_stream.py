@@ -54,7 +54,7 @@ def _median_seconds(fn, repeats=REPEATS, warm_up: bool = True) -> float:
 
 def main() -> None:
     torch.set_num_threads(2)
-    from omnibench.m4.tokenizer_testing import build_chatml_tokenizer
+    from omnibench.m4.model.chatml_tokenizer import build_chatml_tokenizer
 
     pipe = M4Pipeline.tiny(seed=0, text={**TEXT, "vocab_size": len(build_chatml_tokenizer())})
     model, chat = pipe.model, pipe.chat

@@ -5,7 +5,7 @@ reply; NOISE_LURES need none either but look like questions (rhetorical, address
 else by name, remarks about the video); FOLLOWUPS need an answer, half of them indirect requests
 that do not look like questions. stop_turn / synth_stop: STOPS end the answer (several registers);
 STOP_LURES contain the words of stopping but must not stop it. synth_pt's remarks are NOISE too.
-The M4 leak guard (omnibench.m4.phrases) reads these lists and the tasks' samples: keep them here.
+The M4 leak guard (omnibench.m4.training.phrases) reads these lists and the tasks' samples: keep them here.
 """
 
 from __future__ import annotations

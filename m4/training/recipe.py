@@ -106,7 +106,7 @@ def load_recipe(name_or_path: str, overrides: list[str] | dict[str, Any] = ()) -
             where = f"command-line override {key}={given[key]}" if key else f"{path} field {field}"
             problems.append(f"{where}: {err['msg']}")
         raise ConfigError("; ".join(problems) + " (`omnibench m4 train --help`; the recipe's fields are in "
-                          "omnibench/m4/recipe.py)") from exc
+                          "omnibench/m4/training/recipe.py)") from exc
 
 
 def _split(item: str) -> tuple[str, str]:

@@ -78,5 +78,5 @@ def evaluate_checkpoint(checkpoint: str | Path, out: str | Path, baselines: bool
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
-        sys.exit("usage: python -m omnibench.m4.tiny_eval CHECKPOINT_DIR OUT_DIR  (the shipped one: m4/checkpoints/tiny)")
+        sys.exit("usage: python -m omnibench.m4.training.tiny_eval CHECKPOINT_DIR OUT_DIR  (the shipped one: m4/checkpoints/tiny)")
     print(json.dumps(evaluate_checkpoint(sys.argv[1], sys.argv[2], baselines=True)))
