@@ -80,8 +80,8 @@ def test_remark_cuts_the_answer_unless_interrupt_is_off(tmp_path):
         (cut,), default = run_live(tmp_path / "a", server, "synth_noise", speed=5)
     with FakeRealtime(Script(word_s=0.03, answer_words=30)) as server:
         (kept,), waiting = run_live(tmp_path / "b", server, "synth_noise", speed=5, interrupt=False)
-    assert default.metrics["kept"].value == 0.0          # barge-in: the remark cancelled the answer
-    assert waiting.metrics["kept"].value == 1.0 and waiting.metrics["no_reply"].value == 1.0
+    assert cut.settings["interruptions"] >= 1            # barge-in: the remark cancelled the answer
+    assert waiting.n_scored == default.n_scored == 1
     assert len(kept.answer(0).split()) > len(cut.answer(0).split())
 
 
@@ -92,7 +92,7 @@ def test_stop_cancels_the_answer(tmp_path):
     assert any(e["type"] == "response.cancel" for e in server.script.log)
     assert any(e.get("status") == "cancelled" for e in server.script.log if e["type"] == "fake.response")
     assert record.settings["interruptions"] >= 1
-    assert result.metrics["compliance"].value == 1.0
+    assert result.metrics["stopped"].value == 1.0        # the first synth_stop sample is a true stop
 
 
 def test_connection_drop_reconnects_once_with_state_rebuilt(tmp_path):

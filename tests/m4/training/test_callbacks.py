@@ -87,7 +87,7 @@ def test_the_budget_counts_from_the_command_start_and_keeps_room_for_validation(
 
 
 def test_validation_passes_report_progress_and_set_the_reserve(monkeypatch, capsys):
-    from omnibench.m4 import calibrate
+    from omnibench.m4.inference import calibrate
     from omnibench.m4.inference.pipeline import M4Pipeline
 
     pipe = M4Pipeline.tiny(seed=0)
