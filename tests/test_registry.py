@@ -120,7 +120,7 @@ def test_the_default_board_comes_from_the_registry_and_the_core_imports_no_model
     import re
     from pathlib import Path
 
-    assert registry.board_models()[:4] == ["silent", "chatty", "random", "blind"]
+    assert {"silent", "chatty", "random", "blind", "m4-tiny"} <= set(registry.board_models())
     core = Path(registry.__file__).parent
     pattern = re.compile(r"^\s*(from|import) omnibench\.(models|m4)\b", re.M)
     # cli.py's `omnibench m4 train` dispatches to the m4 package on purpose
