@@ -45,12 +45,12 @@ def lmms_task_dir(root: Path, out: Path) -> Path:
     """YAML + docs + hooks for lmms-eval's --include_path, from the same samples.json."""
     specs = json.loads((root / "samples.json").read_text())
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copy(HERE / "bench_vs_lmms_hooks.py", out / "bench_vs_lmms_hooks.py")
+    shutil.copy(HERE / "_vs_lmms_hooks.py", out / "_vs_lmms_hooks.py")
     for task in TASKS:
         docs = [{"doc_id": s["id"], "video": str(root / "videos" / s["video"]), "questions": s["questions"],
                  "target": ""} for s in specs[task]]
         (out / f"{task}.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
-        hooks = "bench_vs_lmms_hooks"
+        hooks = "_vs_lmms_hooks"
         multi = task == "bench_multiturn"
         (out / f"{task}.yaml").write_text(
             f"task: {task}\ndataset_path: json\ndataset_kwargs:\n  data_files:\n    test: {json.dumps(str(out / f'{task}.jsonl'))}\n"

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from omnibench.data.schema import Sample
 from omnibench.engine.eventlog import EventLog, SampleRecord
 from omnibench.report.tables import LoadedRun, task_order
-from omnibench.report.timeline import MAX_TEXT, axis_end, e, sample_figure
+from omnibench.report.timeline import MAX_TEXT, axis_end, e, sample_figure, verdict_html
 from omnibench.results import SampleScore, TaskResult
 
 STREAMING = ("streaming", "bridge")
@@ -113,20 +113,6 @@ def turns_table(sample: Sample, record: SampleRecord) -> str:
                     f'<td class="ans">{e(_answer(record, i)[:MAX_TEXT * 4])}</td></tr>')
     return ('<table class="qa"><tr><th>#</th><th>at</th><th>kind</th><th>question</th><th>reference</th>'
             "<th>model answer</th></tr>" + "".join(rows) + "</table>")
-
-
-def verdict_html(record: SampleRecord, score: SampleScore | None) -> str:
-    if record.status == "error":
-        return f'<p class="verdict bad">error: {e(record.error)}</p>'
-    if score is None:
-        return '<p class="verdict">not scored (run `omnibench score` on the run directory)</p>'
-    if score.error:
-        return f'<p class="verdict bad">error: {e(score.error)}</p>'
-    if score.unscored:
-        return f'<p class="verdict bad">unscored: {e(score.unscored)}</p>'
-    values = ", ".join(f"{e(k)}={v:g}" for k, v in sorted(score.values.items()) if v is not None)
-    why = f' <span class="why">— {e(score.explanation)}</span>' if score.explanation else ""
-    return f'<p class="verdict">{values or "no values"}{why}</p>'
 
 
 def sample_block(group: TaskModelSamples, sample: Sample, axis: float) -> str:

@@ -183,16 +183,19 @@ def transcript_html(sample: Sample, record: SampleRecord, end: float | None = No
             '<tr><th>t (s)</th><th>who</th><th>text</th></tr>' + "".join(r[2] for r in rows) + "</table></details>")
 
 
-def score_html(score: SampleScore | None, record: SampleRecord) -> str:
+def verdict_html(record: SampleRecord, score: SampleScore | None) -> str:
+    """A sample's verdict line: its error, why it is not scored, or its values and explanation."""
     if record.status == "error":
         return f'<p class="verdict bad">error: {e(record.error)}</p>'
     if score is None:
-        return '<p class="verdict">not scored</p>'
+        return '<p class="verdict">not scored (run `omnibench score` on the run directory)</p>'
+    if score.error:
+        return f'<p class="verdict bad">error: {e(score.error)}</p>'
     if score.unscored:
-        return f'<p class="verdict">unscored: {e(score.unscored)}</p>'
+        return f'<p class="verdict bad">unscored: {e(score.unscored)}</p>'
     values = ", ".join(f"{e(k)}={v:g}" for k, v in sorted(score.values.items()) if v is not None)
-    why = f" — {e(score.explanation)}" if score.explanation else ""
-    return f'<p class="verdict">{values}{why}</p>'
+    why = f' <span class="why">— {e(score.explanation)}</span>' if score.explanation else ""
+    return f'<p class="verdict">{values or "no values"}{why}</p>'
 
 
 def sample_figure(sample: Sample, record: SampleRecord, score: SampleScore | None = None,
@@ -201,5 +204,5 @@ def sample_figure(sample: Sample, record: SampleRecord, score: SampleScore | Non
     end = end or stream_end(sample, record)
     return (f'<figure class="sample"><figcaption><code>{e(sample.id)}</code> · video '
             f'<code>{e(sample.video.path)}</code> · axis {_secs(end)} s</figcaption>'
-            f"{timeline_svg(sample, record, end)}{score_html(score, record)}{transcript_html(sample, record, end)}"
+            f"{timeline_svg(sample, record, end)}{verdict_html(record, score)}{transcript_html(sample, record, end)}"
             "</figure>")

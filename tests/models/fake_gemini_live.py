@@ -21,11 +21,10 @@ import datetime
 import json
 import ssl
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from tests.models.live_script import Script, tokens
+from tests.models.live_script import LocalServer, Script, tokens
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:
@@ -63,46 +62,27 @@ def b64(data: str) -> bytes:
     return base64.b64decode(data + "=" * (-len(data) % 4))
 
 
-class FakeGeminiLive:
+class FakeGeminiLive(LocalServer):
+    name = "fake gemini live server"
+
     def __init__(self, script: Script | None = None, max_seconds: float = 60.0):
+        super().__init__(max_seconds)
         self.script = script or Script()
-        self.max_seconds = max_seconds
         self.connections, self.frames, self.dropped = 0, 0, False
         self.setups: list[dict] = []
         self.paths: list[str] = []
         self.audio_bytes: list[tuple[str, int]] = []
         self._dir = Path(tempfile.mkdtemp(prefix="fake-gemini-"))
         self.cert_file, self._key_file = self_signed(self._dir)
-        self._ready = threading.Event()
 
     @property
     def base_url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> FakeGeminiLive:
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("fake gemini live server did not start")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(5)
-
-    async def _main(self) -> None:
-        from websockets.asyncio.server import serve
-
+    def _ssl(self):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.cert_file, self._key_file)
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        async with serve(self._session, "127.0.0.1", 0, ssl=context, max_size=None) as server:
-            self.port = server.sockets[0].getsockname()[1]
-            self._ready.set()
-            try:
-                await asyncio.wait_for(self._stop.wait(), self.max_seconds)
-            except asyncio.TimeoutError:
-                pass
+        return context
 
     async def _session(self, ws) -> None:
         self.connections += 1

@@ -19,11 +19,10 @@ import asyncio
 import base64
 import itertools
 import json
-import threading
 import time
 from urllib.parse import parse_qs, urlparse
 
-from tests.models.live_script import Script, tokens
+from tests.models.live_script import LocalServer, Script, tokens
 
 _ids = itertools.count(1)
 
@@ -32,42 +31,20 @@ def _id(prefix: str) -> str:
     return f"{prefix}_{next(_ids):06d}"
 
 
-class FakeRealtime:
+class FakeRealtime(LocalServer):
+    name = "fake realtime server"
+
     def __init__(self, script: Script | None = None, max_seconds: float = 60.0):
+        super().__init__(max_seconds)
         self.script = script or Script()
-        self.max_seconds = max_seconds         # bounded: the server stops itself after this
         self.connections = 0
         self.dropped = False
         self.frames = 0
         self.headers: list[dict] = []
-        self._ready = threading.Event()
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
-
-    def __enter__(self) -> FakeRealtime:
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("fake realtime server did not start")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(5)
-
-    async def _main(self) -> None:
-        from websockets.asyncio.server import serve
-
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        async with serve(self._session, "127.0.0.1", 0, max_size=None) as server:
-            self.port = server.sockets[0].getsockname()[1]
-            self._ready.set()
-            try:
-                await asyncio.wait_for(self._stop.wait(), self.max_seconds)
-            except asyncio.TimeoutError:
-                pass
 
     async def _session(self, ws) -> None:
         self.connections += 1

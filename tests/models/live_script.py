@@ -10,7 +10,9 @@ reported with `image_tokens` per frame and one token per four characters of text
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -63,3 +65,45 @@ class Script:
 
 def tokens(text: str) -> int:
     return max(1, len(text) // 4) if text else 0
+
+
+class LocalServer:
+    """A websockets server on 127.0.0.1 in its own thread, stopped on exit or after `max_seconds`.
+
+    Subclasses give `_session(ws)` and, for TLS, `_ssl()`; `name` is used in the start-up error.
+    """
+
+    name = "fake server"
+
+    def __init__(self, max_seconds: float = 60.0):
+        self.max_seconds = max_seconds         # bounded: the server stops itself after this
+        self._ready = threading.Event()
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError(f"{self.name} did not start")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(5)
+
+    def _ssl(self):
+        return None
+
+    async def _main(self) -> None:
+        from websockets.asyncio.server import serve
+
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        async with serve(self._session, "127.0.0.1", 0, ssl=self._ssl(), max_size=None) as server:
+            self.port = server.sockets[0].getsockname()[1]
+            self._ready.set()
+            try:
+                await asyncio.wait_for(self._stop.wait(), self.max_seconds)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _session(self, ws) -> None:
+        raise NotImplementedError
