@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -23,12 +24,14 @@ def test_two_processes_share_a_cache_without_errors(tmp_path):
     path = tmp_path / "c.sqlite"
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
+    # six writers opening a new file at once: the switch to WAL races and must not fail any of them
+    names = "abcdef"
     procs = [subprocess.Popen([sys.executable, str(script), str(path), name], stderr=subprocess.PIPE)
-             for name in ("a", "b")]
+             for name in names]
     errors = [p.communicate(timeout=120)[1].decode() for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], errors
+    assert [p.returncode for p in procs] == [0] * len(names), errors
     store = SqliteStore(path, "responses")
-    assert len(store) == 600
+    assert len(store) == 300 * len(names)
     assert store.get_many(["a-299", "b-0"]) == {"a-299": {"text": "x" * 200, "i": 299},
                                                  "b-0": {"text": "x" * 200, "i": 0}}
 
@@ -42,3 +45,39 @@ def test_an_empty_cache_variable_means_the_default_dir(monkeypatch):
 
     assert tts.cache_root() == Path("/tmp/elsewhere") and default_cache_path().parent == Path("/tmp/elsewhere")
     assert synth.default_root(0).parent == Path("/tmp/elsewhere/synth")
+
+
+class _LockedOnce:
+    """A connection whose first switch to WAL fails the way SQLite's does when another process is
+    switching the same new file at that moment (SQLITE_BUSY, returned without the busy handler)."""
+
+    def __init__(self, db):
+        self._db, self.refused = db, 0
+
+    def execute(self, sql, *args):
+        if "journal_mode" in sql and not self.refused:
+            self.refused += 1
+            raise sqlite3.OperationalError("database is locked")
+        return self._db.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+    def __enter__(self):
+        return self._db.__enter__()
+
+    def __exit__(self, *exc):
+        return self._db.__exit__(*exc)
+
+
+def test_a_busy_switch_to_wal_is_retried(tmp_path, monkeypatch):
+    import omnibench.cache as cache
+
+    opened = []
+    real_connect = sqlite3.connect
+    monkeypatch.setattr(cache.sqlite3, "connect",
+                        lambda *a, **k: opened.append(_LockedOnce(real_connect(*a, **k))) or opened[-1])
+    store = SqliteStore(tmp_path / "c.sqlite", "responses")
+    store.put("k", {"v": 1})
+    assert opened[0].refused == 1 and store.get("k") == {"v": 1}
+    assert real_connect(str(tmp_path / "c.sqlite")).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
