@@ -12,7 +12,7 @@ def suite_samples(name: str, seed: int, n_per_task: int | None):
     from omnibench.data.synth import ensure_suite
 
     sizes = {"n_per_task": n_per_task, "n_interruption": n_per_task} if n_per_task else {}
-    suite = ensure_suite(seed=seed, **sizes, progress=False)
+    suite = ensure_suite(seed=seed, **sizes, tasks=[name], progress=False)
     return suite.root, suite.samples[name]
 
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# tiny models on tiny tensors: one intra-op thread per test worker, else the pytest-xdist workers'
+# OpenMP threads spin against each other on a small machine (measured: CPU time nearly doubled)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from omnibench import registry
 from omnibench.data.schema import Query, Sample, VideoRef

@@ -53,6 +53,7 @@ def _main_job(cwd: Path, home: Path) -> tuple[subprocess.CompletedProcess, float
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)   # two main jobs: a cold one (about 5 minutes on 2 cores) and its resume
 def test_default_command_builds_the_suite_runs_the_baselines_and_writes_the_board(tmp_path):
     home = tmp_path / "home"
     first, first_s = _main_job(tmp_path, home)

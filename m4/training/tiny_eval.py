@@ -55,7 +55,7 @@ def validation_accuracy(checkpoint: str | Path, n_questions: int = 40) -> dict[s
     from omnibench.registry import get_task
 
     pipeline = M4Pipeline.from_checkpoint(str(checkpoint))
-    suite = ensure_suite(seed=0, progress=False)
+    suite = ensure_suite(seed=0, tasks=["synth_sg"], progress=False)
     sample = suite.samples["synth_sg"][0]
     frames = list(VideoReader(str(suite.root / sample.video.path)).sample(fps=1.0, start=0.0, end=8.0,
                                                                           size=pipeline.config.frame_size).array)

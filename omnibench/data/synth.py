@@ -1,16 +1,18 @@
 """The synthetic streaming suite: short generated videos with exact answers for every task family.
 
 Deterministic from a seed (numpy Generators seeded per task and sample, single-threaded x264),
-so the same seed gives the same annotations and frames. Layout under the suite root:
+so the same seed gives the same annotations and frames. Each task is its own part, generated only
+when asked for (`--tasks synth_pt` writes 6 videos, not the suite), and parts of other sizes sit
+side by side instead of replacing each other. Layout under the suite root:
 
-    annotations/{task}.json   list of Sample records
-    videos/{task}_{k}.mp4     320x240, 10 fps, H.264
-    audio/synth_si_{k}.wav    the SI dialogue spoken in distinct voices (only where espeak-ng exists)
-    manifest.json             version, seed, n_per_task, n_interruption, sha256 and size of every file
+    {task}-{n}/annotations.json   list of Sample records (video paths relative to the suite root)
+    {task}-{n}/videos/{task}_{k}.mp4    320x240, 10 fps, H.264
+    {task}-{n}/audio/synth_si_{k}.wav   the SI dialogue in distinct voices (only where espeak-ng exists)
+    {task}-{n}/manifest.json      version, seed, task, n, sha256 and size of every file of the part
 
-A suite is written into a temporary directory and renamed into place, and the manifest is
-checked (version, seed, n, every file's hash) before a suite is reused, so a killed or
-corrupted generation is regenerated instead of evaluated.
+A part is written into a temporary directory and renamed into place, and its manifest is checked
+(version, seed, task, n, every file's hash) before it is reused, so a killed or corrupted
+generation is regenerated instead of evaluated.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +34,7 @@ from pydantic import BaseModel, ValidationError
 from omnibench.data.schema import Sample, VideoRef
 from omnibench.errors import DataError, OmnibenchError
 
-SYNTH_VERSION = "2"
+SYNTH_VERSION = "3"   # 3: one part per task and size; x264 preset superfast
 SYNTH_TASKS = ("synth_pa", "synth_sg", "synth_ap", "synth_md", "synth_si", "synth_pt", "synth_noise", "synth_stop")
 # the interruption families (synth_noise, synth_stop; noise_rejection and stop_turn build on them)
 # get more videos: two samples per video, and 110 videos give a 95% CI half-width under 10 points
@@ -66,11 +69,14 @@ class FileEntry(BaseModel):
 class Manifest(BaseModel):
     version: str
     seed: int
-    n_per_task: int
-    n_interruption: int
-    tasks: list[str]
+    task: str
+    n: int
     audio: bool
     files: dict[str, FileEntry]
+
+
+def part_name(task: str, n: int) -> str:
+    return f"{task}-{n}"
 
 
 def default_root(seed: int) -> Path:
@@ -109,7 +115,8 @@ def _speak_dialogue(built, path: Path, duration: float) -> bool:
     return True
 
 
-def _build_sample(task: str, k: int, seed: int, root: Path, audio: bool) -> Sample:
+def _build_sample(task: str, k: int, seed: int, part: Path, name: str, audio: bool) -> Sample:
+    """Render sample k of `task` into the folder `part` of part `name`; its paths are relative to the suite root."""
     from omnibench.data._synth_render import FPS, encode
     builders = BUILDERS
     if builders is None:
@@ -120,50 +127,44 @@ def _build_sample(task: str, k: int, seed: int, root: Path, audio: bool) -> Samp
     built = builders[task](rng)
     video_id = f"{task}_{k:03d}"
     rel = f"videos/{video_id}.mp4"
-    encode(root / rel, built.scene)
+    encode(part / rel, built.scene)
     duration = round(built.scene.n_frames / FPS, 3)
     metadata = {"video_id": video_id, "duration": duration, "fps": FPS, "frames": built.scene.n_frames,
                 "seed": seed, **built.metadata}
     if task == "synth_si":
         audio_rel = f"audio/{video_id}.wav"
-        metadata["audio"] = audio_rel if audio and _speak_dialogue(built, root / audio_rel, duration) else None
-    return Sample(id=f"{task}-{k:03d}", task=task, video=VideoRef(path=rel, end=duration), turns=built.turns,
-                  history=built.history, metadata=metadata)
+        spoken = audio and _speak_dialogue(built, part / audio_rel, duration)
+        metadata["audio"] = f"{name}/{audio_rel}" if spoken else None
+    return Sample(id=f"{task}-{k:03d}", task=task, video=VideoRef(path=f"{name}/{rel}", end=duration),
+                  turns=built.turns, history=built.history, metadata=metadata)
 
 
-def _write_suite(root: Path, seed: int, n_per_task: int, n_interruption: int,
-                 progress: bool) -> dict[str, list[Sample]]:
+def _write_part(part: Path, task: str, seed: int, n: int, bar) -> list[Sample]:
+    """Write the part of `task` with n samples into the (temporary) folder `part`."""
     from omnibench.data.tts import espeak_available
 
-    for sub in ("annotations", "videos", "audio"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
+    for sub in ("videos", "audio"):
+        (part / sub).mkdir(parents=True, exist_ok=True)
     audio = espeak_available()
-    jobs = [(task, k) for task, n in task_counts(n_per_task, n_interruption).items() for k in range(n)]
-    bar = None
-    if progress:
-        from tqdm import tqdm
 
-        bar = tqdm(total=len(jobs), desc="synthetic suite", unit="video")
-    samples: dict[str, list[Sample]] = {task: [] for task in SYNTH_TASKS}
-    # serial on purpose: a process pool would re-import an unguarded __main__ (spawn) or fork a
-    # process that may already hold threads (torch); the default suite takes seconds anyway
-    for task, k in jobs:
-        samples[task].append(_build_sample(task, k, seed, root, audio))
+    def build(k: int) -> Sample:
+        sample = _build_sample(task, k, seed, part, part_name(task, n), audio)
         if bar is not None:
             bar.update(1)
-    if bar is not None:
-        bar.close()
-    for task, items in samples.items():
-        records = [s.model_dump(mode="json") for s in items]
-        (root / "annotations" / f"{task}.json").write_text(json.dumps(records, indent=1) + "\n")
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    manifest = Manifest(version=SYNTH_VERSION, seed=seed, n_per_task=n_per_task, n_interruption=n_interruption,
-                        tasks=list(SYNTH_TASKS),
-                        audio=audio, files={p.relative_to(root).as_posix(): FileEntry(sha256=_sha256(p),
-                                                                                      size=p.stat().st_size)
-                                            for p in files})
-    # written last: a directory without a manifest is never taken for a suite
-    (root / "manifest.json").write_text(manifest.model_dump_json(indent=1) + "\n")
+        return sample
+
+    # threads, not processes: x264 and numpy release the GIL for much of the work, and a process
+    # pool would re-import an unguarded __main__ (spawn) or fork a process holding threads (torch)
+    with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as pool:
+        samples = list(pool.map(build, range(n)))
+    records = [s.model_dump(mode="json") for s in samples]
+    (part / "annotations.json").write_text(json.dumps(records, indent=1) + "\n")
+    files = sorted(p for p in part.rglob("*") if p.is_file())
+    manifest = Manifest(version=SYNTH_VERSION, seed=seed, task=task, n=n, audio=audio,
+                        files={p.relative_to(part).as_posix(): FileEntry(sha256=_sha256(p), size=p.stat().st_size)
+                               for p in files})
+    # written last: a directory without a manifest is never taken for a part
+    (part / "manifest.json").write_text(manifest.model_dump_json(indent=1) + "\n")
     return samples
 
 
@@ -177,88 +178,139 @@ def _replace_dir(new: Path, out: Path) -> None:
         os.replace(new, out)
 
 
-def generate(out: Path, *, seed: int = 0, n_per_task: int = 6, n_interruption: int = N_INTERRUPTION,
-             progress: bool = False) -> SynthSuite:
-    """Write a fresh suite to `out` (replacing a suite already there) and return it."""
-    out = Path(out)
-    if seed < 0 or n_per_task < 1 or n_interruption < 1:
-        raise OmnibenchError(f"synthetic suite needs seed >= 0, n_per_task >= 1 and n_interruption >= 1, "
-                             f"got {seed}, {n_per_task} and {n_interruption}")
-    if out.exists() and not (out / "manifest.json").exists() and (not out.is_dir() or any(out.iterdir())):
-        raise OmnibenchError(f"{out} exists and is not a synthetic suite; give a new or empty directory")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+def _generate_part(root: Path, task: str, seed: int, n: int, bar) -> list[Sample]:
+    out = root / part_name(task, n)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=root))
     try:
-        samples = _write_suite(tmp, seed, n_per_task, n_interruption, progress)
+        samples = _write_part(tmp, task, seed, n, bar)
         _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return samples
+
+
+def _check_sizes(seed: int, n_per_task: int, n_interruption: int) -> None:
+    if seed < 0 or n_per_task < 1 or n_interruption < 1:
+        raise OmnibenchError(f"synthetic suite needs seed >= 0, n_per_task >= 1 and n_interruption >= 1, "
+                             f"got {seed}, {n_per_task} and {n_interruption}")
+
+
+def _counts(tasks: Iterable[str] | None, n_per_task: int, n_interruption: int) -> dict[str, int]:
+    counts = task_counts(n_per_task, n_interruption)
+    wanted = list(tasks) if tasks is not None else list(SYNTH_TASKS)
+    unknown = [t for t in wanted if t not in counts]
+    if unknown:
+        raise OmnibenchError(f"no synthetic task {unknown[0]!r}; the suite has {', '.join(SYNTH_TASKS)}")
+    return {t: counts[t] for t in wanted}
+
+
+def _progress(total: int, progress: bool):
+    if not progress or total == 0:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="synthetic suite", unit="video")
+
+
+def generate(out: Path, *, seed: int = 0, n_per_task: int = 6, n_interruption: int = N_INTERRUPTION,
+             progress: bool = False, tasks: Iterable[str] | None = None) -> SynthSuite:
+    """Write fresh parts for `tasks` (default: all) to the suite root `out`, replacing those there."""
+    out = Path(out)
+    _check_sizes(seed, n_per_task, n_interruption)
+    counts = _counts(tasks, n_per_task, n_interruption)
+    if out.exists() and (not out.is_dir() or any(not _is_ours(p) for p in out.iterdir())):
+        raise OmnibenchError(f"{out} exists and is not a synthetic suite; give a new or empty directory")
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    bar = _progress(sum(counts.values()), progress)
+    try:
+        samples = {task: _generate_part(out, task, seed, n, bar) for task, n in counts.items()}
+    except BaseException:
+        if created and not any(out.iterdir()):   # finished parts are kept: they are valid
+            out.rmdir()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
     return SynthSuite(root=out, seed=seed, samples=samples)
 
 
-def _read_manifest(root: Path) -> Manifest:
-    path = root / "manifest.json"
+def _is_ours(path: Path) -> bool:
+    """A part folder (finished or being written) or a part's lock file."""
+    name = path.name.lstrip(".").split(".tmp-")[0].split(".old-")[0].removesuffix(".lock")
+    task, _, n = name.rpartition("-")
+    return task in SYNTH_TASKS and n.isdigit()
+
+
+def _read_manifest(part: Path) -> Manifest:
+    path = part / "manifest.json"
     try:
         return Manifest.model_validate_json(path.read_text())
     except FileNotFoundError as e:
-        raise DataError("no manifest: not a synthetic suite (or an unfinished one)", file=str(path)) from e
+        raise DataError("no manifest: not a synthetic suite part (or an unfinished one)", file=str(path)) from e
     except ValidationError as e:
         first = e.errors()[0]
         raise DataError(first["msg"], file=str(path), field=".".join(map(str, first["loc"]))) from e
 
 
-def suite_problem(root: Path, seed: int, n_per_task: int, n_interruption: int = N_INTERRUPTION) -> str | None:
-    """Why the suite at `root` cannot be reused (None when it can)."""
+def part_problem(root: Path, task: str, seed: int, n: int) -> str | None:
+    """Why the part of `task` with n samples under `root` cannot be reused (None when it can)."""
+    part = Path(root) / part_name(task, n)
     try:
-        manifest = _read_manifest(root)
+        manifest = _read_manifest(part)
     except (DataError, OSError, ValueError) as e:
         return str(e)
-    expected = (SYNTH_VERSION, seed, n_per_task, n_interruption, list(SYNTH_TASKS))
-    found = (manifest.version, manifest.seed, manifest.n_per_task, manifest.n_interruption, manifest.tasks)
+    found, expected = (manifest.version, manifest.seed, manifest.task, manifest.n), (SYNTH_VERSION, seed, task, n)
     if found != expected:
-        return f"manifest is for (version, seed, n, n_interruption, tasks) {found}, wanted {expected}"
+        return f"manifest is for (version, seed, task, n) {found}, wanted {expected}"
     for rel, entry in manifest.files.items():
-        path = root / rel
+        path = part / rel
         if not path.is_file() or path.stat().st_size != entry.size or _sha256(path) != entry.sha256:
-            return f"{rel} is missing or changed"
+            return f"{part.name}/{rel} is missing or changed"
     return None
 
 
-def load_suite(root: Path) -> SynthSuite:
-    """Read a generated suite; every record is validated, errors name file, record and field."""
-    root = Path(root)
-    manifest = _read_manifest(root)
-    samples: dict[str, list[Sample]] = {}
-    for task in manifest.tasks:
-        path = root / "annotations" / f"{task}.json"
+def _load_part(root: Path, task: str, n: int) -> list[Sample]:
+    part = Path(root) / part_name(task, n)
+    _read_manifest(part)
+    path = part / "annotations.json"
+    try:
+        records = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise DataError(f"cannot read annotations: {e}", file=str(path)) from e
+    if not isinstance(records, list):
+        raise DataError("annotations must be a list of samples", file=str(path))
+    samples = []
+    for index, record in enumerate(records):
         try:
-            records = json.loads(path.read_text())
-        except (OSError, ValueError) as e:
-            raise DataError(f"cannot read annotations: {e}", file=str(path)) from e
-        if not isinstance(records, list):
-            raise DataError("annotations must be a list of samples", file=str(path))
-        samples[task] = []
-        for index, record in enumerate(records):
-            try:
-                samples[task].append(Sample.model_validate(record))
-            except ValidationError as e:
-                first = e.errors()[0]
-                raise DataError(first["msg"], file=str(path), index=index,
-                                field=".".join(map(str, first["loc"]))) from e
-    return SynthSuite(root=root, seed=manifest.seed, samples=samples)
+            samples.append(Sample.model_validate(record))
+        except ValidationError as e:
+            first = e.errors()[0]
+            raise DataError(first["msg"], file=str(path), index=index,
+                            field=".".join(map(str, first["loc"]))) from e
+    return samples
+
+
+def load_suite(root: Path, *, n_per_task: int = 6, n_interruption: int = N_INTERRUPTION,
+               tasks: Iterable[str] | None = None) -> SynthSuite:
+    """Read generated parts; every record is validated, errors name file, record and field."""
+    root = Path(root)
+    samples = {task: _load_part(root, task, n) for task, n in _counts(tasks, n_per_task, n_interruption).items()}
+    seeds = {s.metadata.get("seed") for items in samples.values() for s in items}
+    return SynthSuite(root=root, seed=int(seeds.pop()) if len(seeds) == 1 else -1, samples=samples)
 
 
 @contextmanager
-def _exclusive(root: Path) -> Iterator[None]:
-    """One process at a time checks or writes a suite (parallel shards share the cache)."""
+def _exclusive(lock: Path) -> Iterator[None]:
+    """One process at a time checks or writes a part (parallel shards share the cache)."""
     try:
         import fcntl
     except ImportError:   # no flock (Windows): generation is still atomic, only maybe repeated
         yield
         return
-    root.parent.mkdir(parents=True, exist_ok=True)
-    with open(root.parent / f".{root.name}.lock", "w") as handle:
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -267,13 +319,25 @@ def _exclusive(root: Path) -> Iterator[None]:
 
 
 def ensure_suite(seed: int = 0, root: Path | None = None, n_per_task: int = 6, progress: bool = True,
-                 n_interruption: int = N_INTERRUPTION) -> SynthSuite:
-    """The suite for `seed`, generated only when missing, stale or damaged."""
+                 n_interruption: int = N_INTERRUPTION, tasks: Iterable[str] | None = None) -> SynthSuite:
+    """The parts of `tasks` (default: all) for `seed`, each generated only when missing, stale or damaged."""
     root = Path(root) if root is not None else default_root(seed)
-    with _exclusive(root):
-        if suite_problem(root, seed, n_per_task, n_interruption) is None:
-            try:
-                return load_suite(root)
-            except DataError:
-                pass   # hashes match but the records do not parse (schema changed): regenerate
-        return generate(root, seed=seed, n_per_task=n_per_task, n_interruption=n_interruption, progress=progress)
+    _check_sizes(seed, n_per_task, n_interruption)
+    counts = _counts(tasks, n_per_task, n_interruption)
+    stale = {t: n for t, n in counts.items() if part_problem(root, t, seed, n) is not None}
+    bar = _progress(sum(stale.values()), progress)
+    samples: dict[str, list[Sample]] = {}
+    try:
+        for task, n in counts.items():
+            with _exclusive(root / f".{part_name(task, n)}.lock"):
+                if part_problem(root, task, seed, n) is None:
+                    try:
+                        samples[task] = _load_part(root, task, n)
+                        continue
+                    except DataError:
+                        pass   # hashes match but the records do not parse (schema changed): regenerate
+                samples[task] = _generate_part(root, task, seed, n, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    return SynthSuite(root=root, seed=seed, samples=samples)

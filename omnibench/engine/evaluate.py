@@ -169,6 +169,7 @@ class Evaluation:
 
     def run(self, tasks: list[str]) -> list[TaskRun]:
         """Every task is built, its data and judge checked, before the first model call."""
+        check_mode(self.model.inner, self.mode)      # live adapters refuse lockstep before any data is built
         prepared = [self.prepare(build_task(name, self.task_settings)) for name in tasks]
         with RunLock(self.out, self.shard):        # one process per run dir and shard
             self.spec.tasks = list(tasks)
@@ -191,7 +192,6 @@ class Evaluation:
             prompts_sha256=stable_hash(task.prompts.templates)[:16], settings=settings,
             samples_sha256=stable_hash(sorted(hashes.values()))[:16], n_samples=len(samples))
         protocol = choose_protocol(task, self.model.inner, self.protocol)
-        check_mode(self.model.inner, self.mode)      # live adapters refuse lockstep before any sample runs
         if task.data_root is None and self.model.caps.needs_video and samples:
             raise DataError(f"task {task.name} needs its videos and none were found. {task.video_hint}")
         return _Prepared(task, samples, hashes, protocol)

@@ -12,7 +12,8 @@ import pytest
 from omnibench.data import _synth_render, synth
 from omnibench.data._synth_render import COLOURS, FPS, Scene, decode, text_mask
 from omnibench.data.schema import Query
-from omnibench.data.synth import SYNTH_TASKS, SYNTH_VERSION, default_root, ensure_suite, generate, load_suite
+from omnibench.data.synth import (SYNTH_TASKS, SYNTH_VERSION, default_root, ensure_suite, generate, load_suite,
+                                  part_name, part_problem)
 from omnibench.tasks import phrases
 from omnibench.tasks.synth_scenes import SG_STATES, Built
 from omnibench.errors import DataError, OmnibenchError
@@ -49,31 +50,33 @@ def is_red_circle(frame: np.ndarray) -> bool:
 
 def test_suite_layout_and_manifest(suite):
     root = suite.root
-    manifest = json.loads((root / "manifest.json").read_text())
-    assert (manifest["version"], manifest["seed"], manifest["n_per_task"]) == (SYNTH_VERSION, 3, 2)
     assert set(suite.samples) == set(SYNTH_TASKS)
     for task in SYNTH_TASKS:
-        assert f"annotations/{task}.json" in manifest["files"]
+        part = part_name(task, 2)
+        manifest = json.loads((root / part / "manifest.json").read_text())
+        assert (manifest["version"], manifest["seed"], manifest["task"], manifest["n"]) == (SYNTH_VERSION, 3, task, 2)
+        assert "annotations.json" in manifest["files"]
         assert len(suite.samples[task]) == 2
         for sample in suite.samples[task]:
             assert sample.task == task
             assert sample.video_id == sample.metadata["video_id"]
-            assert (root / sample.video.path).is_file() and sample.video.path in manifest["files"]
+            assert (root / sample.video.path).is_file()
+            assert sample.video.path.startswith(f"{part}/") and sample.video.path[len(part) + 1:] in manifest["files"]
             assert sample.video.end == sample.metadata["duration"]
             assert isinstance(sample.metadata["events"], list)
             for q in sample.turns:
                 assert q.t is None or 0 <= q.t <= sample.video.end
                 if q.kind == "question" and isinstance(q.target, str):
                     assert q.choices and q.target in q.choices
-    assert load_suite(root).samples == suite.samples
+    assert load_suite(root, n_per_task=2, n_interruption=2).samples == suite.samples
 
 
 def test_same_seed_same_suite(suite, tmp_path):
     again = generate(tmp_path / "b", seed=3, n_per_task=2, n_interruption=2)
     for task in SYNTH_TASKS:
-        name = f"annotations/{task}.json"
+        name = f"{part_name(task, 2)}/annotations.json"
         assert (again.root / name).read_bytes() == (suite.root / name).read_bytes()
-    for rel in ("videos/synth_pa_000.mp4", "videos/synth_sg_001.mp4"):
+    for rel in ("synth_pa-2/videos/synth_pa_000.mp4", "synth_sg-2/videos/synth_sg_001.mp4"):
         first, second = decode(suite.root / rel), decode(again.root / rel)
         assert len(first) == len(second) and all(np.array_equal(a, b) for a, b in zip(first, second))
 
@@ -236,15 +239,18 @@ def test_ensure_suite_regenerates_only_when_damaged(tmp_path, monkeypatch):
     monkeypatch.setattr(synth, "BUILDERS", {task: tiny for task in SYNTH_TASKS})
     root = tmp_path / "suite"
     first = ensure_suite(seed=1, root=root, n_per_task=1, n_interruption=1, progress=False)
-    manifest = root / "manifest.json"
+    manifest = root / "synth_sg-1" / "manifest.json"
+    other = root / "synth_pa-1" / "manifest.json"
     stamp = manifest.stat().st_mtime_ns, manifest.stat().st_ino
     again = ensure_suite(seed=1, root=root, n_per_task=1, n_interruption=1, progress=False)
     assert (manifest.stat().st_mtime_ns, manifest.stat().st_ino) == stamp and again.samples == first.samples
 
     video = root / first.samples["synth_sg"][0].video.path
     video.unlink()
+    kept = other.stat().st_ino
     ensure_suite(seed=1, root=root, n_per_task=1, n_interruption=1, progress=False)
     assert video.is_file() and manifest.stat().st_ino != stamp[1]
+    assert other.stat().st_ino == kept                      # only the damaged part is regenerated
 
     stamp = manifest.stat().st_ino
     data = bytearray(video.read_bytes())
@@ -254,8 +260,19 @@ def test_ensure_suite_regenerates_only_when_damaged(tmp_path, monkeypatch):
     assert manifest.stat().st_ino != stamp and decode(video)
 
     stamp = manifest.stat().st_ino
-    ensure_suite(seed=1, root=root, n_per_task=2, n_interruption=2, progress=False)   # another size: regenerated
-    assert manifest.stat().st_ino != stamp and len(load_suite(root).samples["synth_pa"]) == 2
+    ensure_suite(seed=1, root=root, n_per_task=2, n_interruption=2, progress=False)   # another size: beside it
+    assert manifest.stat().st_ino == stamp and len(load_suite(root, n_per_task=2, n_interruption=2)
+                                                   .samples["synth_pa"]) == 2
+    assert part_problem(root, "synth_sg", 1, 1) is None and part_problem(root, "synth_sg", 1, 2) is None
+
+
+def test_one_task_asked_for_writes_only_its_part(tmp_path, monkeypatch):
+    monkeypatch.setattr(synth, "BUILDERS", {task: tiny for task in SYNTH_TASKS})
+    suite = ensure_suite(seed=1, root=tmp_path, n_per_task=3, tasks=["synth_pt"], progress=False)
+    assert list(suite.samples) == ["synth_pt"] and len(suite.samples["synth_pt"]) == 3
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["synth_pt-3"]
+    with pytest.raises(OmnibenchError, match="no synthetic task 'synth_xx'"):
+        ensure_suite(seed=1, root=tmp_path, tasks=["synth_xx"], progress=False)
 
 
 def test_killed_generation_leaves_nothing_behind(tmp_path, monkeypatch):
@@ -270,7 +287,9 @@ def test_killed_generation_leaves_nothing_behind(tmp_path, monkeypatch):
     monkeypatch.setattr(synth, "_build_sample", dies)
     with pytest.raises(KeyboardInterrupt):
         generate(tmp_path / "suite", seed=0, n_per_task=1, n_interruption=1)
-    assert os.listdir(tmp_path) == []
+    # the two parts finished before the kill are whole and kept; the third left nothing
+    assert sorted(os.listdir(tmp_path / "suite")) == ["synth_pa-1", "synth_sg-1"]
+    assert all(part_problem(tmp_path / "suite", t, 0, 1) is None for t in ("synth_pa", "synth_sg"))
 
 
 def test_generate_refuses_a_foreign_directory(tmp_path):
@@ -283,13 +302,14 @@ def test_generate_refuses_a_foreign_directory(tmp_path):
 def test_load_suite_names_file_record_and_field(suite, tmp_path):
     root = tmp_path / "copy"
     shutil.copytree(suite.root, root)
-    path = root / "annotations" / "synth_sg.json"
+    path = root / "synth_sg-2" / "annotations.json"
     records = json.loads(path.read_text())
     records[1]["turns"][0]["kind"] = "shout"
     path.write_text(json.dumps(records))
     with pytest.raises(DataError) as err:
-        load_suite(root)
-    assert "synth_sg.json" in str(err.value) and "record 1" in str(err.value) and "turns.0.kind" in str(err.value)
+        load_suite(root, n_per_task=2, n_interruption=2)
+    assert "synth_sg-2/annotations.json" in str(err.value) and "record 1" in str(err.value)
+    assert "turns.0.kind" in str(err.value)
     with pytest.raises(DataError, match="manifest"):
         load_suite(tmp_path / "nowhere")
 
