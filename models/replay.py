@@ -80,8 +80,6 @@ def read_records(path: Path) -> list[tuple[int, dict]]:
     return out
 
 
-# -- turning records into predictions ------------------------------------------------------------
-
 def video_key(name: str) -> str:
     """The reference's video id: the name up to '.mp4' (our samples keep it under videos/)."""
     return name.removeprefix("videos/").split(".mp4")[0]
@@ -258,7 +256,6 @@ class Replay:
             raise ModelError(f"replay: prediction {pred.source} has no answer for sample {sample.id} turn {turn}")
         return pred.texts[turn]
 
-    # -- offline ---------------------------------------------------------------------------
     def generate(self, request: OfflineRequest) -> str:
         if request.sample is None:
             raise ModelError(f"replay needs the sample with each request (sample {request.sample_id})")
@@ -267,22 +264,21 @@ class Replay:
             raise ModelError(f"replay: sample {request.sample_id} has alert times only; run it streaming")
         return self._text(pred, request.sample, request.turn)
 
-    # -- streaming -------------------------------------------------------------------------
     def reset(self, info: StreamInfo) -> None:
         if info.sample is None:
             raise ModelError(f"replay needs the sample at the start of each stream (sample {info.sample_id})")
         self.sample, self.duration = info.sample, info.duration
         self.pred = self.store.find(info.sample)
         self.alerts = deque(self.pred.alerts or [])
-        self.asked: list[int] = []
+        self.asked = 0                              # the k-th ask is turn k (the runner's contract)
         self.unanswered: list[int] = []
 
     def feed(self, t: float, frame) -> None:
         pass
 
     def ask(self, t: float, query: Query) -> None:
-        self.asked.append(len(self.asked))          # the k-th ask is turn k (the runner's contract)
-        self.unanswered.append(len(self.asked) - 1)
+        self.unanswered.append(self.asked)
+        self.asked += 1
 
     def poll(self, t: float) -> list[Emission]:
         out = []

@@ -9,139 +9,10 @@ import os
 import sys
 from pathlib import Path
 
-from omnibench.cli_args import (
-    ALIAS_HELP, alias, device_arg, lmms_task_names, non_negative_int, positive_int, unexpected,
-)
+from omnibench.cli_args import alias, build_parser, device_arg, lmms_task_names, run_parser, task_settings, unexpected
 from omnibench.errors import ConfigError, OmnibenchError
 
-def _run_parser(sub, prog: str | None = None) -> argparse.ArgumentParser:
-    p = sub.add_parser("run", help="evaluate one model on tasks, then score it", description=(
-        "Evaluate one model on tasks: event logs, per-sample scores and results.json in the run directory. "
-        "Rerunning the same command resumes."), epilog=ALIAS_HELP, **({"prog": prog} if prog else {}))
-    p.add_argument("--tasks", default="synth", help="task and group names, comma-separated (default: synth); "
-                                                     "`omnibench list tasks` shows them")
-    p.add_argument("--model", required=True, help="model name (`omnibench list models`) or lmms:<lmms-eval model>")
-    p.add_argument("--model-args", default="", help="key=value,... given to the adapter")
-    p.add_argument("--out", default=None, help="run directory (default runs/<model>)")
-    p.add_argument("--shard", default=None, help="i/n (default: RANK/WORLD_SIZE, else 0/1)")
-    p.add_argument("--mode", choices=("lockstep", "realtime"), default="lockstep",
-                   help="lockstep: the stream waits for the model (default); realtime: compute time moves the clock")
-    p.add_argument("--protocol", choices=("offline", "streaming"), default=None,
-                   help="override the task's protocol (offline models take streaming tasks through the bridge)")
-    p.add_argument("--limit", type=positive_int, default=None, help="first N samples of each task (N >= 1)")
-    p.add_argument("--max-errors", type=non_negative_int, default=None,
-                   help="stop once more samples than this failed")
-    p.add_argument("--timeout", type=float, default=600.0,
-                   help="seconds per model call (default 600; 0: no limit). A local model that hangs is rebuilt")
-    p.add_argument("--keep-errors", action="store_true", help="do not retry samples that failed before")
-    p.add_argument("--allow-errors", action="store_true", help="exit 0 even when samples failed")
-    p.add_argument("--rerun-changed", action="store_true",
-                   help="answer again samples (or a model/settings/code) that changed since their answers were logged")
-    p.add_argument("--cache", action=argparse.BooleanOptionalAction, default=None,
-                   help="response cache (default: on only for deterministic models with fingerprinted weights)")
-    p.add_argument("--max-stream-s", type=float, default=None,
-                   help="fail a sample whose stream would last longer (default 4 h; video streams end with the video)")
-    p.add_argument("--video-issues", choices=("report", "error"), default="report",
-                   help="samples whose video is damaged (decode errors, frozen stretches): report, or count as errors")
-    _task_options(p)
-    p.add_argument("--no-score", action="store_true", help="only run; score later with `omnibench score`")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--device", default=None, help="lmms-eval spelling: given to the model as device=D "
-                                                   "(ignored, with a note, by models that take no device)")
-    p.add_argument("--batch_size", "--batch-size", default=None, help="lmms-eval spelling: only 1 is accepted; "
-                   "concurrency is declared by each adapter (max_concurrency)")
-    p.add_argument("--log_samples", "--log-samples", action="store_true",
-                   help="lmms-eval spelling: accepted; every sample is always logged")
-    return p
-
-
-def _task_options(p) -> None:
-    p.add_argument("--data-dir", default=None, help="OmniMMI directory (annotations, videos/, clips/)")
-    p.add_argument("--lenient", action="store_true", help="skip broken records (reported) instead of failing")
-    p.add_argument("--seed", type=int, default=None, help="synthetic suite seed (default 0)")
-    p.add_argument("--judge-model", default=None, help="judge model name (default: $OMNIBENCH_JUDGE_MODEL)")
-    p.add_argument("--judge-base-url", default=None,
-                   help="OpenAI-compatible judge endpoint (default: $OMNIBENCH_JUDGE_BASE_URL)")
-    p.add_argument("--judge-prompt", default=None, help="judge prompt name or file")
-    p.add_argument("--prompts", default=None, help="JSON file overriding task prompts")
-    p.add_argument("--time", choices=("spoken", "claimed"), default=None,
-                   help="score alerts at the time the model spoke (default) or the time it claimed")
-    _reference_option(p)
-
-
-def _reference_option(p) -> None:
-    p.add_argument("--reference", choices=("omnimmi",), default=None,
-                   help="the OmniMMI reference harness's behaviour for every row of the README's "
-                        "'Where omnibench differs' table (recorded in the run)")
-
-
-def _fps(text: str) -> float:
-    from omnibench.data.video import check_fps
-
-    try:
-        return check_fps(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def build_parser(prog: str = "omnibench") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__, epilog=(
-        "`python run_eval.py` with no arguments runs the main job (synthetic suite x baselines, then the "
-        "leaderboard). Add --debug before the command for tracebacks."))
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _run_parser(sub)
-    p = sub.add_parser("score", help="re-score a run from its event logs", description=(
-        "Re-score a run directory from its event logs (new judge, new metric); no model runs."))
-    p.add_argument("run_dir", help="a run directory written by `omnibench run`")
-    p.add_argument("--json", action="store_true", help="print {task: {metric: value}} as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress output (judge calls)")
-    p.add_argument("--tasks", default=None, help="only these tasks (default: every task logged in the run)")
-    _task_options(p)
-    p = sub.add_parser("report", help="leaderboard (CSV, Markdown, HTML) from runs",
-                       description="Leaderboard and per-sample page from one or more scored run directories.")
-    p.add_argument("run_dirs", nargs="+", help="scored run directories")
-    p.add_argument("--out", required=True, help="folder for leaderboard.csv, leaderboard.md and index.html")
-    p.add_argument("--title", default="omnibench leaderboard", help="page title")
-    _reference_option(p)
-    p = sub.add_parser("list", help="list tasks or models")
-    p.add_argument("what", choices=("tasks", "models"), help="tasks or models")
-    data = sub.add_parser("data", help="datasets: stats, probe, synth, download").add_subparsers(
-        dest="data_cmd", required=True, metavar="DATA_COMMAND")
-    p = data.add_parser("stats", help="records, queries and videos of the OmniMMI annotations")
-    p.add_argument("dir", nargs="?", default=None, help="OmniMMI directory (default: the packaged annotations)")
-    p.add_argument("--lenient", action="store_true", help="skip broken records (reported) instead of failing")
-    p = data.add_parser("probe", help="what the video reader sees in one video")
-    p.add_argument("video", help="video file")
-    p.add_argument("--fps", type=_fps, default=1.0, help="frames per second to sample, in (0, 1000] (default 1)")
-    p.add_argument("--backend", default="auto", choices=("auto", "decord", "pyav"), help="video reader")
-    p = data.add_parser("synth", help="write the synthetic suite to a folder")
-    p.add_argument("--seed", type=int, default=0, help="suite seed (default 0)")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--n-per-task", type=positive_int, default=6, help="samples per task (default 6)")
-    p = data.add_parser("reference-prompts", help="read the judge and AP prompts from your OmniMMI checkout")
-    p.add_argument("path", help="root of your OmniMMI repository checkout")
-    p.add_argument("--out", default=None, help="folder to write to (default: where --reference finds them)")
-    p = data.add_parser("reference-scores", help="the reference's judged gpt4o/*.json files through our metrics")
-    p.add_argument("path", help="its <output_dir>/<task>/<model>/gpt4o folder")
-    p.add_argument("--task", required=True, choices=("ap", "si", "sg", "md"), help="which task's files")
-    p = data.add_parser("download", help="fetch OmniMMI videos and clips from the Hugging Face Hub")
-    p.add_argument("dataset", choices=("omnimmi",), help="dataset name")
-    p.add_argument("--out", required=True, help="output folder")
-    p = sub.add_parser("m4", help="M4: build-data (M4-IT data), train (SFT recipes); `omnibench m4 train --help`",
-                       description="M4 training: `omnibench m4 build-data ...` and `omnibench m4 train --recipe NAME "
-                                   "[key=value ...]`; each has its own --help.")
-    p.add_argument("verb", choices=("train", "build-data"), help="train or build-data")
-    p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of that command")
-    sub.add_parser("lmms-eval-path", help="print the folder of omnibench's lmms-eval task YAMLs")
-    return parser
-
-
-def task_settings(args) -> dict:
-    judge = {k: v for k, v in (("model", args.judge_model), ("base_url", args.judge_base_url),
-                               ("prompt", args.judge_prompt)) if v}
-    return {"data_dir": args.data_dir, "lenient": args.lenient or None, "seed": args.seed,
-            "judge": judge or None, "prompts_file": args.prompts, "alert_time": args.time}
+BOARD_TASKS = "synth,noise_rejection,stop_turn"   # the main job's tasks: the default board
 
 
 def cmd_run(args) -> int:
@@ -328,7 +199,7 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
 
     if limit is None:              # the whole suite up front, with its progress bar
         ensure_suite(seed=0, progress=True)
-    tasks = registry.resolve_tasks("synth,noise_rejection,stop_turn")
+    tasks = registry.resolve_tasks(BOARD_TASKS)
     run_dirs = []
     for name in models or registry.board_models():
         out = Path(root) / "runs" / "synth" / name
@@ -456,7 +327,7 @@ def run_eval_main(argv: list[str] | None = None) -> int:
     if not rest:
         return guarded(lambda: main_job(debug), debug=debug, prog="run_eval.py")
     if rest[0] in ("-h", "--help"):
-        _run_parser(argparse.ArgumentParser().add_subparsers(), prog="run_eval.py").print_help()
+        run_parser(argparse.ArgumentParser().add_subparsers(), prog="run_eval.py").print_help()
         print("\nOther commands: python run_eval.py {score,report,list,data,m4} ... (as `omnibench`); "
               "no arguments: the main job.")
         return 0

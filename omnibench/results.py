@@ -48,6 +48,7 @@ class TaskResult(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
     task_settings: dict[str, Any] = Field(default_factory=dict)   # what the task was built with when scored
     versions: dict[str, str] = Field(default_factory=dict)
+    metric_docs: dict[str, str] = Field(default_factory=dict)    # the task's own metric definitions (Task.metric_docs)
 
 
 class RunInfo(BaseModel):

@@ -62,7 +62,7 @@ class Task:
     headline: str
     prompts: Prompts = field(default_factory=Prompts)
     metrics: list[str] = field(default_factory=list)  # columns to show; default: every value
-    metric_docs: dict[str, str] = field(default_factory=dict)   # metric name -> its definition (for the report)
+    metric_docs: dict[str, str] = field(default_factory=dict)   # metric -> definition; the report's first source
     group: str | None = None
     description: str = ""
     version: str = "1"

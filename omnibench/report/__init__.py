@@ -1,7 +1,8 @@
 """Leaderboards (CSV, Markdown, one self-contained HTML page) and per-sample streaming timelines."""
 
 from omnibench.report.html import render_html, write_report
-from omnibench.report.tables import build_leaderboard, load_results, markdown_table, reported_rows
+from omnibench.report.markdown import markdown_table
+from omnibench.report.tables import build_leaderboard, load_results, reported_rows
 from omnibench.report.tidy import csv_text
 from omnibench.report.timeline import sample_figure, timeline_svg
 

@@ -9,41 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from omnibench.report.definitions import CI_DEFINITION, RANK_DEFINITION
+from omnibench.report.markdown import markdown_table
 from omnibench.report.samples import SCRIPT, collect, problems_section, samples_section, script_hash
 from omnibench.report.tables import (
-    MISSING, OMNIMMI_LABELS, RANK_DEFINITION, UNABLE, Leaderboard, LoadedRun, build_leaderboard, ci_text,
-    count_text, fmt_pct, load_runs, markdown_table, merge_results, merge_warnings, reported_text, run_settings,
-    task_order,
+    MISSING, OMNIMMI_LABELS, UNABLE, Leaderboard, LoadedRun, build_leaderboard, ci_text, count_text, fmt_pct,
+    load_runs, merge_results, merge_warnings, reported_text, run_settings, task_order,
 )
 from omnibench.report.tidy import csv_text
 from omnibench.report.timeline import e
 from omnibench.results import TaskResult
-
-# what each metric means, for the board's header tooltips and its legend
-METRIC_DEFINITIONS = {
-    "accuracy": "share of samples answered right (alerts: first alert inside the target window)",
-    "precision": "share of the model's alerts that fell inside a target window",
-    "iou": "overlap of the alerted span with the target window",
-    "silence": "share of noise turns the model stayed silent on",
-    "kept": "share of real follow-ups the model still answered",
-    "balanced_accuracy": "mean of the rates on the two kinds of turns (interruptions handled, others answered)",
-    "compliance": "share of stop turns after which the model stopped within the allowed words",
-    "false_stop": "share of lure turns after which the model wrongly stopped",
-    "words_after_stop": "mean words spoken after a stop turn (lower is better)",
-    "turn_accuracy": "share of single turns the judge marked correct",
-    "step_accuracy": "share of turns correct with every earlier turn correct",
-    "mean_score": "mean judge score (0-5) rescaled to 0-1",
-    "time_f1": "F1 of alert times against the target windows",
-    "time_precision": "share of alert time inside target windows",
-    "time_recall": "share of target windows alerted in",
-    "no_reply": "share of noise turns with no reply",
-    "rejected": "share of noise turns rejected",
-}
-
-
-def metric_definition(metric: str) -> str:
-    return METRIC_DEFINITIONS.get(metric, "defined by the task's scorer (see `omnibench list tasks`)")
-
 
 CSP = f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src '{script_hash()}'"
 STYLE = """
@@ -86,7 +61,6 @@ tr.noise td{color:#b45309}tr.stop td{color:#b91c1c}tr.err td{color:#b91c1c}.targ
 """
 
 
-
 def _value_cell(cell, headline: bool, reasons: str = "") -> str:
     if cell is None:
         return f'<td title="not run">{MISSING}</td>'
@@ -101,7 +75,7 @@ def _value_cell(cell, headline: bool, reasons: str = "") -> str:
 def leaderboard_table(board: Leaderboard, problems: dict[tuple[str, str], str] | None = None) -> str:
     """Model (sticky), the ranking score, then each task's headline and secondary metrics."""
     problems = problems or {}
-    head = "".join(f'<th title="{e(c.metric)}: {e(metric_definition(c.metric))}">{e(c.task)}'
+    head = "".join(f'<th title="{e(c.metric)}: {e(c.definition)}">{e(c.task)}'
                    f"<small>{e(c.metric if c.headline else '(' + c.metric + ')')}</small></th>"
                    for c in board.columns)
     body = "".join(f'<tr><td class="model">{e(r.model)}</td><td class="score"><span class="v">{e(fmt_pct(r.score))}'
@@ -115,9 +89,14 @@ def leaderboard_table(board: Leaderboard, problems: dict[tuple[str, str], str] |
 
 
 def metrics_legend(board: Leaderboard) -> str:
-    metrics = sorted({c.metric for c in board.columns})
+    """Each metric once; one the tasks define differently, once per definition with the tasks named."""
+    meanings: dict[str, dict[str, list[str]]] = {}
+    for c in board.columns:
+        meanings.setdefault(c.metric, {}).setdefault(c.definition, []).append(c.task)
+    terms = [(m if len(by) == 1 else f"{m} ({', '.join(tasks)})", definition)
+             for m, by in sorted(meanings.items()) for definition, tasks in by.items()]
     return ('<dl class="metrics"><dt>score</dt><dd>' + e(RANK_DEFINITION) + "</dd>"
-            + "".join(f"<dt>{e(m)}</dt><dd>{e(metric_definition(m))}</dd>" for m in metrics) + "</dl>")
+            + "".join(f"<dt>{e(term)}</dt><dd>{e(definition)}</dd>" for term, definition in terms) + "</dl>")
 
 
 def omnimmi_table(board: Leaderboard) -> str:
@@ -170,7 +149,7 @@ def render_html(runs: list[LoadedRun], results: list[TaskResult], *, title: str,
     sub = f"{len(board.rows)} model(s) · {len(tasks)} task(s)"
     if board.judges:
         sub += " · judge: " + ", ".join(board.judges)
-    legend = ('<p class="legend"><b>Values</b> in percent; <b>[low, high]</b> 95% bootstrap CI clustered by video; '
+    legend = (f'<p class="legend"><b>Values</b> in percent; <b>[low, high]</b> {e(CI_DEFINITION)}; '
               f"<b>n</b> = scored/samples, with errored and unscored samples counted (never folded into a 0) and "
               f"their reasons below; <b>{MISSING}</b> = not run; <b>(metric)</b> = secondary metric; hover a "
               "column for its definition."

@@ -1,4 +1,4 @@
-"""Leaderboard rows from run directories: one row per model, as CSV and Markdown.
+"""Leaderboard rows from run directories: one row per model, with each column's definition.
 
 Measured values are TaskResult.metrics[m].value (fractions 0-1), shown as percentages. The
 published OmniMMI rows are reference rows: kept apart, marked "reported", never ranked with ours.
@@ -7,7 +7,6 @@ published OmniMMI rows are reference rows: kept apart, marked "reported", never 
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import re
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from omnibench.errors import DataError
+from omnibench.report.definitions import UNDEFINED, metric_definition
 from omnibench.results import Results, RunInfo, TaskResult
 
 # OmniMMI's paper columns, in its order: (column, our task)
@@ -199,6 +199,7 @@ class Column:
     task: str
     metric: str
     headline: bool
+    definition: str = UNDEFINED
 
     @property
     def key(self) -> str:
@@ -259,8 +260,9 @@ def build_leaderboard(results: list[TaskResult], include_reported: bool | None =
     for t in tasks:
         heads = [r.headline for r in results if r.task == t]
         headline = max(sorted(set(heads)), key=heads.count)
-        columns.append(Column(t, headline, True))
-        columns += [Column(t, m, False) for m in SECONDARY_METRICS.get(t, ())
+        docs = {k: v for r in results if r.task == t for k, v in r.metric_docs.items()}   # later runs win
+        columns.append(Column(t, headline, True, metric_definition(headline, docs)))
+        columns += [Column(t, m, False, metric_definition(m, docs)) for m in SECONDARY_METRICS.get(t, ())
                     if m != headline and any(m in r.metrics for r in results if r.task == t)]
     by_model: dict[str, dict[str, TaskResult]] = {}
     for r in results:
@@ -314,17 +316,6 @@ def count_text(cell: Cell) -> str:
     return f"n={cell.n}/{cell.n_samples}" + (f" ({', '.join(extra)})" if extra else "")
 
 
-def cell_text(cell: Cell | None, with_counts: bool = True, with_ci: bool = True) -> str:
-    if cell is None:
-        return MISSING
-    parts = [fmt_pct(cell.value), ci_text(cell) if with_ci else "", count_text(cell) if with_counts else ""]
-    return " ".join(p for p in parts if p)
-
-
-def column_label(col: Column) -> str:
-    return f"{col.task} {col.metric}" if col.headline else f"{col.task} ({col.metric})"
-
-
 def reported_text(value: str, column: str) -> str:
     if value:
         return value
@@ -340,9 +331,6 @@ def rtf_text(rtf: float | None) -> str:
     return f"{rtf:.2f}x" if rtf < 10 else f"{rtf:.0f}x"
 
 
-RANK_DEFINITION = "score = mean of the model's headline values over the tasks it has one for; rows are ranked by it"
-
-
 def run_settings(r: TaskResult) -> dict[str, str]:
     """What a reader needs to compare runs, as short strings (secrets dropped)."""
     s = drop_secrets(r.settings)
@@ -350,48 +338,3 @@ def run_settings(r: TaskResult) -> dict[str, str]:
     return {"judge": r.judge_model or MISSING, "rtf": rtf_text(r.rtf),
             "settings": ", ".join(f"{k}={v}" for k, v in shown.items()) or MISSING,
             "versions": ", ".join(f"{k} {v}" for k, v in sorted(r.versions.items())) or MISSING}
-
-
-def _md(text: Any) -> str:
-    """A Markdown table cell: one line, no raw HTML (model names are untrusted), pipes escaped."""
-    return html.escape(" ".join(str(text).split()), quote=True).replace("|", "\\|")
-
-
-def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
-
-
-def markdown_table(results: list[TaskResult], *, title: str | None = None, include_reported: bool = False,
-                   include_runs: bool = False, with_ci: bool = True, warnings: list[str] = ()) -> str:
-    """Measured rows (value [95% CI] n=scored/samples), OmniMMI's columns, optionally the reported rows."""
-    board = build_leaderboard(results, include_reported=include_reported)
-    out = [f"# {_md(title)}", ""] if title else []
-    if not board.rows:
-        return "\n".join(out + ["(no results)"]) + "\n"
-    out += _md_table(["model", "score", *(column_label(c) for c in board.columns)],
-                     [[r.model, fmt_pct(r.score), *(cell_text(r.cells.get(c.key), c.headline, with_ci)
-                                                    for c in board.columns)] for r in board.rows])
-    out += ["", f"Percent. [95% bootstrap CI, clustered by video]; n = scored/samples; {MISSING} = not run; "
-                f"{RANK_DEFINITION}."]
-    if warnings:
-        out += ["", "Warnings:", ""] + [f"- {_md(w)}" for w in warnings]
-    if board.judges:
-        out[-1] += " Judge: " + _md(", ".join(board.judges)) + "."
-    if board.has_omnimmi:
-        out += ["", "## OmniMMI columns (measured here)", ""]
-        out += _md_table(["model", *OMNIMMI_LABELS.values()],
-                         [[r.model, *(fmt_pct(r.omnimmi.get(c)) for c in OMNIMMI_LABELS)] for r in board.rows])
-        out += ["", "avg w/o P = mean of our SG avg, AP, MD avg and SI."]
-    if board.reported:
-        out += ["", "## Reported by OmniMMI (reference rows, not measured here)", ""]
-        out += _md_table(["source", "group", "model", "LLM", "frames", *OMNIMMI_LABELS.values()],
-                         [["reported", row["group"], row["model"], row["llm"], row["num_frames"],
-                           *(reported_text(row.get(c, ""), c) for c in OMNIMMI_LABELS)] for row in board.reported])
-        out += ["", f"{UNABLE} = reported as unable to do the task; avg w/o P as published."]
-    if include_runs:
-        out += ["", "## Runs", ""]
-        out += _md_table(["model", "task", "judge", "settings", "versions", "rtf"],
-                         [[r.model, t, *(run_settings(res)[k] for k in ("judge", "settings", "versions", "rtf"))]
-                          for r in board.rows for t, res in sorted(r.results.items(), key=lambda kv: task_order(kv[0]))])
-    return "\n".join(out) + "\n"

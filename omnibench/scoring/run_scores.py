@@ -125,6 +125,7 @@ def score_run(run_dir: str | Path, *, task_settings: dict[str, Any] | None = Non
             result.versions = {"task": task.version, "prompts": task.prompts.version}
             result.settings = dict(next(iter(records.values())).settings) if records else {}
             result.task_settings = dict(task.build_settings)
+            result.metric_docs = dict(task.metric_docs)
             results.append(result)
     _merge_results(run_dir / "results.json", results)
     return results

@@ -52,7 +52,8 @@ def claimed_task():
     @registry.task("t_claimed", hidden=True)
     def factory(alert_time=None):
         return Task(name="t_claimed", samples=lambda: _alert_samples(3), protocols=("streaming",),
-                    scorers=[alert_timing(time=alert_time or "spoken")], headline="accuracy", prompts=Prompts())
+                    scorers=[alert_timing(time=alert_time or "spoken")], headline="accuracy", prompts=Prompts(),
+                    metric_docs={"accuracy": "the first alert fell in the window"})
 
     yield "t_claimed"
     registry._TASKS.pop("t_claimed", None)
@@ -69,6 +70,13 @@ def test_score_equals_results_json_for_a_claimed_time_run(tmp_path, claimed_task
     assert spoken.metrics["accuracy"].value == 0.0
     stored = json.loads((tmp_path / "results.json").read_text())["results"][0]
     assert stored["task_settings"]["alert_time"] == "spoken"
+
+
+def test_results_carry_the_tasks_own_metric_definitions(tmp_path, claimed_task):
+    Evaluation(model="late", out=tmp_path, model_obj=LateAlerter(), progress=False).run([claimed_task])
+    assert score_run(tmp_path)[0].metric_docs == {"accuracy": "the first alert fell in the window"}
+    stored = json.loads((tmp_path / "results.json").read_text())["results"][0]
+    assert stored["metric_docs"] == {"accuracy": "the first alert fell in the window"}   # the report reads these
 
 
 def test_scorers_keep_their_values_apart(tmp_path, memory_task):
