@@ -19,6 +19,12 @@ from omnibench.task import Prompts, Task
 def isolated_cache(tmp_path_factory, monkeypatch):
     """No test reads or writes the user's ~/.cache/omnibench (synthetic suite shared per session)."""
     cache = tmp_path_factory.getbasetemp() / "omnibench-cache"
+    if os.environ.get("PYTEST_XDIST_WORKER") and not (cache / "synth").exists():
+        # the generated suite (read-only once written, locked per part) is shared by the xdist workers
+        shared = tmp_path_factory.getbasetemp().parent / "omnibench-synth"
+        shared.mkdir(exist_ok=True)
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / "synth").symlink_to(shared, target_is_directory=True)
     monkeypatch.setenv("OMNIBENCH_CACHE", str(cache))
     return cache
 

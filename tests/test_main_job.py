@@ -73,3 +73,16 @@ def test_default_command_builds_the_suite_runs_the_baselines_and_writes_the_boar
     assert second.returncode == 0, second.stderr[-3000:]
     assert second_s < first_s / 2, "a second run resumes from the event logs"
     assert second.stdout.split("wrote")[0].strip().splitlines()[-4:] == first.stdout.split("wrote")[0].strip().splitlines()[-4:]
+
+
+def test_shard_processes_give_the_numbers_of_one_process(tmp_path):
+    from omnibench.cli import _run_in_shards
+    from omnibench.engine.evaluate import Evaluation
+    from omnibench.scoring.run_scores import score_run
+
+    tasks = ["synth_pt", "synth_stop"]
+    Evaluation(model="random", out=tmp_path / "one", limit=4, task_settings={"seed": 0}, progress=False).run(tasks)
+    _run_in_shards("random", tmp_path / "two", tasks, 4, 2)
+    one, two = (score_run(tmp_path / d, task_settings={"seed": 0}, tasks=tasks) for d in ("one", "two"))
+    assert [(r.task, r.n_samples, r.metrics) for r in one] == [(r.task, r.n_samples, r.metrics) for r in two]
+    assert len(list((tmp_path / "two" / "logs" / "synth_stop").glob("*.jsonl"))) == 2     # one log per shard
