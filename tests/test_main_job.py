@@ -48,12 +48,12 @@ def _main_job(cwd: Path, home: Path) -> tuple[subprocess.CompletedProcess, float
     env.update(HOME=str(home), PYTHONPATH=str(ROOT))
     start = time.perf_counter()
     done = subprocess.run([sys.executable, str(ROOT / "run_eval.py")], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=1500)
     return done, time.perf_counter() - start
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1200)   # two main jobs: a cold one (about 5 minutes on 2 cores) and its resume
+@pytest.mark.timeout(3000)   # two main jobs: a cold one (minutes; far more on a loaded machine) and its resume
 def test_default_command_builds_the_suite_runs_the_baselines_and_writes_the_board(tmp_path):
     home = tmp_path / "home"
     first, first_s = _main_job(tmp_path, home)
