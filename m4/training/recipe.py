@@ -37,6 +37,7 @@ class Recipe(BaseModel):
                                                                   "noise": 350, "stop": 300})
     synth_first_placement: float = 0.5         # share of noise/stop turns right after the image
     synth_max_frames: int = 24
+    synth_colour_questions: bool = False       # ask every suite video the square's / circle's colour it shows
     frames_per_video: int = 16
     anyres_grids: list[tuple[int, int]] = Field(default_factory=lambda: [(2, 2)])
     # what trains

@@ -3,6 +3,9 @@
 Used by the tiny_cpu recipe: the suite is generated for a seed other than the evaluation's, each
 question's frames (1 fps up to the moment it is asked, as the stream shows them) are stored as a
 small .npy stack, and M4-IT's categories are then built on top with the train phrase lists.
+With `colour_questions`, every video whose sample names the square's (metadata "colour") or the
+circle's colour ("circle_colour") is also asked it, at a random moment: the suite's own colour
+questions come from the 110 noise videos only, too few for a tiny model to learn to read colours.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ DESCRIPTION = ("I see a dark background with coloured shapes on it. Some of them
 
 
 def synth_source_records(out_dir: str | Path, *, seed: int = 1, n_per_task: int = 20, max_frames: int = 24,
-                         frame_size: int = 112, describe_every: int = 2) -> list[dict]:
+                         frame_size: int = 112, describe_every: int = 2,
+                         colour_questions: bool = False) -> list[dict]:
     """Records {"id", "image": "frames/NAME.npy", "conversations": [...]}; frames written under out_dir."""
     import numpy as np
 
@@ -41,6 +45,8 @@ def synth_source_records(out_dir: str | Path, *, seed: int = 1, n_per_task: int 
                 start = sample.video.start or 0.0
                 t = random.Random(f"{seed}|{sample.id}").uniform(min(start + 2.0, end), end)
                 asks.append((round(t, 1), DESCRIBE, DESCRIPTION))
+            if colour_questions:
+                asks += _colour_asks(sample, seed, end, {text for _, text, _ in asks})
             for k, (t, question, answer) in enumerate(asks):
                 name = f"{sample.id}_{k}"
                 # the settings are in the name: a changed setting never reuses stale frames
@@ -54,3 +60,18 @@ def synth_source_records(out_dir: str | Path, *, seed: int = 1, n_per_task: int 
                                 "conversations": [{"from": "human", "value": f"<image>\n{question}"},
                                                   {"from": "gpt", "value": answer}]})
     return records
+
+
+COLOUR_OF = (("colour", "What colour is the square?"), ("circle_colour", "What colour is the circle?"))
+
+
+def _colour_asks(sample, seed: int, end: float, asked: set[str]) -> list[tuple[float, str, str]]:
+    """(t, question, answer) for each shape whose colour the sample's metadata names and no question asks yet."""
+    start = sample.video.start or 0.0
+    out = []
+    for key, question in COLOUR_OF:
+        colour = sample.metadata.get(key)
+        if isinstance(colour, str) and question not in asked:
+            t = random.Random(f"{seed}|{sample.id}|{key}").uniform(min(start + 1.0, end), end)
+            out.append((round(t, 1), question, colour))
+    return out

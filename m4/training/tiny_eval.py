@@ -2,7 +2,7 @@
 
 `python -m omnibench.m4.training.tiny_eval CHECKPOINT OUT` prints one JSON object: headline (with its 95% CI)
 and secondary metrics per task for the trained checkpoint, the same architecture untrained (random
-weights), and the `random` baseline. Streaming protocol throughout (the second utterance lands mid-answer).
+weights), and the trivial baselines (silent, chatty, random, blind). Streaming protocol throughout (the second utterance lands mid-answer).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 TASKS = ("noise_rejection", "stop_turn", "synth_noise", "synth_stop", "synth_pt")
+BASELINES = ("silent", "chatty", "random", "blind")     # the board's trivial baselines
 
 
 def run_tasks(model: str, model_args: dict[str, Any], out: Path, tasks=TASKS, protocol: str | None = "streaming",
@@ -72,8 +73,7 @@ def evaluate_checkpoint(checkpoint: str | Path, out: str | Path, baselines: bool
         return trained
     untrained = run_tasks("m4", {"checkpoint": str(checkpoint), "untrained": True}, out / "untrained",
                           model_obj=untrained_like(checkpoint))
-    rand = run_tasks("random", {}, out / "random")
-    return {"trained": trained, "untrained": untrained, "random": rand}
+    return {"trained": trained, "untrained": untrained, **{name: run_tasks(name, {}, out / name) for name in BASELINES}}
 
 
 if __name__ == "__main__":

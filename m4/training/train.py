@@ -173,7 +173,8 @@ def prepare_records(recipe: Recipe, out_dir: Path) -> tuple[list[dict], Path]:
     ensure_suite(seed=recipe.synth_seed, n_per_task=recipe.synth_n_per_task, progress=sys.stderr.isatty())
     print("m4 train: frames and questions ...", file=sys.stderr, flush=True)
     source = synth_source_records(data_dir, seed=recipe.synth_seed, n_per_task=recipe.synth_n_per_task,
-                                  max_frames=recipe.synth_max_frames)
+                                  max_frames=recipe.synth_max_frames,
+                                  colour_questions=recipe.synth_colour_questions)
     from omnibench.m4.training import phrases, phrase_templates
 
     more = recipe.phrase_generated

@@ -151,7 +151,7 @@ def test_deepspeed_configs(name, stage):
 
 @pytest.fixture(scope="module")
 def shipped_results(tmp_path_factory) -> dict:
-    """The shipped m4-tiny, the same model untrained and `random`, on the interaction tasks."""
+    """The shipped m4-tiny, the same model untrained and the trivial baselines, on the interaction tasks."""
     from omnibench.m4.training.tiny_eval import evaluate_checkpoint
     from omnibench.models.m4 import tiny_checkpoint
 
@@ -181,20 +181,28 @@ def test_tiny_cpu_recipe_trains_from_nothing_to_the_same_level(tmp_path):
 INTERRUPTION_TASKS = ("noise_rejection", "stop_turn", "synth_noise", "synth_stop")
 
 
+def _best_baseline_high(results: dict, task: str) -> float:
+    """The highest upper CI bound of the untrained model and every trivial baseline on `task`."""
+    from omnibench.m4.training.tiny_eval import BASELINES
+
+    return max(results[name][f"{task}:ci_high"] for name in ("untrained", *BASELINES))
+
+
 def _assert_achieved(results: dict) -> None:
-    """Held-out phrases decided right, and on the stop tasks a headline whose CI is clear of the
-    untrained model's and `random`'s (the noise tasks need the colours seen: see the xfail below)."""
-    trained, untrained, rand = (results[k] for k in ("trained", "untrained", "random"))
+    """Held-out phrases decided right, and on the stop tasks a headline whose 95% CI is clear of the
+    untrained model's and every trivial baseline's (all four tasks: the shipped checkpoint's test below)."""
+    trained = results["trained"]
     for task in ("stop_turn", "synth_stop"):
-        assert trained[f"{task}:ci_low"] > max(untrained[f"{task}:ci_high"], rand[f"{task}:ci_high"]), (task, results)
+        assert trained[f"{task}:ci_low"] > _best_baseline_high(results, task), (task, results)
     assert trained["validation_phrases:balanced"] >= 0.85, trained
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.xfail(strict=True, reason="issue 18: the tiny M4 does not see colours, so its noise-task headlines "
-                                       "stay near the baselines' (CIs overlap)")
+@pytest.mark.xfail(strict=True, reason="issue 18: the tiny M4's language model does not attend to its frames (attention "
+                                       "mass < 1%), so it names the square's colour at chance and its noise-task "
+                                       "headlines stay near the baselines' (CIs overlap); docs/m4_training.md section 4")
 def test_shipped_tiny_m4_is_clear_of_every_baseline_on_all_four_tasks(shipped_results):
-    trained, untrained, rand = (shipped_results[k] for k in ("trained", "untrained", "random"))
+    trained = shipped_results["trained"]
     for task in INTERRUPTION_TASKS:
-        assert trained[f"{task}:ci_low"] > max(untrained[f"{task}:ci_high"], rand[f"{task}:ci_high"]), task
+        assert trained[f"{task}:ci_low"] > _best_baseline_high(shipped_results, task), (task, shipped_results)
