@@ -13,7 +13,9 @@ print(next(re.search(r">=\s*([\d.]+)", d).group(1) for d in deps if d.startswith
 PY
 )
 tests="tests/m4/model/test_checkpoint.py tests/m4/model/test_modeling.py tests/models/test_m4.py tests/models/test_m4_audio.py"
-for spec in "transformers==${floor}" "transformers>=${floor}"; do
+# the hub-kernels extra pins the `kernels` release each transformers was made for: 5.0's import breaks on
+# the newer kernels that the system's newest transformers pulls in (visible here through --system-site-packages)
+for spec in "transformers[hub-kernels]==${floor}" "transformers[hub-kernels]>=${floor}"; do
   venv=".venv-tf-$([ "${spec#*==}" != "$spec" ] && echo lowest || echo newest)"
   python -m venv --system-site-packages "$venv"
   "$venv/bin/pip" install -q --upgrade "$spec" safetensors pillow pytest

@@ -31,29 +31,37 @@ def _say(message: str) -> None:
     print(f"m4 build-data: {message}", file=sys.stderr, flush=True)
 
 
-def main_build_data(argv: list[str] | None = None) -> int:
-    from omnibench.m4.training import itdata, phrases
-
+def build_data_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="omnibench m4 build-data", description="Build M4-IT (original / interleave / "
                                 "noise / stop) from LLaVA-style conversations")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--source", help="LLaVA-style JSON or JSONL file (image paths relative to --image-folder)")
     src.add_argument("--hf", help="a Hugging Face dataset in LLaVA shape, e.g. lmms-lab/LLaVA-NeXT-Data")
     src.add_argument("--synth", type=int, metavar="SEED", help="the synthetic suite of this seed (frames + questions)")
-    p.add_argument("--split", default="train")
+    p.add_argument("--split", default="train", help="the split of --hf to read (default: train)")
     p.add_argument("--limit", type=int, help="read at most this many source records")
     p.add_argument("--image-folder", default=None, help="where images are (or are written, for --hf)")
     p.add_argument("--out", required=True, help="output folder: m4it.json, report.json (and speech/)")
     p.add_argument("--counts", help="original,interleave,noise,stop (default: 2624,2376,2563,2500)")
     p.add_argument("--proportions", help="four weights, with --total")
-    p.add_argument("--total", type=int)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--phrases", choices=("curated", "llm"), default="curated")
-    p.add_argument("--llm-model"), p.add_argument("--llm-base-url")
-    p.add_argument("--llm-concurrency", type=int, default=8)
-    p.add_argument("--noise-reply", choices=("yield", "none"), default="yield")
+    p.add_argument("--total", type=int, help="with --proportions: samples in all (default: the published M4-IT total)")
+    p.add_argument("--seed", type=int, default=0, help="picks sources, phrases and placements (default: 0)")
+    p.add_argument("--phrases", choices=("curated", "llm"), default="curated",
+                   help="noise and stop phrases: the curated train split, or written by an LLM (--llm-*)")
+    p.add_argument("--llm-model", help="with --phrases llm: the model name at the OpenAI-compatible endpoint")
+    p.add_argument("--llm-base-url", help="with --phrases llm: the endpoint (default: OpenAI's)")
+    p.add_argument("--llm-concurrency", type=int, default=8, help="with --phrases llm: parallel requests (default: 8)")
+    p.add_argument("--noise-reply", choices=("yield", "none"), default="yield",
+                   help="the reply to a noise turn: yield = the literal <|im_start|> (the floor is given back), "
+                        "none = no reply")
     p.add_argument("--speech", metavar="VOICE", help="speak human turns with the TTS (espeak voice, e.g. en+f3)")
-    args = p.parse_args(argv)
+    return p
+
+
+def main_build_data(argv: list[str] | None = None) -> int:
+    from omnibench.m4.training import itdata, phrases
+
+    args = build_data_parser().parse_args(argv)
 
     out = Path(args.out)
     if args.source:

@@ -65,15 +65,17 @@ def validation_accuracy(checkpoint: str | Path, n_questions: int = 40) -> dict[s
     return score_validation(pipeline, frames, list(dict.fromkeys(questions))[:n_questions])
 
 
-def evaluate_checkpoint(checkpoint: str | Path, out: str | Path, baselines: bool = False) -> dict[str, Any]:
+def evaluate_checkpoint(checkpoint: str | Path, out: str | Path, baselines: bool = False,
+                        tasks: tuple[str, ...] = TASKS) -> dict[str, Any]:
     out = Path(out)
-    trained = run_tasks("m4", {"checkpoint": str(checkpoint)}, out / "trained")
+    trained = run_tasks("m4", {"checkpoint": str(checkpoint)}, out / "trained", tasks)
     trained.update({f"validation_phrases:{k}": v for k, v in validation_accuracy(checkpoint).items()})
     if not baselines:
         return trained
-    untrained = run_tasks("m4", {"checkpoint": str(checkpoint), "untrained": True}, out / "untrained",
+    untrained = run_tasks("m4", {"checkpoint": str(checkpoint), "untrained": True}, out / "untrained", tasks,
                           model_obj=untrained_like(checkpoint))
-    return {"trained": trained, "untrained": untrained, **{name: run_tasks(name, {}, out / name) for name in BASELINES}}
+    return {"trained": trained, "untrained": untrained,
+            **{name: run_tasks(name, {}, out / name, tasks) for name in BASELINES}}
 
 
 if __name__ == "__main__":

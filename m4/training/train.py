@@ -286,12 +286,16 @@ def _calibrate(checkpoint: Path, records: list[dict], media_root: Path) -> dict:
     return calibrate(checkpoint, *_validation_inputs(records, media_root))
 
 
-def main_train(argv: list[str] | None = None) -> int:
+def train_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="omnibench m4 train", description="Fine-tune M4 with a recipe")
     parser.add_argument("--recipe", required=True, help="a name in omnibench/m4/recipes (m4_longva_7b, m4_audio, "
                                                          "tiny_cpu) or a YAML path")
     parser.add_argument("overrides", nargs="*", help="key=value, e.g. learning_rate=2e-5 output_dir=runs/x")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main_train(argv: list[str] | None = None) -> int:
+    args = train_parser().parse_args(argv)
     started = time.monotonic()
     recipe = load_recipe(args.recipe, args.overrides)
     summary = train(recipe, started=started)

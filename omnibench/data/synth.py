@@ -33,6 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from omnibench.data.schema import Sample, VideoRef
 from omnibench.errors import DataError, OmnibenchError
+from omnibench.progress import progress as progress_bar
 
 SYNTH_VERSION = "3"   # 3: one part per task and size; x264 preset superfast
 SYNTH_TASKS = ("synth_pa", "synth_sg", "synth_ap", "synth_md", "synth_si", "synth_pt", "synth_noise", "synth_stop")
@@ -149,8 +150,7 @@ def _write_part(part: Path, task: str, seed: int, n: int, bar) -> list[Sample]:
 
     def build(k: int) -> Sample:
         sample = _build_sample(task, k, seed, part, part_name(task, n), audio)
-        if bar is not None:
-            bar.update(1)
+        bar.update(1)
         return sample
 
     # threads, not processes: x264 and numpy release the GIL for much of the work, and a process
@@ -205,14 +205,6 @@ def _counts(tasks: Iterable[str] | None, n_per_task: int, n_interruption: int) -
     return {t: counts[t] for t in wanted}
 
 
-def _progress(total: int, progress: bool):
-    if not progress or total == 0:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="synthetic suite", unit="video")
-
-
 def generate(out: Path, *, seed: int = 0, n_per_task: int = 6, n_interruption: int = N_INTERRUPTION,
              progress: bool = False, tasks: Iterable[str] | None = None) -> SynthSuite:
     """Write fresh parts for `tasks` (default: all) to the suite root `out`, replacing those there."""
@@ -223,7 +215,7 @@ def generate(out: Path, *, seed: int = 0, n_per_task: int = 6, n_interruption: i
         raise OmnibenchError(f"{out} exists and is not a synthetic suite; give a new or empty directory")
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    bar = _progress(sum(counts.values()), progress)
+    bar = progress_bar(sum(counts.values()), "synthetic suite", unit="video", enabled=progress)
     try:
         samples = {task: _generate_part(out, task, seed, n, bar) for task, n in counts.items()}
     except BaseException:
@@ -231,8 +223,7 @@ def generate(out: Path, *, seed: int = 0, n_per_task: int = 6, n_interruption: i
             out.rmdir()
         raise
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     return SynthSuite(root=out, seed=seed, samples=samples)
 
 
@@ -325,7 +316,8 @@ def ensure_suite(seed: int = 0, root: Path | None = None, n_per_task: int = 6, p
     _check_sizes(seed, n_per_task, n_interruption)
     counts = _counts(tasks, n_per_task, n_interruption)
     stale = {t: n for t, n in counts.items() if part_problem(root, t, seed, n) is not None}
-    bar = _progress(sum(stale.values()), progress)
+    bar = progress_bar(sum(stale.values()), "synthetic suite", unit="video",
+                       enabled=progress and any(stale.values()))
     samples: dict[str, list[Sample]] = {}
     try:
         for task, n in counts.items():
@@ -338,6 +330,5 @@ def ensure_suite(seed: int = 0, root: Path | None = None, n_per_task: int = 6, p
                         pass   # hashes match but the records do not parse (schema changed): regenerate
                 samples[task] = _generate_part(root, task, seed, n, bar)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     return SynthSuite(root=root, seed=seed, samples=samples)

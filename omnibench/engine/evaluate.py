@@ -29,6 +29,7 @@ from omnibench.rundir import (
     RunSpec, TaskSpec, check_unique_ids, code_versions, load_samples, model_label, public_settings, public_url,
     read_spec, sample_hash, secret_values, slug, write_samples, write_spec,
 )
+from omnibench.progress import progress
 from omnibench.sanitize import register_secrets
 from omnibench.task import Task
 
@@ -234,7 +235,7 @@ class Evaluation:
         todo_ids = {s.id for s in todo}
         status.failed = {sid: r.error or "" for sid, r in latest.items()
                          if sid not in todo_ids and r.status == "error" and sid in p.hashes}
-        bar = _progress(task.name, len(mine), status.done_before, self.progress)
+        bar = progress(len(mine), task.name, unit="sample", initial=status.done_before, enabled=self.progress)
         workers = self.model.caps.max_concurrency if protocol == "offline" else 1
 
         def on_result(sample: Sample, record: SampleRecord) -> None:
@@ -321,10 +322,3 @@ def spoken(samples: list[Sample]) -> list[Sample]:
 
     tts = EspeakTTS()
     return [attach_audio(s, tts) for s in samples]
-
-
-def _progress(task: str, total: int, initial: int, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, desc=task, unit="sample", disable=not enabled, leave=True,
-                dynamic_ncols=True)

@@ -169,3 +169,11 @@ def test_models_that_take_audio_hear_the_turns_spoken(tmp_path, memory_task):
     assert len(listener.audio) == 2 and all(Path(a).read_bytes()[:4] == b"RIFF" for a in listener.audio)
     blind_run = Evaluation(model="blind", out=tmp_path / "b", progress=False)
     assert not getattr(blind_run.model.inner, "accepts_audio", False)
+
+
+def test_progress_is_one_line_per_task_when_stderr_is_not_a_terminal(tmp_path, memory_task, capsys):
+    name = memory_task("t_lines", text_samples(30, "t_lines"), protocols=("offline",))
+    Evaluation(model="blind", out=tmp_path, limit=20).run([name])
+    assert capsys.readouterr().err.splitlines() == [f"{name}: 20 sample(s) ..."]
+    Evaluation(model="blind", out=tmp_path).run([name])      # a resume says how many were done before
+    assert capsys.readouterr().err.splitlines() == [f"{name}: 30 sample(s), 20 done before ..."]

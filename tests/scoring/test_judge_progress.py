@@ -18,7 +18,7 @@ def test_judging_prints_one_line_when_stderr_is_not_a_terminal(tmp_path, capsys)
     with FakeOpenAI(handler=lambda body: YES) as server:
         make_client(server, tmp_path).judge_many([("q", "a", f"p{i}") for i in range(5)])
     err = capsys.readouterr().err
-    assert err.splitlines() == ["judge: 5 call(s) to judge-test ..."]
+    assert err.splitlines() == ["judge judge-test: 5 call(s) ..."]
 
 
 def test_judging_is_silent_when_quiet_and_cached_calls_print_nothing(tmp_path, capsys):

@@ -287,24 +287,8 @@ class JudgeClient:
             self._cache = None
 
 
-class _OneLine:
-    """Progress where no bar can redraw (not a TTY): one line when judging starts, nothing per call."""
-
-    def __init__(self, total: int, model: str, enabled: bool):
-        if enabled:
-            print(f"judge: {total} call(s) to {model} ...", file=sys.stderr, flush=True)
-
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def judge_progress(total: int, model: str, *, enabled: bool = True):
-    """A tqdm bar on stderr when it is a terminal; else one line (judge scoring is otherwise a long silence)."""
-    if enabled and sys.stderr.isatty():
-        from tqdm import tqdm
+    """Judge scoring is otherwise a long silence: a bar on a terminal, else one line."""
+    from omnibench.progress import progress
 
-        return tqdm(total=total, desc=f"judge {model}", unit="call", file=sys.stderr, leave=False)
-    return _OneLine(total, model, enabled)
+    return progress(total, f"judge {model}", unit="call", enabled=enabled)

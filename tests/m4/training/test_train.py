@@ -149,22 +149,25 @@ def test_deepspeed_configs(name, stage):
     assert HfDeepSpeedConfig(str(path)).get_value("zero_optimization.stage") == stage
 
 
-@pytest.fixture(scope="module")
-def shipped_results(tmp_path_factory) -> dict:
-    """The shipped m4-tiny, the same model untrained and the trivial baselines, on the interaction tasks."""
+STOP_TASKS = ("stop_turn", "synth_stop")
+INTERRUPTION_TASKS = ("noise_rejection", "stop_turn", "synth_noise", "synth_stop")
+
+
+def _shipped(tmp_path_factory, tasks: tuple[str, ...]) -> dict:
+    """The shipped m4-tiny, the same model untrained and the trivial baselines, on `tasks`."""
     from omnibench.m4.training.tiny_eval import evaluate_checkpoint
     from omnibench.models.m4 import tiny_checkpoint
 
     ckpt = tiny_checkpoint()
     assert ckpt is not None, "no shipped checkpoint: omnibench m4 train --recipe tiny_cpu, then copy it to m4/checkpoints/tiny"
-    return evaluate_checkpoint(ckpt, tmp_path_factory.mktemp("tiny_eval"), baselines=True)
+    return evaluate_checkpoint(ckpt, tmp_path_factory.mktemp("tiny_eval"), baselines=True, tasks=tasks)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_shipped_tiny_m4_rejects_noise_and_stops_far_above_its_baselines(shipped_results):
-    """What the shipped checkpoint measurably does (run in CI)."""
-    _assert_achieved(shipped_results)
+def test_shipped_tiny_m4_stops_far_above_its_baselines(tmp_path_factory):
+    """What the shipped checkpoint measurably does (run in CI: the two stop tasks, about 5 minutes on 2 cores)."""
+    _assert_achieved(_shipped(tmp_path_factory, STOP_TASKS))
 
 
 @pytest.mark.slow
@@ -175,10 +178,7 @@ def test_tiny_cpu_recipe_trains_from_nothing_to_the_same_level(tmp_path):
     from omnibench.m4.training.train import train
 
     ckpt = Path(train(load_recipe("tiny_cpu", {"output_dir": str(tmp_path / "train")}))["checkpoint"])
-    _assert_achieved(evaluate_checkpoint(ckpt, tmp_path / "eval", baselines=True))
-
-
-INTERRUPTION_TASKS = ("noise_rejection", "stop_turn", "synth_noise", "synth_stop")
+    _assert_achieved(evaluate_checkpoint(ckpt, tmp_path / "eval", baselines=True, tasks=STOP_TASKS))
 
 
 def _best_baseline_high(results: dict, task: str) -> float:
@@ -192,7 +192,7 @@ def _assert_achieved(results: dict) -> None:
     """Held-out phrases decided right, and on the stop tasks a headline whose 95% CI is clear of the
     untrained model's and every trivial baseline's (all four tasks: the shipped checkpoint's test below)."""
     trained = results["trained"]
-    for task in ("stop_turn", "synth_stop"):
+    for task in STOP_TASKS:
         assert trained[f"{task}:ci_low"] > _best_baseline_high(results, task), (task, results)
     # the shipped fine-tune measures 0.841 here (seed-0 frames; the same with either x264 preset) against
     # 0.904 on its training run's own validation frames: the floor guards against a real regression
@@ -200,11 +200,12 @@ def _assert_achieved(results: dict) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1800)     # all four tasks: not in CI (about 10 minutes); the stop test above covers the path
 @pytest.mark.xfail(strict=True, reason="issue 18: the tiny M4's language model does not attend to its frames (attention "
                                        "mass < 1%), so it names the square's colour at chance and its noise-task "
                                        "headlines stay near the baselines' (CIs overlap); docs/m4_training.md section 4")
-def test_shipped_tiny_m4_is_clear_of_every_baseline_on_all_four_tasks(shipped_results):
-    trained = shipped_results["trained"]
+def test_shipped_tiny_m4_is_clear_of_every_baseline_on_all_four_tasks(tmp_path_factory):
+    results = _shipped(tmp_path_factory, INTERRUPTION_TASKS)
+    trained = results["trained"]
     for task in INTERRUPTION_TASKS:
-        assert trained[f"{task}:ci_low"] > _best_baseline_high(shipped_results, task), (task, shipped_results)
+        assert trained[f"{task}:ci_low"] > _best_baseline_high(results, task), (task, results)
