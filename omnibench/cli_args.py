@@ -143,7 +143,28 @@ def _task_options(p) -> None:
     p.add_argument("--prompts", default=None, help="JSON file overriding task prompts")
     p.add_argument("--time", choices=("spoken", "claimed"), default=None,
                    help="score alerts at the time the model spoke (default) or the time it claimed")
+    # rows 1, 2, 3 and 6 of the README's reference table, each on its own (--reference sets them all)
+    p.add_argument("--si-input", choices=("causal", "whole"), default=None,
+                   help="OmniMMI SI offline input: the clip up to the question (default) or the whole video")
+    p.add_argument("--ask-times", choices=("ours", "reference"), default=None,
+                   help="OmniMMI streaming ask times: ours (default) or the reference's frame arithmetic")
+    p.add_argument("--judge-empty", action="store_true", default=None,
+                   help="send empty predictions to the judge (default: scored no/0 without a call)")
+    p.add_argument("--judge-temperature", type=_temperature, default=None, metavar="T|none",
+                   help="judge sampling temperature (default 0); 'none' sends none, so the API default applies")
     _reference_option(p)
+
+
+def _temperature(text: str) -> float | str:
+    if text.lower() == "none":
+        return "none"
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 2.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a temperature in [0, 2] or 'none'")
+    return value
 
 
 def _reference_option(p) -> None:
@@ -216,6 +237,9 @@ def build_parser(prog: str = "omnibench") -> argparse.ArgumentParser:
 
 def task_settings(args) -> dict:
     judge = {k: v for k, v in (("model", args.judge_model), ("base_url", args.judge_base_url),
-                               ("prompt", args.judge_prompt)) if v}
+                               ("prompt", args.judge_prompt), ("judge_empty", args.judge_empty)) if v}
+    if args.judge_temperature is not None:
+        judge["temperature"] = None if args.judge_temperature == "none" else args.judge_temperature
     return {"data_dir": args.data_dir, "lenient": args.lenient or None, "seed": args.seed,
-            "judge": judge or None, "prompts_file": args.prompts, "alert_time": args.time}
+            "judge": judge or None, "prompts_file": args.prompts, "alert_time": args.time,
+            "si_input": args.si_input, "ask_times": args.ask_times}

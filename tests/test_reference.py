@@ -111,3 +111,30 @@ def test_a_run_resumes_only_in_the_mode_it_was_made_in(env, capsys):
     assert main(argv) == 2
     assert "was run with --reference omnimmi" in capsys.readouterr().err
     assert main([*argv, "--reference", "omnimmi"]) == 0
+
+
+def test_rows_1_2_3_and_6_are_each_a_flag_of_their_own():
+    from omnibench.cli_args import build_parser, task_settings
+    from omnibench.engine.evaluate import build_task
+
+    args = build_parser().parse_args(["run", "--model", "blind", "--tasks", "omnimmi_si", "--si-input", "whole",
+                                      "--ask-times", "reference", "--judge-empty", "--judge-temperature", "none"])
+    settings = task_settings(args)
+    assert settings["si_input"] == "whole" and settings["ask_times"] == "reference"
+    assert settings["judge"] == {"judge_empty": True, "temperature": None}
+    task = build_task("omnimmi_si", settings)
+    assert task.build_settings["si_input"] == "whole" and task.build_settings["ask_times"] == "reference"
+    judge = next(s.client for s in task.scorers if hasattr(s, "client"))
+    assert judge.judge_empty is True and judge.temperature is None
+    defaults = task_settings(build_parser().parse_args(["run", "--model", "blind", "--tasks", "omnimmi_si"]))
+    assert defaults["si_input"] is None and defaults["ask_times"] is None and defaults["judge"] is None
+    assert build_task("omnimmi_si", defaults).build_settings.get("si_input") is None
+
+
+@pytest.mark.parametrize("value", ["3", "-0.5", "hot"])
+def test_a_judge_temperature_outside_0_to_2_is_refused(value, capsys):
+    from omnibench.cli_args import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["score", "runs/x", "--judge-temperature", value])
+    assert "--judge-temperature" in capsys.readouterr().err

@@ -146,3 +146,23 @@ def test_m4_tiny_loads_the_shipped_or_pointed_checkpoint_and_says_how_to_build_o
     monkeypatch.setattr(m4_pkg, "checkpoints_dir", lambda: tmp_path / "none")
     with pytest.raises(ConfigError, match="m4 train --recipe tiny_cpu"):
         registry.get_model("m4-tiny")
+
+
+def test_the_shipped_m4_tiny_loads_every_weight_on_the_installed_transformers_and_answers(monkeypatch):
+    """.ci/transformers_matrix.sh runs this on the lowest and newest transformers allowed."""
+    from safetensors.torch import load_file
+
+    from omnibench.models.m4 import tiny_checkpoint
+
+    monkeypatch.delenv("OMNIBENCH_M4_TINY", raising=False)
+    ckpt = tiny_checkpoint()
+    assert ckpt is not None, "m4/checkpoints/tiny is missing"
+    model = registry.get_model("m4-tiny", tokens_per_poll=4)
+    loaded = model.pipeline.model.state_dict()
+    stored = load_file(str(ckpt / "model.safetensors"))
+    assert len(stored) > 20 and len(loaded) >= len(stored)
+    # every stored tensor reached some loaded parameter unchanged, whatever the CLIP layout's names
+    loaded_sums = {round(float(v.float().sum()), 3) for v in loaded.values()}
+    assert all(round(float(v.float().sum()), 3) in loaded_sums for v in stored.values())
+    emissions = _stream(model, [(1, Query(t=1.0, text="What colour is the square?", kind="question"))], seconds=5)
+    assert _text(emissions, 0).strip()
