@@ -161,10 +161,14 @@ def cmd_data(args) -> int:
         for kind, path in write_reference_prompts(args.path, args.out or prompts_dir()).items():
             print(f"wrote {kind} prompts: {path}")
     elif args.data_cmd == "reference-scores":
-        from omnibench.report import markdown_table
         from omnibench.scoring.reference_results import aggregate_judged
 
-        print(markdown_table([aggregate_judged(args.path, args.task)]))
+        metrics = aggregate_judged(args.path, args.task).metrics
+        if args.json:
+            print(json.dumps({name: m.value for name, m in metrics.items()}))
+        else:
+            for name, m in metrics.items():
+                print(f"{name:<20} {'-' if m.value is None else f'{m.value:.4f}'}")
     elif args.data_cmd == "download":
         from omnibench.data import omnimmi
 

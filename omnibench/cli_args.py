@@ -143,11 +143,13 @@ def _task_options(p) -> None:
     p.add_argument("--prompts", default=None, help="JSON file overriding task prompts")
     p.add_argument("--time", choices=("spoken", "claimed"), default=None,
                    help="score alerts at the time the model spoke (default) or the time it claimed")
-    # rows 1, 2, 3 and 6 of the README's reference table, each on its own (--reference sets them all)
+    # rows 1, 2, 3, 6 and 12 of the README's reference table, each on its own (--reference sets them all)
     p.add_argument("--si-input", choices=("causal", "whole"), default=None,
                    help="OmniMMI SI offline input: the clip up to the question (default) or the whole video")
     p.add_argument("--ask-times", choices=("ours", "reference"), default=None,
                    help="OmniMMI streaming ask times: ours (default) or the reference's frame arithmetic")
+    p.add_argument("--drop-first-second", action="store_true", default=None,
+                   help="OmniMMI PA: ignore alerts at int(t) == 0, as the reference's PA loop does")
     p.add_argument("--judge-empty", action="store_true", default=None,
                    help="send empty predictions to the judge (default: scored no/0 without a call)")
     p.add_argument("--judge-temperature", type=_temperature, default=None, metavar="T|none",
@@ -223,6 +225,7 @@ def build_parser(prog: str = "omnibench") -> argparse.ArgumentParser:
     p = data.add_parser("reference-scores", help="the reference's judged gpt4o/*.json files through our metrics")
     p.add_argument("path", help="its <output_dir>/<task>/<model>/gpt4o folder")
     p.add_argument("--task", required=True, choices=("ap", "si", "sg", "md"), help="which task's files")
+    p.add_argument("--json", action="store_true", help="every metric as one JSON object (default: one per line)")
     p = data.add_parser("download", help="fetch OmniMMI videos and clips from the Hugging Face Hub")
     p.add_argument("dataset", choices=("omnimmi",), help="dataset name")
     p.add_argument("--out", required=True, help="output folder")
@@ -242,4 +245,4 @@ def task_settings(args) -> dict:
         judge["temperature"] = None if args.judge_temperature == "none" else args.judge_temperature
     return {"data_dir": args.data_dir, "lenient": args.lenient or None, "seed": args.seed,
             "judge": judge or None, "prompts_file": args.prompts, "alert_time": args.time,
-            "si_input": args.si_input, "ask_times": args.ask_times}
+            "si_input": args.si_input, "ask_times": args.ask_times, "drop_first_second": args.drop_first_second}

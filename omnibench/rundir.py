@@ -221,7 +221,7 @@ class RunSpec(BaseModel):
 
 
 # task settings that only change how answers are scored, not what the model is asked
-SCORING_ONLY = frozenset({"judge", "alert_time", "lenient"})
+SCORING_ONLY = frozenset({"judge", "alert_time", "drop_first_second", "lenient"})
 
 
 def spec_path(run_dir: Path, label: str) -> Path:

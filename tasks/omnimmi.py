@@ -62,10 +62,10 @@ def omnimmi_si(data_dir=None, lenient=False, judge=None, prompts_file=None, ask_
 
 
 @task("omnimmi_pa", group="omnimmi", description="Proactive alerting: speak up when the asked event appears")
-def omnimmi_pa(data_dir=None, lenient=False, prompts_file=None, alert_time=None) -> Task:
+def omnimmi_pa(data_dir=None, lenient=False, prompts_file=None, alert_time=None, drop_first_second=None) -> Task:
     from omnibench.scoring.rules import alert_timing, time_f1
 
-    scorers = [alert_timing(time=alert_time or "spoken"), time_f1()]
+    scorers = [alert_timing(time=alert_time or "spoken", drop_first_second=bool(drop_first_second)), time_f1()]
     return _omnimmi("pa", "omnimmi_pa", QuestionPrompts, scorers, "accuracy", protocols=("streaming",),
                     data_dir=data_dir, lenient=lenient, prompts_file=prompts_file, judge_used=False)
 

@@ -75,12 +75,13 @@ def window_scores(times: list[float], window: tuple[float, float]) -> dict[str, 
     return {"accuracy": float(inside[0]), "precision": sum(inside) / len(times), "iou": iou}
 
 
-def alert_timing(time: AlertTime = "spoken", tolerance: float = 0.0) -> Scorer:
+def alert_timing(time: AlertTime = "spoken", tolerance: float = 0.0, drop_first_second: bool = False) -> Scorer:
     """Accuracy (first alert inside the window), precision (share inside), IoU of [first, last].
 
     `time="spoken"` scores when the model spoke (causal, our default); "claimed" scores the time
     the model says the event happened (Emission.refers_to), as the OmniMMI reference does.
-    `tolerance` widens the window by that many seconds on each side.
+    `tolerance` widens the window by that many seconds on each side. `drop_first_second` ignores
+    alerts with int(t) == 0, as the reference's PA loop does for every streaming model.
     """
     def score(sample: Sample, record: SampleRecord) -> Score:
         turn = _alert_turn(sample)
@@ -88,6 +89,8 @@ def alert_timing(time: AlertTime = "spoken", tolerance: float = 0.0) -> Scorer:
         if window is None:
             return Score(values={}, unscored="no alert request with a [start, end] window")
         times = alert_times(sample, record, time)
+        if drop_first_second:
+            times = [t for t in times if int(t) != 0]
         values = window_scores(times, (window[0] - tolerance, window[1] + tolerance))
         return Score(values=values, explanation=f"{len(times)} alert(s) at {_fmt(times)} for window {list(window)}")
     return score

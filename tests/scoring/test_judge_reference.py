@@ -100,3 +100,18 @@ def test_reference_judged_files_give_the_reference_aggregates(tmp_path):
     (ap / "v##9.json").write_text(json.dumps([{"pred": "yes"}, {}]))
     with pytest.raises(DataError, match="v##9.json"):
         aggregate_judged(ap, "ap")
+
+
+def test_reference_scores_command_prints_every_metric(tmp_path, capsys):
+    from omnibench.cli import main
+
+    ap = tmp_path / "ap"
+    ap.mkdir()
+    for i, (p, s) in enumerate([("yes", 4.8), ("no", 1), ("YES.", "3")]):
+        (ap / f"v##{i}.json").write_text(json.dumps([{"pred": p, "score": s}, {}]))
+    assert main(["data", "reference-scores", str(ap), "--task", "ap", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["accuracy"] == pytest.approx(2 / 3) and printed["score"] == pytest.approx(8 / 3)
+    assert main(["data", "reference-scores", str(ap), "--task", "ap"]) == 0
+    lines = dict(line.split() for line in capsys.readouterr().out.splitlines())
+    assert lines["accuracy"] == "0.6667" and lines["score"] == "2.6667"

@@ -85,6 +85,19 @@ def test_pa_scores_the_spoken_time_here_and_the_claimed_time_in_reference_mode(d
     assert ref.scorers[0](sample, _alert_record(sample)).values["accuracy"] == 1.0    # claimed 12
 
 
+# row 12 for any streaming model: the reference's PA loop ignores alerts at int(t) == 0
+def test_pa_keeps_a_first_second_alert_here_and_drops_it_in_reference_mode(data):
+    ours = build_task("omnimmi_pa", {"data_dir": str(data)})
+    ref = build_task("omnimmi_pa", {"data_dir": str(data), "drop_first_second": REF["drop_first_second"]})
+    sample = ours.samples()[0]                                       # window [10, 20]
+    record = SampleRecord(sample_id=sample.id, task=sample.task, model="m", events=[
+        Event(kind="query", t=0.0, turn=0, text="q"), Event(kind="emission", t=0.6, text="now", done=True),
+        Event(kind="emission", t=12.0, text="now", done=True)])
+    assert ours.scorers[0](sample, record).values["accuracy"] == 0.0      # first alert at 0.6, outside
+    assert ref.scorers[0](sample, record).values["accuracy"] == 1.0       # 0.6 dropped: first alert at 12
+    assert ref.scorers[0](sample, record).values["precision"] == 1.0
+
+
 def test_score_reuses_the_recorded_reference_settings_and_explicit_flags_win(tmp_path):
     reference.record(tmp_path, "omnimmi", REF)
     given = {"data_dir": None, "alert_time": None, "judge": None, "seed": 0}
