@@ -12,6 +12,7 @@ even where we think it is a bug, when it changes numbers on valid input (rows 6 
     row 6  streaming ask times       ask_times="reference"       (ours: "ours", video end / span end)
     row 7  PA alert time             alert_time="claimed"        (ours: "spoken")
     rows 8-12  M4 settings           m4_reference_settings() of the M4 adapter, when it has one
+    row 12 for any model             drop_first_second=True      (the PA scorer ignores alerts at int(t) == 0)
 
 The run directory keeps `reference.json` (the mode and the settings it applied), so `omnibench
 score RUN` scores a reference run the reference's way without the flag again.
@@ -21,10 +22,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
+from omnibench.cache import cache_dir
 from omnibench.errors import ConfigError
 
 MODES = ("omnimmi",)
@@ -37,8 +38,7 @@ OUR_WORDING = ("reference prompts not found: judge and AP prompts use omnibench'
 
 def prompts_dir() -> Path:
     """Where `omnibench data reference-prompts` writes its files by default."""
-    base = Path(os.environ.get("OMNIBENCH_CACHE", Path.home() / ".cache" / "omnibench"))
-    return base / "reference" / "omnimmi"
+    return cache_dir() / "reference" / "omnimmi"
 
 
 def check_mode(mode: str | None) -> str | None:
@@ -72,6 +72,8 @@ def task_settings(mode: str, given: dict[str, Any], *, prompts: Path | None = No
     out["si_input"] = out.get("si_input") or "whole"          # row 1
     out["ask_times"] = out.get("ask_times") or "reference"    # row 6
     out["alert_time"] = out.get("alert_time") or "claimed"    # row 7
+    if out.get("drop_first_second") is None:                   # row 12, for every streaming model
+        out["drop_first_second"] = True
     out["reference"] = mode
     out["reference_note"] = (OUR_WORDING.replace("judge and AP", " and ".join(notes)) if notes
                              else f"judge and AP prompts read from the reference checkout ({folder})")
@@ -136,6 +138,7 @@ def stamp_results(run_dir: str | Path, settings: dict[str, Any]) -> None:
     if not settings.get("reference"):
         return
     from omnibench.results import Results
+    from omnibench.sanitize import dump_json
 
     path = Path(run_dir) / "results.json"
     if not path.is_file():
@@ -144,7 +147,7 @@ def stamp_results(run_dir: str | Path, settings: dict[str, Any]) -> None:
     for r in results.results:
         r.settings["reference"] = settings["reference"]
         r.settings["reference_note"] = settings.get("reference_note", "")
-    path.write_text(results.model_dump_json(indent=2), encoding="utf-8")
+    path.write_text(dump_json(results, indent=2), encoding="utf-8")
 
 
 # -- row 6: when the reference's online loop asks ---------------------------------------------------

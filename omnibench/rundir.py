@@ -110,7 +110,9 @@ def write_samples(path: Path, samples: list[Sample]) -> None:
 def load_samples(run_dir: Path, task: str) -> list[Sample]:
     path = Path(run_dir) / "samples" / f"{task}.jsonl"
     if not path.exists():
-        raise DataError(f"no samples stored for task {task}", file=str(path))
+        raise DataError(f"no samples stored for task {task}: this run directory is damaged or was not made "
+                        f"by `omnibench run`; rerun the run command into it (finished samples are kept)",
+                        file=str(path))
     out = []
     for index, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
         try:

@@ -4,7 +4,7 @@ Two things are fixed, never fatal:
 - invalid Unicode (lone surrogates such as a truncated emoji `"yes \\ud83d"`, which UTF-8 cannot
   encode) becomes U+FFFD; each replacement is counted (`invalid_unicode_count()`);
 - known secrets become `***` wherever they appear inside a text: values given to
-  `register_secrets`, values of settings whose name says secret (`register_secret_settings`),
+  `register_secrets`, values of settings `rundir.is_secret` names secret (`register_secret_settings`),
   and the environment's `*_API_KEY`, `*_TOKEN`, `*_SECRET`, `*_PASSWORD` variables (read at each
   call, so a key set after import is still caught). `Bearer <token>` and `sk-...`-shaped keys are
   masked even when nobody registered them: a judge or server may echo a header we never saw.
@@ -26,7 +26,6 @@ from typing import Any
 
 MASK = "***"
 MIN_SECRET_LEN = 6              # shorter values ("EMPTY", "1") would mask ordinary words
-SECRET_NAME = re.compile(r"key|token|secret|password|passwd|credential", re.I)   # as evaluate.redact, plus two
 _SECRET_ENV = re.compile(r"(^|_)(API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD)$", re.I)
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # tokens nobody registered that are still plainly credentials
@@ -45,9 +44,13 @@ def register_secrets(values: Iterable[Any]) -> None:
                 _registered.add(value.strip())
 
 
-def register_secret_settings(settings: Mapping[str, Any]) -> None:
-    """Mask the values of settings named like secrets (api_key=, token=, ...)."""
-    register_secrets(v for k, v in settings.items() if isinstance(k, str) and SECRET_NAME.search(k))
+def register_secret_settings(settings: Mapping[str, Any], declared: Iterable[str] = ()) -> None:
+    """Mask the values of secret settings: whole names by `rundir.is_secret` (api_key=, token=, ...,
+    plus `declared`), the one secret-name rule, so `tokenizer=` or `max_tokens=` stay readable."""
+    from omnibench.rundir import is_secret     # rundir imports this module's dump_json lazily too
+
+    names = frozenset(declared)
+    register_secrets(v for k, v in settings.items() if isinstance(k, str) and is_secret(k, names))
 
 
 def known_secrets() -> list[str]:

@@ -81,3 +81,17 @@ def test_a_busy_switch_to_wal_is_retried(tmp_path, monkeypatch):
     store.put("k", {"v": 1})
     assert opened[0].refused == 1 and store.get("k") == {"v": 1}
     assert real_connect(str(tmp_path / "c.sqlite")).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_reference_prompts_and_m4_phrases_follow_the_one_cache_dir_rule(tmp_path, monkeypatch):
+    """Both used their own rule: an empty OMNIBENCH_CACHE put the reference prompts in the cwd, and the
+    M4 phrase cache ignored the variable altogether."""
+    from omnibench.m4.training.phrase_llm import PhraseGenerator
+    from omnibench.reference import prompts_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for value, root in ((str(tmp_path / "c"), tmp_path / "c"), ("", tmp_path / "home" / ".cache" / "omnibench")):
+        monkeypatch.setenv("OMNIBENCH_CACHE", value)
+        assert cache_dir() == root
+        assert prompts_dir() == root / "reference" / "omnimmi"
+        assert PhraseGenerator(model="m").cache_path == root / "m4_phrases.sqlite"

@@ -44,10 +44,32 @@ def test_registered_and_environment_secrets_are_masked_inside_text(monkeypatch):
     assert text.count("***") == 3 and "EMPTY stays" in text
 
 
-def test_secret_settings_by_name_and_unregistered_bearer_tokens():
-    sanitize.register_secret_settings({"api_key": "abc-secret-value", "model": "gpt-4o-mini-2024"})
-    text = sanitize.scrub("Authorization: Bearer zz9-unknown-token-1 for abc-secret-value, model gpt-4o-mini-2024")
-    assert text == "Authorization: Bearer *** for ***, model gpt-4o-mini-2024"
+def test_secret_settings_by_whole_name_and_unregistered_bearer_tokens():
+    """One secret rule (rundir.is_secret, whole names): `tokenizer=` is a setting, its value stays readable."""
+    sanitize.register_secret_settings({"api_key": "abc-secret-value", "model": "gpt-4o-mini-2024",
+                                       "tokenizer": "Qwen/Qwen2-7B-Instruct", "my_pin": "pin-4711-xyz"},
+                                      declared={"my_pin"})
+    text = sanitize.scrub("Authorization: Bearer zz9-unknown-token-1 for abc-secret-value, model gpt-4o-mini-2024 "
+                          "with Qwen/Qwen2-7B-Instruct, pin pin-4711-xyz")
+    assert text == "Authorization: Bearer *** for ***, model gpt-4o-mini-2024 with Qwen/Qwen2-7B-Instruct, pin ***"
+
+
+def test_stamping_reference_results_goes_through_the_sanitiser(tmp_path):
+    """stamp_results rewrote results.json with a plain dump: a secret stayed, a lone surrogate (a non-UTF-8
+    folder name in the note) ended the run with a serialisation error."""
+    from omnibench.reference import stamp_results
+    from omnibench.results import Results, TaskResult
+
+    sanitize.register_secrets([KEY])
+    result = TaskResult(task="omnimmi_si", model="m", headline="accuracy", metrics={}, n_samples=0, n_scored=0,
+                        n_errors=0, n_unscored=0, settings={"endpoint": f"https://x/?k={KEY}"})
+    (tmp_path / "results.json").write_text(Results(results=[result]).model_dump_json(), encoding="utf-8")
+    stamp_results(tmp_path, {"reference": "omnimmi", "reference_note": "prompts from /data/caf\udce9"})
+    text = (tmp_path / "results.json").read_text(encoding="utf-8")
+    [stamped] = Results.model_validate_json(text).results
+    assert KEY not in text and stamped.settings["endpoint"] == "https://x/?k=***"
+    assert stamped.settings["reference"] == "omnimmi"
+    assert stamped.settings["reference_note"] == "prompts from /data/caf\ufffd"
 
 
 def test_clean_walks_nested_structures_keys_included():

@@ -16,6 +16,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from omnibench.cache import cache_dir
 from omnibench.m4.training.phrases import normalize
 
 PROMPT_VERSION = "m4-phrases-v1"
@@ -58,7 +59,7 @@ class PhraseGenerator:
         self.model = self.model or env.get("OMNIBENCH_JUDGE_MODEL") or "gpt-4o-2024-08-06"
         self.base_url = self.base_url or env.get("OMNIBENCH_JUDGE_BASE_URL") or None
         self.api_key = self.api_key or env.get("OMNIBENCH_JUDGE_API_KEY") or env.get("OPENAI_API_KEY")
-        self.cache_path = Path(self.cache_path or Path.home() / ".cache" / "omnibench" / "m4_phrases.sqlite")
+        self.cache_path = Path(self.cache_path or cache_dir() / "m4_phrases.sqlite")
 
     def __repr__(self) -> str:          # never print the key
         return f"PhraseGenerator(model={self.model!r}, base_url={self.base_url!r}, version={PROMPT_VERSION!r})"

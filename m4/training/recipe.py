@@ -81,21 +81,21 @@ def recipe_names() -> list[str]:
 
 def load_recipe(name_or_path: str, overrides: list[str] | dict[str, Any] = ()) -> Recipe:
     """A recipe by name (m4/training/recipes/NAME.yaml) or path, with overrides `key=value` (values parsed as YAML)."""
-    import yaml
-
     path = Path(name_or_path)
     if not path.suffix:
         path = RECIPES_DIR / f"{name_or_path}.yaml"
     if not path.exists():
         raise ConfigError(f"no recipe {name_or_path!r}; known: {', '.join(recipe_names())}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = _read_yaml(path)
     items = overrides.items() if isinstance(overrides, dict) else [_split(o) for o in overrides]
     for key, value in items:
         target = data
         parts = key.split(".")
         for part in parts[:-1]:                # dotted keys reach into dicts: tiny.text.hidden_size=128
             target = target.setdefault(part, {})
-        target[parts[-1]] = yaml.safe_load(value) if isinstance(value, str) else value
+            if not isinstance(target, dict):
+                raise ConfigError(f"override {key}: {part} is not a mapping in {path}")
+        target[parts[-1]] = _parse_yaml(value, f"command-line override {key}") if isinstance(value, str) else value
     try:
         return Recipe(**data)
     except ValidationError as exc:     # each problem named where it came from: an override or the YAML file
@@ -108,6 +108,38 @@ def load_recipe(name_or_path: str, overrides: list[str] | dict[str, Any] = ()) -
             problems.append(f"{where}: {err['msg']}")
         raise ConfigError("; ".join(problems) + " (`omnibench m4 train --help`; the recipe's fields are in "
                           "omnibench/m4/training/recipe.py)") from exc
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """The recipe file as a mapping; bad UTF-8, bad YAML, deep nesting or huge numbers are a ConfigError naming it."""
+    from omnibench.errors import DataError
+    from omnibench.safejson import read_text
+
+    try:
+        text = read_text(path)                 # names the line of a bad byte
+    except DataError as exc:
+        raise ConfigError(str(exc)) from None
+    data = _parse_yaml(text, f"recipe {path}") or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"recipe {path}: expected a mapping of field: value, got {type(data).__name__}")
+    return data
+
+
+def _parse_yaml(text: str, where: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
+        raise ConfigError(f"{where}:{at} not valid YAML ({exc.problem or exc.context})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML ({exc})") from None
+    except RecursionError:             # PyYAML composes recursively: a few thousand brackets exhaust the stack
+        raise ConfigError(f"{where}: nested too deeply") from None
+    except ValueError as exc:          # int() of a 5000-digit number
+        raise ConfigError(f"{where}: {str(exc)[:160]}") from None
 
 
 def _split(item: str) -> tuple[str, str]:

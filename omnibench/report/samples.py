@@ -125,7 +125,15 @@ def sample_block(group: TaskModelSamples, sample: Sample, axis: float) -> str:
     return (f'<section class="s" data-task="{e(group.task)}" data-model="{e(group.model)}" data-outcome="{e(label)}">'
             f'<h3><span class="o {e(label.replace(" ", "-"))}">{e(shown)}</span> <code>{e(sample.id)}</code> · '
             f'{e(group.task)} · {e(group.model)} <small>video {e(sample.video.path)}</small></h3>'
-            f"{turns_table(sample, record)}{body}</section>")
+            f"{video_issues_html(record)}{turns_table(sample, record)}{body}</section>")
+
+
+def video_issues_html(record: SampleRecord) -> str:
+    """The damage the video reader met on this sample (note_video_issues): its score may rest on concealed frames."""
+    if not record.video_issues:
+        return ""
+    lines = "".join(f"<li>{e(line[:MAX_TEXT])}</li>" for line in record.video_issues)
+    return f'<div class="warn video-issues"><b>video damage</b> met reading this sample\'s video<ul>{lines}</ul></div>'
 
 
 def axes(groups: list[TaskModelSamples]) -> dict[tuple[str, str], float]:
@@ -162,7 +170,8 @@ def samples_section(groups: list[TaskModelSamples]) -> str:
               'shown); error = the model call failed (reason shown); unscored = the scorer or judge could not '
               "decide (reason shown). Streaming samples show a timeline on the sample's own axis (video length "
               "plus the 5 s tail, the same for every model): truth = target window, user = turns (noise/stop "
-              "dashed across lanes), model = when it spoke, ◇ = time it claimed, ✕ = error.</p>")
+              "dashed across lanes), model = when it spoke, ◇ = time it claimed, ✕ = error. A yellow box lists "
+              "damage the video reader met on that sample (concealed packets, frozen stretches).</p>")
     return (f'<h2 id="samples-h">Samples ({total})</h2>{legend}{controls}'
             f'<div id="samples">{blocks}</div>')
 

@@ -10,11 +10,11 @@ come from omnibench.scoring.metrics, with the video as the bootstrap cluster.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from omnibench.errors import DataError
 from omnibench.results import SampleScore, TaskResult
+from omnibench.safejson import load_json
 
 MULTI_TURN = ("sg", "md")
 SINGLE = ("ap", "si")
@@ -45,10 +45,7 @@ def read_judged(folder: str | Path, task: str) -> list[SampleScore]:
     combine = JudgeTurns(lambda: None, per_turn=code in MULTI_TURN)._combine
     out = []
     for path in files:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DataError(f"is not a readable JSON file: {exc}", file=str(path)) from exc
+        data = load_json(path)     # bad bytes, huge numbers, deep nesting: a DataError naming file and line
         if not (isinstance(data, list) and len(data) == 2 and isinstance(data[0], dict)):
             raise DataError("expected [verdicts, eval_set] as the reference writes it", file=str(path))
         if code in MULTI_TURN:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from omnibench.data.schema import Query, Sample, VideoRef
 from omnibench.engine.eventlog import Event, EventLog, SampleRecord
 from omnibench.report import write_report
@@ -124,3 +126,25 @@ def test_metrics_are_defined_and_the_ranking_score_is_a_column(tmp_path):
     assert 'title="score = mean of the model' in board and '<td class="score"><span class="v">75.00' in board
     assert 'title="precision: share of the model&#x27;s alerts' in board
     assert "<dt>silence</dt><dd>share of noise turns the model stayed silent on</dd>" in page
+
+
+@pytest.mark.parametrize("protocol", ["streaming", "offline"])
+def test_video_damage_on_a_record_is_shown_on_its_sample(tmp_path, protocol):
+    """note_video_issues puts the reader's damage on the record (evaluate --video-issues report); the page
+    showed none of it, so a score from a half-frozen video looked like any other."""
+    from omnibench.engine.evaluate import slug
+
+    run = write_stream_run(tmp_path / "r", "streamer", 2, protocol=protocol)
+    log = run / "logs" / "synth_pa" / f"{slug('streamer')}.shard0of1.jsonl"
+    damaged, clean = list(EventLog(log).records())
+    damaged = damaged.model_copy(update={"video_issues": [
+        "3 damaged packet(s): the decoder concealed them",
+        "frozen: 1 stretch(es) without a new frame, 2.0 s in all (4.00-6.00 s)", EVIL_TEXT]})
+    log.write_text(damaged.model_dump_json() + "\n" + clean.model_dump_json() + "\n", encoding="utf-8")
+    page = write_report([run], tmp_path / "board")["html"].read_text(encoding="utf-8")
+    sections = {s.split("<code>")[1].split("</code>")[0]: s.split("</section>")[0]
+                for s in page.split('<section class="s"')[1:]}
+    assert "video damage" in sections["pa&lt;0&gt;"] and "video damage" not in sections["pa&lt;1&gt;"]
+    assert "3 damaged packet(s): the decoder concealed them" in sections["pa&lt;0&gt;"]
+    assert "frozen: 1 stretch(es) without a new frame, 2.0 s in all (4.00-6.00 s)" in sections["pa&lt;0&gt;"]
+    assert EVIL_TEXT not in page and "&lt;img src=x onerror=alert(2)&gt;" in sections["pa&lt;0&gt;"]

@@ -110,3 +110,12 @@ def test_score_refuses_records_of_a_changed_sample(tmp_path, memory_task):
     path.write_text("\n".join([lines[0], json.dumps(edited)]) + "\n")
     with pytest.raises(DataError, match="s001"):
         score_run(tmp_path)
+
+
+def test_a_run_dir_without_its_samples_file_says_how_to_mend_it(tmp_path, memory_task):
+    name = memory_task("t_nosamples", text_samples(3, "t_nosamples"), protocols=("offline",))
+    Evaluation(model="blind", out=tmp_path, progress=False).run([name])
+    (tmp_path / "samples" / f"{name}.jsonl").unlink()
+    with pytest.raises(DataError, match="rerun the run command into it") as err:
+        score_run(tmp_path)
+    assert f"{name}.jsonl" in str(err.value)
