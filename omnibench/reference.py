@@ -94,7 +94,9 @@ def m4_model_args(model: str, given: dict[str, Any], mode: str = "omnimmi") -> t
 def record(run_dir: Path, mode: str, settings: dict[str, Any], model_note: str = "") -> None:
     """Write RUN/reference.json: the mode and every setting it applied (no secrets are in them)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    body = {"reference": mode, "task_settings": settings, "model": model_note}
+    from omnibench.sanitize import clean
+
+    body = clean({"reference": mode, "task_settings": settings, "model": model_note})
     (run_dir / RECORD_FILE).write_text(json.dumps(body, indent=2, default=str), encoding="utf-8")
 
 
@@ -103,10 +105,9 @@ def recorded(run_dir: str | Path) -> dict[str, Any] | None:
     path = Path(run_dir) / RECORD_FILE
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    from omnibench.safejson import load_json
+
+    data = load_json(path)
     if not isinstance(data, dict) or data.get("reference") not in MODES or not isinstance(data.get("task_settings"), dict):
         raise ConfigError(f"{path}: expected {{'reference': one of {MODES}, 'task_settings': {{...}}}}")
     return data
