@@ -51,7 +51,8 @@ def build_task(name: str, settings: dict[str, Any]) -> Task:
 
 
 def judge_settings(task: Task) -> dict[str, Any] | None:
-    """Resolve and check the task's judge (key or base URL present) without calling it."""
+    """Resolve and check the task's judge (key or base URL present) without calling it; what it returns
+    is recorded in run.json and rebuilds the same judge in `omnibench score`."""
     for scorer in task.scorers:
         if not hasattr(scorer, "judge_model") or not hasattr(scorer, "client"):
             continue
@@ -61,8 +62,10 @@ def judge_settings(task: Task) -> dict[str, Any] | None:
                              "OMNIBENCH_JUDGE_API_KEY (or OPENAI_API_KEY), or --judge-base-url for a server "
                              "that needs none (checked before any model call)")
         given = dict(getattr(task, "build_settings", {}).get("judge") or {})
+        # temperature: None means "send none" (the API default), so it is recorded as given
         return {"model": client.model, "base_url": public_url(client.base_url),
-                "prompt": given.get("prompt") or client.prompt_version}
+                "prompt": given.get("prompt") or client.prompt_version, "temperature": client.temperature,
+                "judge_empty": client.judge_empty}
     return None
 
 
@@ -277,7 +280,7 @@ class Evaluation:
         try:
             if protocol == "offline":
                 record = run_offline(self.model, task.prompts, sample, video_root=self.video_root(task),
-                                     model_label=self.label)
+                                     model_label=self.label, video_issues=self.video_issues)
             else:
                 streamer = self.model
                 if protocol == "bridge":

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from omnibench.data.schema import Query, Sample
+from omnibench.engine.bounds import VideoIssuePolicy, note_video_issues
+from omnibench.engine.capabilities import Capabilities, capabilities_of
 from omnibench.engine.eventlog import Event, SampleRecord
 from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo
 from omnibench.engine.wrapper import GuardedModel
 from omnibench.errors import DataError
 from omnibench.task import Prompts
+
+if TYPE_CHECKING:
+    from omnibench.data.video import VideoIssues
 
 SILENT_KINDS = ("noise", "stop")
 
@@ -35,11 +41,16 @@ def clip_for(sample: Sample, end: float | None) -> str | None:
 
 
 class ClipSource:
-    """Decodes the frames an offline request needs, reusing open readers within a sample."""
+    """Decodes the frames an offline request needs, reusing open readers within a sample.
+
+    `issues`: the damage its reads met. Turns re-read overlapping spans of one file, so per file
+    the largest count one read met is kept (not their sum), and frozen stretches once each.
+    """
 
     def __init__(self, root: Path | None):
         self.root = root
         self._readers: dict[Path, object] = {}
+        self._damage: dict[Path, tuple[int, int, dict[float, float]]] = {}
 
     def reader(self, relative: str):
         from omnibench.data.video import VideoReader
@@ -57,9 +68,35 @@ class ClipSource:
     def frames(self, sample: Sample, end: float | None, *, count: int | None, fps: float | None):
         clip = clip_for(sample, end)
         if clip and resolve_video(self.root, clip).exists():
-            return self.reader(clip).sample(count=count, fps=fps)
+            return self._sample(clip, count=count, fps=fps)
         start = sample.video.start or 0.0
-        return self.reader(sample.video.path).sample(count=count, fps=fps, start=start, end=end)
+        return self._sample(sample.video.path, count=count, fps=fps, start=start, end=end)
+
+    def _sample(self, relative: str, **span):
+        from omnibench.data.video import VideoIssues
+
+        reader = self.reader(relative)
+        reader.issues = VideoIssues()                 # this read's damage alone
+        frames = reader.sample(**span)
+        found = reader.issues
+        errors, repeats, frozen = self._damage.get(reader.path, (0, 0, {}))
+        for a, b in found.frozen:
+            frozen[a] = max(b, frozen.get(a, b))
+        self._damage[reader.path] = (max(errors, found.decode_errors), max(repeats, found.repeated_timestamps),
+                                     frozen)
+        return frames
+
+    @property
+    def issues(self) -> VideoIssues:
+        """All damage met so far, as one VideoIssues (for bounds.note_video_issues)."""
+        from omnibench.data.video import VideoIssues
+
+        total = VideoIssues()
+        for errors, repeats, frozen in self._damage.values():
+            total.decode_errors += errors
+            total.repeated_timestamps += repeats
+            total.frozen += sorted(frozen.items())
+        return total
 
     def close(self) -> None:
         for reader in self._readers.values():
@@ -67,11 +104,15 @@ class ClipSource:
         self._readers.clear()
 
 
+def model_caps(model) -> Capabilities:
+    """The typed capabilities of a model, wrapped or not (never its raw attributes: a declared
+    `capabilities = Capabilities(...)` has no `needs_video` attribute to read)."""
+    return model.caps if isinstance(model, GuardedModel) else capabilities_of(model)
+
+
 def frame_settings(model) -> tuple[int | None, float | None]:
     """(frame count, None) or (None, fps) for an offline request, from the model's capabilities."""
-    from omnibench.engine.capabilities import capabilities_of
-
-    caps = model.caps if isinstance(model, GuardedModel) else capabilities_of(model)
+    caps = model_caps(model)
     return (None, float(caps.offline_fps)) if caps.offline_fps else (caps.num_frames, None)
 
 
@@ -101,9 +142,10 @@ def respond(model: GuardedModel, request: OfflineRequest, query: Query) -> tuple
 
 
 def run_offline(model: GuardedModel, prompts: Prompts, sample: Sample, *, video_root: Path | None,
-                model_label: str, max_new_tokens: int = 256) -> SampleRecord:
-    """Each turn in order: the clip [start, query time] (or its pre-cut clip), prompt and history."""
-    needs_video = model.caps.needs_video if isinstance(model, GuardedModel) else getattr(model, "needs_video", True)
+                model_label: str, max_new_tokens: int = 256, video_issues: VideoIssuePolicy = "report") -> SampleRecord:
+    """Each turn in order: the clip [start, query time] (or its pre-cut clip), prompt and history.
+    Damage the video reads met goes on the record under `video_issues` (bounds.note_video_issues)."""
+    needs_video = model_caps(model).needs_video
     source = ClipSource(video_root)
     count, fps = frame_settings(model)
     events: list[Event] = []
@@ -127,9 +169,11 @@ def run_offline(model: GuardedModel, prompts: Prompts, sample: Sample, *, video_
                                 done=True, data=extras or None))
     finally:
         source.close()
-    return SampleRecord(sample_id=sample.id, task=sample.task, model=model_label, events=events,
-                        stream_s=float(duration or 0.0), compute_s=round(compute, 6),
-                        settings={"protocol": "offline", "num_frames": count, "fps": fps})
+    record = SampleRecord(sample_id=sample.id, task=sample.task, model=model_label, events=events,
+                          stream_s=float(duration or 0.0), compute_s=round(compute, 6),
+                          settings={"protocol": "offline", "num_frames": count, "fps": fps})
+    note_video_issues(record, source, video_issues)
+    return record
 
 
 class OfflineAsStreaming:
@@ -141,8 +185,8 @@ class OfflineAsStreaming:
 
     def __init__(self, model: GuardedModel, prompts: Prompts, *, every: float = 1.0, fps: float = 1.0):
         self.model, self.prompts, self.every, self.fps = model, prompts, every, fps
-        self.needs_video = getattr(model, "needs_video", True)
-        self.num_frames = int(getattr(model, "num_frames", 16) or 16)
+        caps = model_caps(model)
+        self.needs_video, self.num_frames = caps.needs_video, caps.num_frames
 
     def reset(self, info: StreamInfo) -> None:
         self.sample: Sample = info.sample

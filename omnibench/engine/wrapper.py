@@ -108,10 +108,11 @@ class _Lanes:
             job.done.set()
 
     def call(self, fn, args, timeout: float | None):
-        """fn(*args) on a free lane. Returns (finished, job); None when every lane is hung."""
+        """fn(*args) on a free lane. Returns (finished, job); None when every lane is hung or the
+        lanes are closed (the model was rebuilt: the caller goes on to the new lanes)."""
         with self.cond:
             while not self.idle:
-                if len(self.hung) >= self.slots:
+                if self.closed or len(self.hung) >= self.slots:
                     return None
                 self.cond.wait()
             inbox = self.idle.pop()
@@ -121,6 +122,7 @@ class _Lanes:
             with self.cond:
                 if not job.finished:
                     self.hung.add(id(inbox))
+                    self.cond.notify_all()    # a waiter may now see every lane hung
                     return False, job
         return True, job
 
@@ -130,6 +132,7 @@ class _Lanes:
             for inbox in self.idle:
                 inbox.put(None)
             self.idle.clear()
+            self.cond.notify_all()            # waiters leave for the new lanes
 
 
 class GuardedModel:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from omnibench.data.schema import Sample
-from omnibench.engine.offline import frame_settings, offline_request
+from omnibench.engine.offline import frame_settings, model_caps, offline_request
 from omnibench.engine.protocols import OfflineRequest
 from omnibench.errors import DataError
 from omnibench.lmms.tasks import doc_history
@@ -40,11 +40,12 @@ def request_from_doc(doc: dict[str, Any], model: Any, gen_kwargs: dict | None = 
     span = json.loads(doc.get("span") or "null")
     end = query.t if query.t is not None else sample.video.end
     frames = None
-    if getattr(model, "needs_video", True) and not doc.get("video"):
+    needs_video = model_caps(model).needs_video
+    if needs_video and not doc.get("video"):
         raise DataError(f"lmms-eval doc {doc.get('doc_id')} of task {sample.task} has no video, and this model "
                         "needs one: get the videos (for OmniMMI set OMNIBENCH_OMNIMMI_DIR), then run "
                         "`omnibench lmms-eval-path` again and use the folder it prints")
-    if getattr(model, "needs_video", True):
+    if needs_video:
         from omnibench.data.video import VideoReader
 
         count, fps = frame_settings(model)
@@ -66,7 +67,7 @@ def request_from_visuals(prompt: str, visuals: list[Any] | None, model: Any, gen
     images = [v for v in (visuals or []) if hasattr(v, "convert")]   # PIL images
     if paths:
         video_path = str(paths[0])
-    if getattr(model, "needs_video", True):
+    if model_caps(model).needs_video:
         if video_path and Path(video_path).suffix.lower() in VIDEO_SUFFIXES:
             from omnibench.data.video import VideoReader
 

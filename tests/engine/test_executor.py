@@ -141,6 +141,43 @@ def test_a_hung_local_model_is_never_re_entered_but_rebuilt(tmp_path, memory_tas
         registry._MODELS.pop("t_hangs", None)
 
 
+def test_calls_hanging_at_different_times_on_a_concurrent_model_fail_and_the_model_is_rebuilt(tmp_path, memory_task):
+    """Used to deadlock: a lane marked hung woke no caller waiting for a free lane."""
+    instances = []
+
+    class HangsLater:
+        needs_video = False
+        max_concurrency = 2
+
+        def __init__(self):
+            self.first = not instances
+
+        def generate(self, request):
+            if self.first and request.sample_id == "s001":
+                time.sleep(0.15)
+            elif self.first:
+                time.sleep(30)                # s000 at once, then the next on the lane s001 freed
+            return "a" + str(int(request.sample_id[1:]))
+
+    @registry.model("t_hangs_later", hidden=True)
+    def factory():
+        instances.append(HangsLater())
+        return instances[-1]
+
+    try:
+        name = memory_task("t_hang2", text_samples(6, "t_hang2"), [choice_match()], protocols=("offline",))
+        runs: list = []
+        evaluation = Evaluation(model="t_hangs_later", out=tmp_path, timeout_s=0.3, progress=False)
+        worker = threading.Thread(target=lambda: runs.extend(evaluation.run([name])), daemon=True)
+        worker.start()
+        worker.join(10)
+        assert not worker.is_alive(), "the run must not wait forever for a lane of the stuck instance"
+        assert sorted(runs[0].failed) == ["s000", "s002"] and runs[0].ran == 6
+        assert len(instances) == 2
+    finally:
+        registry._MODELS.pop("t_hangs_later", None)
+
+
 def test_a_hung_model_that_cannot_be_rebuilt_stops_the_run(tmp_path, memory_task):
     HangsOnce.hung.clear()
     name = memory_task("t_stuck", text_samples(3, "t_stuck"), protocols=("offline",))
@@ -183,6 +220,40 @@ def test_compute_seconds_include_retries_and_backoff(tmp_path, memory_task):
     evaluation.model.backoff_s = 0.2
     record = next(EventLog(evaluation.run([name])[0].log_paths[0]).records())
     assert record.compute_s >= 0.2 and "blip" in record.history[0].error
+
+
+@pytest.mark.parametrize("model, task", [("t_counted", "t_needs_judge"), ("blind", "omnimmi_si")])
+def test_a_run_that_needs_a_judge_without_a_key_exits_2_before_any_model_call(tmp_path, monkeypatch, capsys,
+                                                                              model, task):
+    from omnibench.scoring.judge import JudgeClient, judge_turns
+    from omnibench.task import Prompts, Task
+
+    for name in ("OMNIBENCH_JUDGE_API_KEY", "OPENAI_API_KEY", "OMNIBENCH_JUDGE_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    calls = []
+
+    @registry.model("t_counted", hidden=True)
+    class Counted:
+        needs_video = False
+
+        def generate(self, request):
+            calls.append(request.sample_id)
+            return "a0"
+
+    @registry.task("t_needs_judge", hidden=True)
+    def factory(judge=None):
+        return Task(name="t_needs_judge", samples=lambda: text_samples(2, "t_needs_judge"), protocols=("offline",),
+                    scorers=[judge_turns(lambda: JudgeClient(**(judge or {})))], headline="accuracy",
+                    prompts=Prompts())
+
+    try:
+        out = tmp_path / "run"
+        assert main(["run", "--model", model, "--tasks", task, "--limit", "1", "--out", str(out), "--quiet"]) == 2
+    finally:
+        registry._MODELS.pop("t_counted", None)
+        registry._TASKS.pop("t_needs_judge", None)
+    assert f"task {task} needs the LLM judge and it has no API key" in capsys.readouterr().err
+    assert calls == [] and not list(out.rglob("*.jsonl")), "no model call, no event log"
 
 
 RUNNER = textwrap.dedent("""
@@ -259,3 +330,19 @@ def test_the_process_exits_promptly_with_a_hung_adapter_call(tmp_path):
     proc.communicate(timeout=60)
     assert time.monotonic() - start < 20
     assert proc.returncode == 1 and _lines(tmp_path / "hung") == 40
+
+
+def test_sigterm_during_a_hung_call_exits_promptly_as_interrupted_with_finished_samples_on_disk(tmp_path):
+    out = tmp_path / "hung"
+    proc = _start(tmp_path, "--out", str(out), "--model-args", "hang=true")   # s010 hangs; the timeout is 600 s
+    deadline = time.time() + 60
+    while time.time() < deadline and _lines(out) < 39:
+        time.sleep(0.05)
+    assert _lines(out) == 39, "every sample but the hung one is answered"
+    proc.send_signal(signal.SIGTERM)
+    start = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert time.monotonic() - start < 20, "the grace for in-flight samples is bounded; the hung call is abandoned"
+    done = sum(len(EventLog(p).finished_ids()) for p in (out / "logs" / "t_sigint").glob("*.jsonl"))
+    assert done == 39 and "interrupted" in err.decode()

@@ -132,3 +132,34 @@ def test_declared_secrets_stay_out_of_run_json_and_are_offered_to_the_scrubber(t
     text = "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
     assert "org-12345" not in text and "sk-999999" not in text and "max_tokens=8" in text
     assert sorted(evaluation.secret_values()) == ["org-12345", "sk-999999"]
+
+
+def test_the_judge_temperature_is_part_of_the_recorded_scoring_settings(tmp_path):
+    """Used to be left out: runs judged at 0 and at 1.0 recorded the same judge, and `score` rebuilt it at 0."""
+    from omnibench import registry
+    from omnibench.rundir import read_spec
+    from omnibench.scoring.judge import JudgeClient, judge_turns
+    from omnibench.task import Prompts, Task
+
+    @registry.task("t_judged_temp", hidden=True)
+    def factory(judge=None):
+        return Task(name="t_judged_temp", samples=lambda: text_samples(1, "t_judged_temp"), protocols=("offline",),
+                    scorers=[judge_turns(lambda: JudgeClient(**(judge or {})))], headline="accuracy",
+                    prompts=Prompts())
+
+    try:
+        specs = {}
+        for temperature in (0.0, 1.0, None):
+            judge = {"base_url": "http://127.0.0.1:9/v1", "temperature": temperature,
+                     "judge_empty": temperature is None}
+            out = tmp_path / str(temperature)
+            Evaluation(model="rec", out=out, model_obj=Recorder(), check_judge=True, progress=False,
+                       task_settings={"judge": judge}).run(["t_judged_temp"])
+            specs[temperature] = read_spec(out, "rec")
+    finally:
+        registry._TASKS.pop("t_judged_temp", None)
+    recorded = {t: s.task_specs["t_judged_temp"].settings["judge"]["temperature"] for t, s in specs.items()}
+    assert recorded == {0.0: 0.0, 1.0: 1.0, None: None}
+    assert [s.task_specs["t_judged_temp"].settings["judge"]["judge_empty"] for s in specs.values()] == [False, False, True]
+    assert specs[0.0].differences(specs[1.0], "t_judged_temp") == ["task t_judged_temp prompts/settings"]
+    assert specs[0.0].run_id("t_judged_temp") == specs[1.0].run_id("t_judged_temp"), "answers are shared"

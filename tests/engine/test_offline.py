@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from omnibench.data.schema import Message, Query, Sample, VideoRef
 from omnibench.engine.offline import OfflineAsStreaming, clip_for, run_offline
 from omnibench.engine.stream import StreamPlan, StreamRunner, clock_frames, query_times
@@ -88,3 +90,71 @@ def test_bridge_turns_yes_answers_into_alerts_at_poll_times():
     alerts = [e.t for e in record.emissions(None)]
     assert alerts == [3.0, 4.0, 5.0]
     assert all("yes or no" in p for p in watcher.prompts) and len(watcher.prompts) == 6
+
+
+def test_bridge_follows_the_models_declared_capabilities():
+    """Used to read needs_video/num_frames off the raw model: Capabilities(...) came through as 16 frames."""
+    import numpy as np
+
+    from omnibench.engine.capabilities import Capabilities
+
+    class FourFrames:
+        capabilities = Capabilities(num_frames=4)
+
+        def __init__(self):
+            self.requests = []
+
+        def generate(self, request):
+            self.requests.append(request)
+            return "ok"
+
+    class Blind(FourFrames):
+        capabilities = Capabilities(needs_video=False, num_frames=4)
+
+    sample = Sample(id="q", task="t", video=VideoRef(path="v.mp4", end=9.0), turns=[Query(t=9.0, text="q?")])
+    frames = [(float(t), np.full((2, 2, 3), t, np.uint8)) for t in range(10)]
+    for model, shown in ((FourFrames(), 4), (Blind(), None)):
+        bridge = GuardedModel(OfflineAsStreaming(GuardedModel(model, model_id="m"), Prompts()), model_id="b")
+        StreamRunner(bridge, Prompts(), tail_s=0.0).run(sample, StreamPlan(9.0, iter(frames), [9.0]), model_label="m")
+        request = model.requests[0]
+        assert (None if request.frames is None else len(request.frames)) == shown
+
+
+@pytest.mark.parametrize("policy, status", [("report", "ok"), ("error", "error")])
+def test_video_damage_met_by_the_offline_driver_is_on_the_record_once(tmp_path, policy, status):
+    """Used to be dropped: only the streaming path recorded what the video reader met."""
+    from omnibench import registry
+    from omnibench.data.video import VideoReader
+    from omnibench.engine.evaluate import Evaluation
+    from omnibench.engine.eventlog import EventLog
+    from omnibench.task import Task
+    from tests.data.test_video_hostile import corrupt_middle
+    from tests.videos import make_video
+
+    corrupt_middle(tmp_path / "bad.mp4")
+    make_video(tmp_path / "ok.mp4", seconds=3.0)
+    samples = [Sample(id="bad", task="t_offdmg", video=VideoRef(path="bad.mp4"),   # two turns, same clip read twice
+                      turns=[Query(t=8.0, text="what?", target="x"), Query(t=8.0, text="and?", target="x")]),
+               Sample(id="ok", task="t_offdmg", video=VideoRef(path="ok.mp4"), turns=[Query(t=2.0, text="what?")])]
+
+    class Looks:
+        def generate(self, request):
+            return "x"
+
+    name = f"t_offdmg_{policy}"
+    registry.task(name, hidden=True)(lambda: Task(name=name, samples=lambda: samples, protocols=("offline",),
+                                                  scorers=[], headline="x", prompts=Prompts(), data_root=str(tmp_path)))
+    try:
+        Evaluation(model="l", out=tmp_path / "run", model_obj=Looks(), progress=False, video_issues=policy).run([name])
+    finally:
+        registry._TASKS.pop(name, None)
+    records = {r.sample_id: r for p in (tmp_path / "run" / "logs" / name).glob("*.jsonl")
+               for r in EventLog(p).records()}
+    with VideoReader(tmp_path / "bad.mp4") as reader:
+        reader.sample(count=16, end=8.0)                       # what one turn's read meets
+        once = reader.issues.summary()
+    assert any("damaged packet" in x for x in once)
+    assert records["bad"].status == status and records["bad"].video_issues == once, "counted once, not per turn"
+    assert records["ok"].status == "ok" and records["ok"].video_issues is None
+    if policy == "error":
+        assert "damaged video" in records["bad"].error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -66,3 +67,20 @@ def test_deterministic_answers_are_cached_by_request_content(tmp_path):
     guarded.generate(OfflineRequest(prompt="p", frames=other))
     assert model.calls == 2, "a different frame is a different request"
     assert request_key({"m": 1}, OfflineRequest(prompt="p")) != request_key({"m": 2}, OfflineRequest(prompt="p"))
+
+
+def test_a_caller_waiting_for_a_lane_returns_when_the_lanes_are_closed():
+    """Used to wait forever: close() woke no waiter, and a lane ending after close is never idle again."""
+    from omnibench.engine.wrapper import _Lanes
+
+    lanes, release = _Lanes(1, "one"), threading.Event()
+    threading.Thread(target=lanes.call, args=(release.wait, (), None), daemon=True).start()
+    time.sleep(0.05)                                    # the only lane is busy (not hung)
+    outcome: list = []
+    waiter = threading.Thread(target=lambda: outcome.append(lanes.call(lambda: "late", (), None)), daemon=True)
+    waiter.start()
+    time.sleep(0.05)
+    lanes.close()
+    release.set()
+    waiter.join(5)
+    assert not waiter.is_alive() and outcome == [None], "closed lanes send the caller to the model's new ones"

@@ -182,3 +182,23 @@ def test_request_from_visuals_reads_video_and_images(tmp_path):
 def test_model_class_names_round_trip(name):
     assert model_for_class(class_name(name)) == name
     assert class_name(name).isidentifier()
+
+
+def test_requests_follow_declared_capabilities_also_through_the_wrapper(fake_tasks, tmp_path):
+    """Used to read needs_video off the raw model: a Capabilities(needs_video=False) model was asked for video."""
+    from omnibench.engine.capabilities import Capabilities
+    from omnibench.engine.wrapper import GuardedModel
+
+    specs, root = fake_tasks
+    write_task_dir(tmp_path / "tasks", {"synth": {}}, specs[1:])
+    doc = {**_docs(tmp_path / "tasks", "lmmsfake_multi")[3], "video": ""}
+    video = make_video(tmp_path / "v.mp4", seconds=2.0, fps=10)
+
+    class Declared:
+        capabilities = Capabilities(needs_video=False, num_frames=4)
+
+        def generate(self, request):
+            return ""
+    for model in (Declared(), GuardedModel(Declared(), model_id="d")):
+        assert request_from_doc(doc, model).frames is None, "no video needed, none asked for"
+        assert request_from_visuals("what?", [str(video)], model).frames is None
