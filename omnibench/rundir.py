@@ -222,6 +222,23 @@ class RunSpec(BaseModel):
         return out
 
 
+def build_task(name: str, settings: dict[str, Any]):
+    """Build a task, passing only the settings its factory accepts (data_dir, judge, ...).
+
+    The settings passed are kept on the task (`build_settings`): run.json records them and
+    `score` rebuilds the task with them."""
+    import inspect
+
+    from omnibench import registry
+
+    factory = registry.tasks(include_hidden=True)[name].factory
+    accepted = inspect.signature(factory).parameters
+    used = {k: v for k, v in settings.items() if k in accepted and v is not None}
+    task = registry.get_task(name, **used)
+    task.build_settings = json.loads(json.dumps(used, default=str))
+    return task
+
+
 # task settings that only change how answers are scored, not what the model is asked
 SCORING_ONLY = frozenset({"judge", "alert_time", "drop_first_second", "lenient"})
 

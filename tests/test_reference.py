@@ -115,7 +115,7 @@ def test_a_run_resumes_only_in_the_mode_it_was_made_in(env, capsys):
 
 def test_rows_1_2_3_and_6_are_each_a_flag_of_their_own():
     from omnibench.cli_args import build_parser, task_settings
-    from omnibench.engine.evaluate import build_task
+    from omnibench.rundir import build_task
 
     args = build_parser().parse_args(["run", "--model", "blind", "--tasks", "omnimmi_si", "--si-input", "whole",
                                       "--ask-times", "reference", "--judge-empty", "--judge-temperature", "none"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-import json
 import re
 import threading
 import time
@@ -26,8 +24,8 @@ from omnibench.engine.stream import StreamPlan, StreamRunner, check_mode, clock_
 from omnibench.engine.wrapper import DEFAULT_TIMEOUT_S, GuardedModel, ModelStuck, ResponseCache
 from omnibench.errors import ConfigError, DataError, JudgeError, OmnibenchError
 from omnibench.rundir import (
-    RunSpec, TaskSpec, check_unique_ids, code_versions, load_samples, model_label, public_settings, public_url,
-    read_spec, sample_hash, secret_values, slug, write_samples, write_spec,
+    RunSpec, TaskSpec, build_task, check_unique_ids, code_versions, load_samples, model_label, public_settings,
+    public_url, read_spec, sample_hash, secret_values, slug, write_samples, write_spec,
 )
 from omnibench.progress import progress
 from omnibench.sanitize import register_secrets
@@ -35,19 +33,6 @@ from omnibench.task import Task
 
 __all__ = ["Evaluation", "TaskRun", "build_task", "choose_protocol", "load_samples", "slug", "cache_dir",
            "model_label", "failure_summary"]
-
-
-def build_task(name: str, settings: dict[str, Any]) -> Task:
-    """Build a task, passing only the settings its factory accepts (data_dir, judge, ...).
-
-    The settings passed are kept on the task (`build_settings`): run.json records them and
-    `score` rebuilds the task with them."""
-    factory = registry.tasks(include_hidden=True)[name].factory
-    accepted = inspect.signature(factory).parameters
-    used = {k: v for k, v in settings.items() if k in accepted and v is not None}
-    task = registry.get_task(name, **used)
-    task.build_settings = json.loads(json.dumps(used, default=str))
-    return task
 
 
 def judge_settings(task: Task) -> dict[str, Any] | None:

@@ -72,7 +72,7 @@ def records_from_items(items: list[dict[str, Any]]) -> tuple[list[Sample], dict[
 
 
 def _score(items: list[dict[str, Any]]) -> dict[str, MetricValue]:
-    from omnibench.engine.evaluate import build_task
+    from omnibench.rundir import build_task
     from omnibench.scoring.metrics import summarize
     from omnibench.scoring.run_scores import score_records
 

@@ -124,7 +124,7 @@ def write_task_dir(out: Path, settings: dict[str, dict[str, Any]],
 
 def render_docs(settings: dict[str, dict[str, Any]], specs: tuple[LmmsTaskSpec, ...]) -> dict[str, str]:
     """{lmms-eval task name: JSONL text of its docs}, one doc per turn of every sample."""
-    from omnibench.engine.evaluate import build_task
+    from omnibench.rundir import build_task
 
     out = {}
     for spec in specs:

@@ -99,7 +99,7 @@ def check_sample_hashes(task: str, samples: list[Sample], records: dict[str, Sam
 
 def score_run(run_dir: str | Path, *, task_settings: dict[str, Any] | None = None,
               tasks: list[str] | None = None) -> list[TaskResult]:
-    from omnibench.engine.evaluate import build_task
+    from omnibench.rundir import build_task
     from omnibench.scoring.metrics import summarize
 
     run_dir = Path(run_dir)

@@ -6,7 +6,7 @@ import pytest
 
 from omnibench import reference
 from omnibench.data import omnimmi
-from omnibench.engine.evaluate import build_task
+from omnibench.rundir import build_task
 from omnibench.engine.eventlog import Event, SampleRecord
 from omnibench.engine.stream import query_times
 from omnibench.reference_prompts import write_reference_prompts

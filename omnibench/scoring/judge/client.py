@@ -24,7 +24,6 @@ import email.utils
 import logging
 import os
 import random
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
