@@ -266,3 +266,19 @@ def test_video_patches_equal_transformers_own_patchify_on_random_frames():
                                      mean=(0, 0, 0), std=(1, 1, 1))
     image_rows, gh, gw = Qwen2VLImageProcessorPil.patchify(None, frames[0].transpose(2, 0, 1) / 255.0, **sizes)
     assert (gh, gw) == (4, 6) and np.allclose(still, image_rows, atol=1e-6)
+
+
+def test_llava_onevision_frames_equal_the_library_video_processor_within_rounding():
+    """LlavaOnevisionVideoProcessor needs torchvision (CI runs this in lmms-eval's venv, which has it): our
+    PIL bicubic resize + CLIP normalisation gives its tensor, same layout, within 3/255 a pixel (bicubic rounding)."""
+    pytest.importorskip("torchvision", reason="needs torchvision (CI runs this test in lmms-eval's venv)")
+    from transformers import LlavaOnevisionVideoProcessor
+
+    from omnibench.models import _hf_common as hf
+
+    frames = np.random.default_rng(0).integers(0, 256, size=(5, 90, 160, 3), dtype=np.uint8)
+    expected = LlavaOnevisionVideoProcessor()(videos=[list(frames)], return_tensors="pt")["pixel_values_videos"][0]
+    ours = hf.normalize(hf.resize_frames(frames, 384, 384), hf.CLIP_MEAN, hf.CLIP_STD)
+    assert ours.shape == tuple(expected.shape) == (5, 3, 384, 384)
+    diff = np.abs(expected.numpy() - ours)
+    assert diff.max() <= 3 / 255 / min(hf.CLIP_STD) and diff.mean() < 1e-3
