@@ -218,7 +218,7 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
         except ConfigError as exc:       # e.g. m4-tiny without its checkpoint
             print(f"omnibench: {name} skipped: {exc}", file=sys.stderr, flush=True)
             continue
-        processes = _processes_for(evaluation)
+        processes = _processes_for(limit)
         if processes > 1:
             del evaluation
             _run_in_shards(name, out, tasks, limit, processes)
@@ -232,10 +232,10 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
     return 0
 
 
-def _processes_for(evaluation) -> int:
-    """A local checkpoint's streams are CPU-bound Python, one sample at a time: with several cores,
-    one engine shard per core (measured: m4-tiny's 880 interruption samples dominate the cold main job)."""
-    if evaluation.model.caps.weights_fingerprint is None:
+def _processes_for(limit: int | None) -> int:
+    """The full board is CPU-bound, one sample at a time per process (video decoding; m4-tiny's streams
+    in Python): one engine shard per core. A --limit run is too small to pay for the process starts."""
+    if limit is not None:
         return 1
     return max(1, min(4, os.cpu_count() or 1))
 

@@ -23,7 +23,8 @@ def resize_pad_square(frame: Any, size: int):
     array = np.asarray(frame)
     if array.ndim != 3 or array.shape[2] != 3:
         raise ValueError(f"a frame must be HxWx3, got shape {array.shape}")
-    image = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).float().div_(255.0)
+    # a read-only frame (a decoded buffer) is copied: torch warns on non-writable arrays
+    image = torch.from_numpy(np.require(array, requirements=("C", "W"))).permute(2, 0, 1).float().div_(255.0)
     h, w = image.shape[1:]
     scale = size / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))

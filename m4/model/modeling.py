@@ -7,6 +7,8 @@ checkpoint key map (checkpoint.py) translates LongVA's.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any
 
 import torch
@@ -93,8 +95,16 @@ class M4Model(nn.Module):
             position_ids = torch.as_tensor(positions, dtype=torch.long, device=self.device).view(1, -1)
         if mask is not None:
             mask = mask.to(self.device, self.dtype)
-        return self.language_model(inputs_embeds=embeds.to(self.dtype), past_key_values=cache,
-                                   attention_mask=mask, position_ids=position_ids, use_cache=True, **kwargs)
+        cache_arg = {_cache_argument(type(self.language_model)): cache}
+        return self.language_model(inputs_embeds=embeds.to(self.dtype), attention_mask=mask,
+                                   position_ids=position_ids, use_cache=True, **cache_arg, **kwargs)
+
+
+@functools.cache
+def _cache_argument(lm_class: type) -> str:
+    """transformers renamed the LM's cache argument (`past_key_values` -> `cache`; the old name warns,
+    then goes in 5.40): pass the name the installed version takes."""
+    return "cache" if "cache" in inspect.signature(lm_class.forward).parameters else "past_key_values"
 
 
 def new_cache(model: M4Model) -> Any:

@@ -83,3 +83,20 @@ def test_audio_variant_stacks_five_frames():
     tokens = model.encode_speech(torch.randn(1, 16, 60))             # padded to 100 mel frames -> 50 -> 10
     assert tokens.shape == (1, 10, model.config.hidden_size)
     assert model.speech.tokens_per_utterance == 10
+
+
+def test_the_lm_gets_its_cache_under_the_name_the_installed_transformers_takes():
+    """`past_key_values` warns from transformers 5.2x (gone in 5.40); 5.0 knows no other name."""
+    import warnings
+
+    from omnibench.m4.model.modeling import new_cache
+
+    model = build_model(tiny_config(), seed=0)
+    cache = new_cache(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.forward_embeds(model.embed([1, 2, 3]), cache)
+        frame = np.zeros((8, 8, 3), dtype=np.uint8)
+        frame.flags.writeable = False
+        resize_pad_square(frame, 16)
+    assert cache.get_seq_length() == 3

@@ -209,3 +209,21 @@ def test_shipped_tiny_m4_is_clear_of_every_baseline_on_all_four_tasks(tmp_path_f
     trained = results["trained"]
     for task in INTERRUPTION_TASKS:
         assert trained[f"{task}:ci_low"] > _best_baseline_high(results, task), (task, results)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_max_minutes_ends_the_whole_command_validation_included(tmp_path):
+    """`omnibench m4 train --recipe tiny_cpu max_minutes=1`, as a user runs it: data, training and
+    every validation pass fit in the minute (a little over for the process start and the save)."""
+    import subprocess
+    import sys
+    import time
+
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "omnibench", "m4", "train", "--recipe", "tiny_cpu", "max_minutes=1",
+                           f"output_dir={tmp_path / 'out'}"], capture_output=True, text=True, timeout=540)
+    took = time.monotonic() - start
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "validation" in done.stderr and json.loads(done.stdout.splitlines()[-1])["checkpoint"]
+    assert took < 60 + 20, f"max_minutes=1 took {took:.0f} s"
