@@ -1,10 +1,11 @@
 """Judge throughput: concurrent client vs the reference's process pool, then cache-served re-runs.
 
-Against the local fake OpenAI server (127.0.0.1) answering each call after 100 ms:
+Against the local fake OpenAI server (127.0.0.1, in a process of its own) answering each call after 100 ms:
 1. 1,000 judge calls through JudgeClient (concurrency 64);
 2. the reference-style baseline on the same 1,000 calls: a `multiprocessing.Pool` of 64 workers
    (the OmniMMI reference parallelises its judge this way, `--num_tasks`), each worker making
    blocking calls with its own synchronous openai client; timed end to end, pool start included;
+   1 and 2 alternate REPEATS times, each figure the median;
 3. one at a time (a plain synchronous client), timed on a slice and scaled to 1,000;
 4. the same 1,000 again from the cache (must make 0 requests);
 5. `omnibench score` on a run directory holding all 2,290 OmniMMI queries (a `replay` run of
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +38,7 @@ SERIAL_SLICE = 120
 DELAY_S = 0.1
 FILES = ROOT / "omnibench" / "data" / "omnimmi_files"
 CONCURRENCY = 64
+REPEATS = 3
 OMNIMMI_TASKS = ("sg", "ap", "md", "si", "pa", "pt")
 
 
@@ -136,23 +139,56 @@ def score_run(run: Path, tmp: Path, base_url: str) -> tuple[float, dict]:
     return time.perf_counter() - start, json.loads(out.stdout)
 
 
+def _serve(conn) -> None:
+    """The fake judge server in a process of its own: it must not share the GIL with the client measured."""
+    with FakeOpenAI(handler=reply, delay_s=DELAY_S) as server:
+        conn.send(server.base_url)
+        while conn.recv() == "count":
+            conn.send(server.count)
+
+
+class ServerProcess:
+    """FakeOpenAI in a forked process; `count` asks it how many requests it has answered."""
+
+    def __enter__(self) -> ServerProcess:
+        self._conn, child = multiprocessing.get_context("fork").Pipe()
+        self._process = multiprocessing.get_context("fork").Process(target=_serve, args=(child,), daemon=True)
+        self._process.start()
+        self.base_url = self._conn.recv()
+        return self
+
+    @property
+    def count(self) -> int:
+        self._conn.send("count")
+        return self._conn.recv()
+
+    def __exit__(self, *exc) -> None:
+        self._conn.send("stop")
+        self._process.join(10)
+
+
 def main() -> None:
     calls = [(f"What happens at step {i}?", f"answer {i}", f"prediction {i}") for i in range(N_CALLS)]
-    with tempfile.TemporaryDirectory() as tmp, FakeOpenAI(handler=reply, delay_s=DELAY_S) as server:
+    with tempfile.TemporaryDirectory() as tmp, ServerProcess() as server:
         settings = {"model": "bench-judge", "base_url": server.base_url, "api_key": "bench",
                     "concurrency": CONCURRENCY}
         cache_a = Path(tmp) / "a.sqlite"
 
-        client = JudgeClient(cache_path=cache_a, **settings)
-        start = time.perf_counter()
-        fresh = client.judge_many(calls)
-        concurrent_s = time.perf_counter() - start
-        assert server.count == N_CALLS and all(v.pred is not None for v in fresh)
-
-        before = server.count
-        pool_s, pooled = process_pool_baseline(server, client, calls)
-        assert server.count - before == N_CALLS
-        assert pooled == [(v.pred, v.score) for v in fresh], "pool and client verdicts differ"
+        # ours and the pool, alternated REPEATS times on the same calls (fresh cache each time): medians
+        ours, pools = [], []
+        for k in range(REPEATS):
+            client = JudgeClient(cache_path=Path(tmp) / f"r{k}.sqlite" if k else cache_a, **settings)
+            before = server.count
+            start = time.perf_counter()
+            fresh = client.judge_many(calls)
+            ours.append(time.perf_counter() - start)
+            assert server.count - before == N_CALLS and all(v.pred is not None for v in fresh)
+            before = server.count
+            pool_s, pooled = process_pool_baseline(server, client, calls)
+            pools.append(pool_s)
+            assert server.count - before == N_CALLS
+            assert pooled == [(v.pred, v.score) for v in fresh], "pool and client verdicts differ"
+        concurrent_s, pool_s = statistics.median(ours), statistics.median(pools)
 
         serial_slice_s = serial_baseline(server, client, calls[:SERIAL_SLICE])
         serial_s = serial_slice_s / SERIAL_SLICE * N_CALLS
@@ -181,7 +217,7 @@ def main() -> None:
           f"({prime_requests} judge requests), warm cache {rescore_s:.2f}s ({rescore_requests} requests)")
     print(json.dumps({
         "speedup_vs_process_pool": round(pool_s / concurrent_s, 2), "concurrent_s": round(concurrent_s, 3),
-        "process_pool_s": round(pool_s, 3), "speedup_vs_serial": round(serial_s / concurrent_s, 2),
+        "process_pool_s": round(pool_s, 3), "repeats": REPEATS, "speedup_vs_serial": round(serial_s / concurrent_s, 2),
         "serial_s_est": round(serial_s, 2), "serial_calls_measured": SERIAL_SLICE,
         "cached_requests": cached_requests, "cached_s": round(cached_s, 4),
         "rescore_queries": len(items), "judged_queries": prime_requests, "rescore_requests": rescore_requests,

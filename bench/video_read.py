@@ -18,8 +18,8 @@ Targets: ours >= 2x faster than (b) and <= 1.2x (c); ahead of torchcodec and dec
 under bench/.cache/. `--backend decord` also times the decord backend (slower, longer run).
 Last line: {"ours_s": .., "reencode_s": .., "ffmpeg_decode_s": .., "speedup_vs_reencode": ..,
 "ratio_vs_ffmpeg_decode": .., "speedup_vs_torchcodec": .., "speedup_vs_decord2": .., ...}
-Peers: bench/.cache/peers/{torchcodec,decord2} (pip install --target ... decord2 / torchcodec), or
-importable by this interpreter.
+Peers: importable by this interpreter or lmms-eval's venv (.venv-lmms/bin/pip install torchcodec), or in
+bench/.cache/peers/{torchcodec,decord2} (pip install --target bench/.cache/peers/decord2 decord2).
 """
 
 from __future__ import annotations
@@ -120,14 +120,15 @@ print(json.dumps({"seconds": seconds, "times": times}))
 
 
 def peer_python(name: str) -> tuple[list[str] | None, dict[str, str], str]:
-    """(interpreter, env, reason if none): this interpreter, else the bench peer folder, else lmms-eval's venv."""
+    """(interpreter, env, reason if none): this interpreter or lmms-eval's venv, alone or with the peer folder."""
     import os
 
     env = dict(os.environ)
     module = "torchcodec.decoders" if name == "torchcodec" else "decord"
-    candidates = [(sys.executable, None)]
+    lmms = str(ROOT / ".venv-lmms" / "bin" / "python")     # where torchcodec's CUDA-linked wheel loads
+    candidates = [(sys.executable, None), (lmms, None)]
     if (PEERS / name).is_dir():
-        candidates += [(sys.executable, PEERS / name), (str(ROOT / ".venv-lmms" / "bin" / "python"), PEERS / name)]
+        candidates += [(sys.executable, PEERS / name), (lmms, PEERS / name)]
     reasons = []
     for python, path in candidates:
         trial = {**env, **({"PYTHONPATH": str(path)} if path else {})}
