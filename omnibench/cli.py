@@ -20,7 +20,9 @@ def cmd_run(args) -> int:
     from omnibench.engine.evaluate import Evaluation, failure_summary, slug
     from omnibench.engine.executor import sigterm_interrupts
     from omnibench.engine.shard import parse_shard
+    from omnibench.sanitize import invalid_unicode_count
 
+    unicode_before = invalid_unicode_count()
     if args.batch_size not in (None, "1"):
         raise ConfigError(f"--batch_size {args.batch_size}: omnibench does not batch requests; each adapter "
                           "declares how many calls may run at once (max_concurrency). Drop the flag or give 1.")
@@ -49,6 +51,9 @@ def cmd_run(args) -> int:
         runs = evaluation.run(tasks)
     for r in runs:
         print(f"{r.task}: {r.done_before + r.ran}/{r.total} samples ({r.ran} run now, {len(r.failed)} failed)")
+    if replaced := invalid_unicode_count() - unicode_before:
+        print(f"{replaced} invalid Unicode code point(s) in answers or files read were stored as U+FFFD",
+              file=sys.stderr)
     failed = [(sid, err) for r in runs for sid, err in r.failed.items()]
     if failed:
         print(f"{len(failed)} sample(s) failed; most common reasons:", file=sys.stderr)

@@ -139,3 +139,25 @@ def test_surrogates_in_annotations_and_in_cached_answers_are_not_fatal(tmp_path,
         assert status.errors == 0
     stored = (tmp_path / "run" / "samples" / f"{name}.jsonl").read_text(encoding="utf-8")
     assert "what \ufffd now?" in json.loads(stored.splitlines()[0])["turns"][0]["text"]
+
+
+def test_run_says_how_many_invalid_code_points_it_replaced(tmp_path, memory_task, capsys):
+    from omnibench import registry
+    from omnibench.cli import main
+
+    name = memory_task("t_count_fffd", text_samples(3, "t_count_fffd"), scorers=[choice_match()], protocols=("offline",))
+
+    @registry.model("t_cut_emoji", hidden=True)
+    class CutEmoji:
+        needs_video = False
+
+        def generate(self, request):
+            return "a0 \ud83d"
+
+    try:
+        assert main(["run", "--model", "t_cut_emoji", "--tasks", name, "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    finally:
+        registry._MODELS.pop("t_cut_emoji", None)
+    err = capsys.readouterr().err.splitlines()
+    assert any(line.endswith("invalid Unicode code point(s) in answers or files read were stored as U+FFFD")
+               and int(line.split()[0]) >= 3 for line in err), err      # one an answer, at least
