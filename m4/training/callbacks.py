@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -84,8 +85,9 @@ class SnapshotSelector(_Callback):
     the best snapshot; a tie goes to the later one. Model selection on held-out data, never on a benchmark."""
 
     def __init__(self, model: Any, tokenizer: Any, frames: list, questions: list[str], *, points: list[float],
-                 budget: TimeBudget):
+                 budget: TimeBudget, seen: Callable[[Any], float] | None = None):
         self.model, self.tokenizer, self.frames, self.questions = model, tokenizer, frames, questions
+        self.seen = seen          # pipeline -> share of questions about the frames answered right
         self.points, self.budget = sorted(points), budget
         self.scores: list[dict] = []
         self.best: tuple[float, int, dict] | None = None      # (balanced accuracy, step, weights)
@@ -113,7 +115,12 @@ class SnapshotSelector(_Callback):
               end="", flush=True)
         began = time.monotonic()
         self.model.eval()
-        result = score_validation(M4Pipeline.build(self.model, self.tokenizer), self.frames, self.questions)
+        pipeline = M4Pipeline.build(self.model, self.tokenizer)
+        result = score_validation(pipeline, self.frames, self.questions)
+        if self.seen is not None:        # a snapshot must also read its frames: one more kind in the mean
+            result["seen"] = self.seen(pipeline)
+            kinds = [v for k, v in result.items() if k != "balanced"]
+            result["balanced"] = sum(kinds) / len(kinds)
         self.model.train()
         took = time.monotonic() - began
         # the final validation runs after training: the budget keeps room for the longest pass seen

@@ -38,6 +38,10 @@ class Recipe(BaseModel):
     synth_first_placement: float = 0.5         # share of noise/stop turns right after the image
     synth_max_frames: int = 24
     synth_colour_questions: bool = False       # ask every suite video the square's / circle's colour it shows
+    # base=tiny: first train the vision tower + projector to say what each frame token shows
+    # (vision_pretrain.py), as M4's pretrained CLIP already can; 0 = off
+    vision_pretrain_steps: int = 0
+    vision_pretrain_scenes: int = 1600
     frames_per_video: int = 16
     anyres_grids: list[tuple[int, int]] = Field(default_factory=lambda: [(2, 2)])
     # what trains

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import sys
@@ -210,6 +211,15 @@ def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | P
     if records is None:
         records, media_root = prepare_records(recipe, out_dir)
     model, tokenizer = build_model(recipe, records)
+    vision = None
+    if recipe.vision_pretrain_steps:
+        from omnibench.m4.training.vision_pretrain import pretrain_vision
+
+        share = recipe.max_minutes and recipe.max_minutes * 60 * 0.15      # of the budget, at most (tiny_cpu: ~40 s of 81)
+        vision = pretrain_vision(model, steps=recipe.vision_pretrain_steps, scenes=recipe.vision_pretrain_scenes,
+                                 seed=recipe.seed, max_seconds=share)
+        print(f"m4 train: vision pretraining {vision}", file=sys.stderr, flush=True)
+        model.train()
     trainable = set_trainable(model, recipe)
     wrapper = M4ForTraining(model, recipe.tune_vision_tower, recipe.loss_per_sample)
     if recipe.gradient_checkpointing:
@@ -241,8 +251,13 @@ def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | P
         train_sampling_strategy="group_by_length" if recipe.group_by_length else "random",
         deepspeed=str(deepspeed) if use_deepspeed else None, disable_tqdm=True)
     budget = TimeBudget(recipe.max_minutes, time_cosine, recipe.warmup_ratio, start=started)
+    seen = None
+    if vision:           # the tower was taught to see: a snapshot that does not read its frames loses
+        from omnibench.m4.training.vision_pretrain import colour_answers
+
+        seen = functools.partial(colour_answers, seed=recipe.seed, max_frames=recipe.frames_per_video)
     selector = (SnapshotSelector(model, tokenizer, *_validation_inputs(records, Path(media_root or ".")),
-                                 points=recipe.select_at, budget=budget) if recipe.select_at else None)
+                                 points=recipe.select_at, budget=budget, seen=seen) if recipe.select_at else None)
     # our JSONs carry no optimizer section, so this AdamW (with its vision-lr group) is used with DeepSpeed too
     optimizer = torch.optim.AdamW(param_groups(model, recipe), lr=recipe.learning_rate)
     trainer = Trainer(model=wrapper, args=args, train_dataset=dataset, data_collator=PaddingCollator(dataset.pad_id),
@@ -256,7 +271,7 @@ def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | P
     checkpoint = save_checkpoint(final.eval(), out_dir / "checkpoint", tokenizer)
     calibration = _calibrate(checkpoint, records, Path(media_root or ".")) if recipe.calibrate_noise_test else None
     summary = {"recipe": recipe.name, "steps": int(result.global_step), "train_seconds": round(seconds, 1),
-               "samples": len(dataset), "losses": budget.losses, "trainable": trainable,
+               "samples": len(dataset), "losses": budget.losses, "trainable": trainable, "vision_pretrain": vision,
                "parameters": sum(p.numel() for p in model.parameters()), "checkpoint": str(checkpoint),
                "deepspeed": str(deepspeed) if use_deepspeed else None,
                "attn_implementation": model.language_model.config._attn_implementation,

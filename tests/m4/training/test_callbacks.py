@@ -41,6 +41,7 @@ def test_the_snapshot_best_on_validation_is_the_one_saved(tmp_path, monkeypatch)
     monkeypatch.setattr(calibrate, "accuracy", lambda obs, cap, scale: {"balanced": next(scripted)})
     recipe = load_recipe("tiny_cpu", {"tiny": {}, "max_steps": 4, "max_minutes": None, "lr_scheduler_type": "cosine",
                                       "select_at": [0.5], "per_device_train_batch_size": 2, "position_gap": 0,
+                                      "vision_pretrain_steps": 0,
                                       "output_dir": str(tmp_path / "run"), "checkpoint_dtype": "float32"})
     summary = train(recipe, _records(tmp_path), tmp_path)
     assert [s["step"] for s in summary["validation"]] == [2, 4] and summary["selected_step"] == 2
@@ -66,6 +67,24 @@ def test_ties_go_to_the_later_snapshot(monkeypatch):
     selector.score(20, 1.0)
     first = next(iter(selector.best[2]))
     assert torch.equal(selector.best[2][first], pipe.model.state_dict()[first])
+
+
+def test_a_snapshot_that_does_not_read_its_frames_loses(monkeypatch):
+    """With `seen` (the tower was pretrained), answering questions about the frames is one more kind
+    in the mean: equal on the phrases, the snapshot that reads colours is kept."""
+    from omnibench.m4.inference import calibrate
+    from omnibench.m4.inference.pipeline import M4Pipeline
+
+    pipe = M4Pipeline.tiny(seed=0)
+    monkeypatch.setattr(calibrate, "observe", lambda *a, **k: [])
+    monkeypatch.setattr(calibrate, "accuracy", lambda obs, cap, scale: {"noise": 1.0, "stop": 0.5, "balanced": 0.75})
+    reads = iter([0.9, 0.1])
+    selector = callbacks.SnapshotSelector(pipe.model, pipe.tokenizer, [], [], points=[0.5],
+                                          budget=callbacks.TimeBudget(None), seen=lambda pipeline: next(reads))
+    selector.score(10, 0.5)
+    selector.score(20, 1.0)
+    assert [s["balanced"] for s in selector.scores] == pytest.approx([0.8, 0.5333333])
+    assert selector.selected_step == 10 and selector.scores[0]["seen"] == 0.9
 
 
 def test_the_budget_counts_from_the_command_start_and_keeps_room_for_validation(monkeypatch):

@@ -1,0 +1,148 @@
+"""Pretrain a tiny M4's vision tower and projector to see what the synthetic frames show.
+
+M4 starts from a pretrained CLIP; a `base: tiny` model starts from random weights, and trained
+end to end on a CPU budget its language model never learnt to read the frames (issue 18: it named
+a shape's colour at chance). This stage stands in for CLIP's pretraining: frames rendered by the
+synthetic suite's scene builders, with random seeds of their own (never a benchmark video), each
+pooled frame token labelled with which (shape, colour) pairs cover its part of the frame; the
+tower and projector learn to make the tokens say so, through a linear head shared by the tokens
+and thrown away afterwards.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+# The rng entropy has four words; the suite's videos use three ([seed, task, k]): never the same stream.
+_STREAM = (7, 7, 7)               # the pretraining frames
+_SELECTION_STREAM = (8, 8, 8)     # the scenes colour_answers asks about
+
+
+def frame_labels(scene: Any, index: int, shapes: tuple[str, ...], colours: tuple[str, ...],
+                 grid: int = 1) -> list[list[float]]:
+    """Per cell of a grid x grid split of the letterboxed frame (the pooled frame tokens, row by row):
+    multi-hot over (shape, colour), 1 where a track of that shape and colour covers a pixel of the cell.
+    Per cell, not per frame: a token must say what is in *it*, so "the circle" and "the square" are
+    told apart by where they are, as a language model reading the tokens needs."""
+    import numpy as np
+
+    from omnibench.data._synth_render import HEIGHT, WIDTH, shape_mask
+
+    side = max(WIDTH, HEIGHT)                 # letterbox: the frame centred in a side x side square
+    hot = [[0.0] * (len(shapes) * len(colours)) for _ in range(grid * grid)]
+    for track in scene.tracks:
+        if not (track.start <= index <= track.end and track.shape in shapes and track.colour in colours):
+            continue
+        mask = shape_mask(track.shape, float(track.size[index]), float(track.angle[index]) % 360.0)
+        ys, xs = np.nonzero(mask)
+        xs = xs + int(round(track.x[index])) - mask.shape[1] // 2
+        ys = ys + int(round(track.y[index])) - mask.shape[0] // 2
+        drawn = (xs >= 0) & (xs < WIDTH) & (ys >= 0) & (ys < HEIGHT)
+        cols = (xs[drawn] + (side - WIDTH) // 2) * grid // side
+        rows = (ys[drawn] + (side - HEIGHT) // 2) * grid // side
+        label = shapes.index(track.shape) * len(colours) + colours.index(track.colour)
+        for cell in set((rows * grid + cols).tolist()):
+            hot[cell][label] = 1.0
+    return hot
+
+
+def labelled_frames(n_scenes: int, frames_per_scene: int, seed: int, frame_size: int, grid: int = 1):
+    """(pixels (N, 3, S, S), labels (N, grid x grid, shapes x colours)) from scenes of every synthetic task in turn."""
+    import numpy as np
+    import torch
+
+    from omnibench.data._synth_render import SHAPES, render_frame
+    from omnibench.m4.model.frames import frames_to_pixels
+    from omnibench.tasks.synth_scenes import BUILDERS, SHAPE_COLOURS
+
+    rng = np.random.default_rng([seed, *_STREAM])
+    builders = [BUILDERS[name] for name in sorted(BUILDERS)]
+    images, labels = [], []
+    for k in range(n_scenes):
+        scene = builders[k % len(builders)](rng).scene
+        for index in rng.integers(0, scene.n_frames, frames_per_scene):
+            images.append(render_frame(scene, int(index)))
+            labels.append(frame_labels(scene, int(index), SHAPES, SHAPE_COLOURS, grid))
+    return frames_to_pixels(images, frame_size), torch.tensor(labels)
+
+
+def pretrain_vision(model: Any, *, steps: int, scenes: int = 1600, frames_per_scene: int = 6, batch_size: int = 64,
+                    learning_rate: float = 2e-3, seed: int = 0, max_seconds: float | None = None) -> dict[str, Any]:
+    """Train `model`'s vision tower and projector in place; returns held-out accuracy and timings.
+    `max_seconds` (rendering included) ends it early: it is part of the recipe's time budget."""
+    import torch
+    from torch import nn
+
+    started = time.monotonic()
+    cfg = model.config
+    grid = int(round(cfg.tokens_per_frame ** 0.5))
+    pixels, labels = labelled_frames(scenes, frames_per_scene, seed, cfg.frame_size, grid)
+    held_pixels, held_labels = labelled_frames(max(1, scenes // 10), 4, seed + 1, cfg.frame_size, grid)
+    head = nn.Linear(cfg.hidden_size, labels.shape[-1]).to(model.device, model.dtype)   # one for every token
+    parts = [model.vision_tower, model.projector, head]
+    for part in parts:
+        part.train()
+        for p in part.parameters():
+            p.requires_grad_(True)
+    optimizer = torch.optim.AdamW([p for part in parts for p in part.parameters()], lr=learning_rate)
+    generator = torch.Generator().manual_seed(seed)
+
+    def logits(x):
+        out = model.vision_tower(pixel_values=x.to(model.device, model.dtype), output_hidden_states=True)
+        features = out.hidden_states[cfg.vision_select_layer]
+        if cfg.vision_select_feature == "patch":
+            features = features[:, 1:]
+        return head(model.pool(model.projector(features)))
+
+    loss = torch.tensor(float("nan"))
+    done = 0
+    for step in range(steps):
+        if max_seconds is not None and time.monotonic() - started > max_seconds:
+            break
+        batch = torch.randint(0, len(pixels), (batch_size,), generator=generator)
+        loss = nn.functional.binary_cross_entropy_with_logits(logits(pixels[batch]), labels[batch].to(model.device))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        done = step + 1
+        if (step + 1) % max(1, steps // 5) == 0:
+            print(f"m4 train: vision pretraining step {step + 1}/{steps}, loss {loss.item():.3f}",
+                  file=sys.stderr, flush=True)
+    with torch.no_grad():
+        said, shown = (logits(held_pixels) > 0).cpu(), held_labels > 0.5
+        right = said == shown
+    for part in parts:
+        part.eval()
+    return {"steps": done, "frames": len(pixels), "final_loss": round(loss.item(), 4),
+            "heldout_label_accuracy": round(float(right.float().mean()), 4),
+            "heldout_shown_found": round(float((said & shown).sum() / shown.sum().clamp(min=1)), 4),
+            "heldout_frames_all_right": round(float(right.flatten(1).all(dim=1).float().mean()), 4),
+            # what a head that sees nothing gets right: the frames that show no labelled shape
+            "heldout_frames_empty": round(float((held_labels.flatten(1).sum(dim=1) == 0).float().mean()), 4),
+            "seconds": round(time.monotonic() - started, 1)}
+
+
+
+def colour_answers(pipeline: Any, *, scenes: int = 20, seed: int = 0, max_frames: int = 16) -> float:
+    """Share of "What colour is the square / circle?" answered right on rendered scenes of the
+    interruption tasks' builder (an rng stream no benchmark video uses), frames at 1 fps up to a
+    random moment, as the stream shows them: whether the model reads its frames (snapshot selection)."""
+    import numpy as np
+
+    from omnibench.data._synth_render import FPS, render_frame
+    from omnibench.m4.training.synthdata import COLOUR_OF
+    from omnibench.tasks.synth_scenes import BUILDERS
+
+    rng = np.random.default_rng([seed, *_SELECTION_STREAM])
+    right = asked = 0
+    for _ in range(scenes):
+        built = BUILDERS["synth_noise"](rng)
+        moment = int(rng.integers(FPS, built.scene.n_frames))
+        frames = [render_frame(built.scene, i) for i in range(0, moment + 1, FPS)][-max_frames:]
+        for key, question in COLOUR_OF:
+            answer = str(pipeline.answer(frames, question)).lower()
+            right += built.metadata[key] in answer.replace(".", " ").split()
+            asked += 1
+    return right / asked
