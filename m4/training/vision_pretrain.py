@@ -77,7 +77,7 @@ def pretrain_vision(model: Any, *, steps: int, scenes: int = 1600, frames_per_sc
 
     started = time.monotonic()
     cfg = model.config
-    grid = int(round(cfg.tokens_per_frame ** 0.5))
+    grid = cfg.patches_per_side // cfg.pool_stride          # the pooled tokens a frame, per side
     pixels, labels = labelled_frames(scenes, frames_per_scene, seed, cfg.frame_size, grid)
     held_pixels, held_labels = labelled_frames(max(1, scenes // 10), 4, seed + 1, cfg.frame_size, grid)
     head = nn.Linear(cfg.hidden_size, labels.shape[-1]).to(model.device, model.dtype)   # one for every token
@@ -89,12 +89,12 @@ def pretrain_vision(model: Any, *, steps: int, scenes: int = 1600, frames_per_sc
     optimizer = torch.optim.AdamW([p for part in parts for p in part.parameters()], lr=learning_rate)
     generator = torch.Generator().manual_seed(seed)
 
+    from omnibench.m4.training.train import M4ForTraining
+
+    tokens = M4ForTraining(model, tune_vision_tower=True).image_features      # the LM stage's own path to the tokens
+
     def logits(x):
-        out = model.vision_tower(pixel_values=x.to(model.device, model.dtype), output_hidden_states=True)
-        features = out.hidden_states[cfg.vision_select_layer]
-        if cfg.vision_select_feature == "patch":
-            features = features[:, 1:]
-        return head(model.pool(model.projector(features)))
+        return head(tokens(x.to(model.device)))
 
     loss = torch.tensor(float("nan"))
     done = 0
@@ -122,7 +122,6 @@ def pretrain_vision(model: Any, *, steps: int, scenes: int = 1600, frames_per_sc
             # what a head that sees nothing gets right: the frames that show no labelled shape
             "heldout_frames_empty": round(float((held_labels.flatten(1).sum(dim=1) == 0).float().mean()), 4),
             "seconds": round(time.monotonic() - started, 1)}
-
 
 
 def colour_answers(pipeline: Any, *, scenes: int = 20, seed: int = 0, max_frames: int = 16) -> float:

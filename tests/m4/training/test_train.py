@@ -196,7 +196,8 @@ def _assert_achieved(results: dict) -> None:
     trained = results["trained"]
     for task in INTERRUPTION_TASKS:
         assert trained[f"{task}:ci_low"] > _best_baseline_high(results, task), (task, results)
-    # VALIDATION_FLOOR_NOTE
+    # a floor against a real regression of the phrase decisions (the training runs' own validation of
+    # the shipped and the 1-thread run: noise 0.90 / 0.86, stop 0.87 / 0.88)
     assert trained["validation_phrases:balanced"] >= 0.8, trained
 
 
