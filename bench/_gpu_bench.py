@@ -24,12 +24,11 @@ def m4_rtf(seconds: int = 300) -> dict:
     import numpy as np
     import torch
 
-    from omnibench.m4.model.config import longva_7b_config
-    from omnibench.m4.model.modeling import M4Model, new_cache
     from omnibench.m4.inference.pipeline import M4Pipeline
-    from omnibench.m4.model.config import SpotterSettings
     from omnibench.m4.inference.spotter import HighlightSpotter
     from omnibench.m4.model.chatml_tokenizer import build_chatml_tokenizer
+    from omnibench.m4.model.config import SpotterSettings, longva_7b_config
+    from omnibench.m4.model.modeling import M4Model, new_cache
     from omnibench.models._hf_common import flash_attn_available
 
     attn = "flash_attention_2" if flash_attn_available() else "sdpa"
@@ -69,7 +68,7 @@ def gpu_decode() -> dict:
     video = make_video()
     try:
         from torchcodec.decoders import VideoDecoder
-    except Exception as exc:          # noqa: BLE001 - any import failure means "not measured", with why
+    except Exception as exc:
         return {"gpu_decode_s": None, "gpu_decode_reason": f"torchcodec: {exc}"[:300]}
     import torch
 

@@ -35,8 +35,14 @@ CHAT_TEMPLATE = (
 def build(out: Path) -> None:
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import (PreTrainedTokenizerFast, Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration,
-                              Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor)
+    from transformers import (
+        PreTrainedTokenizerFast,
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2_5_VLProcessor,
+        Qwen2VLImageProcessor,
+        Qwen2VLVideoProcessor,
+    )
 
     core = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="[UNK]"))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
@@ -101,11 +107,12 @@ def stages_lmms(ckpt: str, root: Path, n: int = 10) -> dict[str, float]:
 
 def stages_omnibench(ckpt: str, root: Path, n: int = 10) -> dict[str, float]:
     """omnibench's qwen2_5_vl adapter on the same requests, stage by stage."""
+    from transformers import AutoProcessor, AutoTokenizer, Qwen2_5_VLForConditionalGeneration  # noqa: F401
+
     from omnibench.data.video import VideoReader
     from omnibench.engine.protocols import OfflineRequest
     from omnibench.models import _hf_common as hf
     from omnibench.models.qwen2_5_vl import Qwen25VL
-    from transformers import AutoProcessor, AutoTokenizer, Qwen2_5_VLForConditionalGeneration  # noqa: F401
 
     # the transformers classes are imported before the clock, as on the lmms-eval side: load_s is the load
     t0 = time.perf_counter()

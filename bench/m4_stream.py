@@ -21,10 +21,10 @@ import time
 
 import torch
 
-from omnibench.m4.model.config import SpotterSettings
-from omnibench.m4.model.modeling import build_model, new_cache
 from omnibench.m4.inference.pipeline import M4Pipeline
 from omnibench.m4.inference.spotter import HighlightSpotter
+from omnibench.m4.model.config import SpotterSettings
+from omnibench.m4.model.modeling import build_model, new_cache
 
 TOKENS_PER_FRAME = 144
 REPEATS = 41        # the frame-20 step takes ~15 ms: fewer repeats let two runs differ by 30%

@@ -14,7 +14,6 @@ from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo
 from omnibench.errors import ConfigError, ModelError
 from omnibench.registry import model
 
-
 # The OmniMMI harness's M4 behaviour (rows 8-12 of the reference-mode table), as model settings:
 # offline decoding sampled at T=0.5 with 1024 new tokens in fp16 (baselines/intersuit_modeling.py),
 # its offline PT test softmax(logits / 0.05) with threshold 1e-6 * e^-H and no cap (same file),

@@ -27,8 +27,8 @@ from omnibench.data.schema import Query, Sample
 from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo
 from omnibench.errors import ConfigError, DataError, ModelError
 from omnibench.literal import parse_literal
-from omnibench.safejson import loads, read_text
 from omnibench.registry import model
+from omnibench.safejson import loads, read_text
 
 Format = Literal["omnibench", "omnimmi", "auto"]
 TASK_CODES = ("ap", "md", "sg", "si", "pa", "pt")

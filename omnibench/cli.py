@@ -199,12 +199,12 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
 
     `models` and `limit` narrow it (the fast test runs one model on a few samples); `root` holds runs/ and leaderboards/.
     """
+    from omnibench import registry
     from omnibench.data.synth import ensure_suite
     from omnibench.engine.evaluate import Evaluation
+    from omnibench.errors import ConfigError
     from omnibench.report import load_results, markdown_table, write_report
     from omnibench.scoring.run_scores import score_run
-    from omnibench import registry
-    from omnibench.errors import ConfigError
 
     if limit is None:              # the whole suite up front, with its progress bar
         ensure_suite(seed=0, progress=True)
@@ -296,7 +296,7 @@ def guarded(call, *, debug: bool, prog: str) -> int:
         print(f"{prog}: interrupted; finished samples are saved, rerun the same command to resume",
               file=sys.stderr, flush=True)
         return 130
-    except Exception as exc:         # noqa: BLE001 - the CLI's last line: a message, the traceback under --debug
+    except Exception as exc:
         if debug:
             raise
         print(f"{prog}: error: {unexpected(exc)}", file=sys.stderr)

@@ -22,7 +22,7 @@ def positive_int(text: str) -> int:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a whole number of samples, e.g. 5")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a whole number of samples, e.g. 5") from None
     if 0 < value < 1:
         raise argparse.ArgumentTypeError(
             f"{text} is a fraction (lmms-eval reads it as a share of each task); omnibench counts samples: "
@@ -36,7 +36,7 @@ def non_negative_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} is negative; give 0 or more")
     return value

@@ -96,7 +96,7 @@ def check_unique_ids(task: str, samples: list[Sample]) -> None:
 
 def write_samples(path: Path, samples: list[Sample]) -> None:
     """The samples of a task, stored once so score/report need neither data nor task code."""
-    from omnibench.sanitize import dump_json   # invalid Unicode in annotations is not fatal
+    from omnibench.sanitize import dump_json  # invalid Unicode in annotations is not fatal
 
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(dump_json(s) + "\n" for s in samples)

@@ -47,7 +47,7 @@ def register_secrets(values: Iterable[Any]) -> None:
 def register_secret_settings(settings: Mapping[str, Any], declared: Iterable[str] = ()) -> None:
     """Mask the values of secret settings: whole names by `rundir.is_secret` (api_key=, token=, ...,
     plus `declared`), the one secret-name rule, so `tokenizer=` or `max_tokens=` stay readable."""
-    from omnibench.rundir import is_secret     # rundir imports this module's dump_json lazily too
+    from omnibench.rundir import is_secret  # rundir imports this module's dump_json lazily too
 
     names = frozenset(declared)
     register_secrets(v for k, v in settings.items() if isinstance(k, str) and is_secret(k, names))

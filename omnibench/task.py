@@ -78,7 +78,7 @@ def prompt_overrides(path: str | Path | None, task: str) -> dict[str, str] | Non
     """Overrides for one task from a JSON file: {"<task>": {"<template name>": "text"}}."""
     if not path:
         return None
-    from omnibench.safejson import load_json   # bad bytes, huge ints, deep nesting: DataError with the line
+    from omnibench.safejson import load_json  # bad bytes, huge ints, deep nesting: DataError with the line
 
     data = load_json(path)
     section = data.get(task) if isinstance(data, dict) else None

@@ -7,7 +7,11 @@ from typing import Any
 from omnibench.registry import task
 from omnibench.task import Prompts, Task, prompt_overrides
 from omnibench.tasks.omnimmi_prompts import (
-    ActionPrompts, DependencyPrompts, HistoryPrompts, QuestionPrompts, TurnTakingPrompts,
+    ActionPrompts,
+    DependencyPrompts,
+    HistoryPrompts,
+    QuestionPrompts,
+    TurnTakingPrompts,
 )
 
 VIDEO_HINT = ("Get them with `omnibench data download omnimmi --out DIR` (needs the Hugging Face Hub), "

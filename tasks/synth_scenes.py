@@ -103,7 +103,7 @@ def square_scene(rng: np.random.Generator, seconds: int) -> tuple[Scene, list[tu
             length = n - frame
         secs = length / FPS
 
-        def fits(state: str) -> bool:
+        def fits(state: str, x=x, y=y, size=size, secs=secs) -> bool:
             dx, dy, ds, _ = _RATES[state]
             nx, ny, ns = x + dx * secs, y + dy * secs, size + ds * secs
             reach = 0.72 * max(size, ns) + 2

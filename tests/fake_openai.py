@@ -101,10 +101,10 @@ class FakeOpenAI:
             def log_message(self, format: str, *args: Any) -> None:  # quiet test output
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+            def do_POST(self) -> None:
                 fake._handle(self)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 if self.path.rstrip("/").endswith("/models"):
                     fake._send(self, 200, json.dumps({"object": "list", "data": []}), {})
                 else:

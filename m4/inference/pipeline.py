@@ -7,10 +7,10 @@ from typing import Any
 
 import torch
 
+from omnibench.m4.inference.multiplex import MultiplexDecoder, noise_test
 from omnibench.m4.model.chat import ChatFormat
 from omnibench.m4.model.config import M4Config
 from omnibench.m4.model.frames import frames_to_pixels, uniform_indices
-from omnibench.m4.inference.multiplex import MultiplexDecoder, noise_test
 
 
 @dataclass
@@ -33,9 +33,9 @@ class M4Pipeline:
     @classmethod
     def tiny(cls, *, seed: int = 0, device: str = "cpu", audio: bool = False, **overrides: Any) -> M4Pipeline:
         """Random weights, in-memory tokenizer: for tests and smoke runs."""
+        from omnibench.m4.model.chatml_tokenizer import build_chatml_tokenizer
         from omnibench.m4.model.config import tiny_config
         from omnibench.m4.model.modeling import build_model
-        from omnibench.m4.model.chatml_tokenizer import build_chatml_tokenizer
 
         tokenizer = build_chatml_tokenizer()
         config = tiny_config(vocab_size=len(tokenizer), audio=audio, **overrides)

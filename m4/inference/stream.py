@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from omnibench.m4.model.modeling import new_cache
 from omnibench.m4.inference.spotter import Alert, HighlightSpotter
+from omnibench.m4.model.modeling import new_cache
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,9 @@ def run_tasks(model: str, model_args: dict[str, Any], out: Path, tasks=TASKS, pr
 
 def untrained_like(checkpoint: str | Path, seed: int = 0) -> Any:
     """An m4 adapter with the checkpoint's architecture and tokenizer but freshly initialised weights."""
+    from omnibench.m4.inference.pipeline import M4Pipeline
     from omnibench.m4.model.checkpoint import load_tokenizer, read_config
     from omnibench.m4.model.modeling import build_model
-    from omnibench.m4.inference.pipeline import M4Pipeline
     from omnibench.models.m4 import M4Adapter
 
     adapter = M4Adapter(checkpoint=str(checkpoint))

@@ -124,9 +124,9 @@ def build_model(recipe: Recipe, records: list[dict] = ()):
     import torch
 
     if recipe.base == "tiny":
+        from omnibench.m4.model.chatml_tokenizer import build_chatml_tokenizer, train_chatml_tokenizer
         from omnibench.m4.model.config import tiny_config
         from omnibench.m4.model.modeling import build_model as build
-        from omnibench.m4.model.chatml_tokenizer import build_chatml_tokenizer, train_chatml_tokenizer
 
         if recipe.tokenizer == "bpe":
             texts = [turn["value"] for record in records for turn in record["conversations"]]
@@ -176,7 +176,7 @@ def prepare_records(recipe: Recipe, out_dir: Path) -> tuple[list[dict], Path]:
     source = synth_source_records(data_dir, seed=recipe.synth_seed, n_per_task=recipe.synth_n_per_task,
                                   max_frames=recipe.synth_max_frames,
                                   colour_questions=recipe.synth_colour_questions)
-    from omnibench.m4.training import phrases, phrase_templates
+    from omnibench.m4.training import phrase_templates, phrases
 
     more = recipe.phrase_generated
     noise = phrases.NOISE_TRAIN + phrase_templates.generated("noise", more, recipe.seed)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from fractions import Fraction
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +54,7 @@ _GLYPH_COLUMNS: dict[str, tuple[int, ...]] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def glyph(char: str) -> np.ndarray:
     """A 7x5 bool bitmap; unknown characters draw as '?'."""
     columns = _GLYPH_COLUMNS.get(char.upper(), _GLYPH_COLUMNS["?"])

@@ -177,7 +177,7 @@ def decode(path: Path, container, stream, targets: list[float], period: float,
     skip_mode = None
     sought = targets[0]
     try:
-        for packet in _packets(lambda: packets):
+        for packet in _packets(lambda: packets):  # noqa: B023 - consumed within this iteration
             if packet.pts is not None and packet.size:
                 t = float(packet.pts * tb)
                 if packet.is_keyframe and (not keyframes or t > keyframes[-1]):

@@ -65,7 +65,7 @@ def annotation_file(code: str, data_dir: str | Path | None = None) -> Path:
 
 
 def _read_json_list(path: Path) -> list:
-    from omnibench.safejson import load_json   # bad bytes, huge ints, deep nesting: DataError with the line
+    from omnibench.safejson import load_json  # bad bytes, huge ints, deep nesting: DataError with the line
 
     data = load_json(path, nonfinite=True)     # NaN/inf: the record validation names record and field
     if not isinstance(data, list):

@@ -121,7 +121,7 @@ def _build_sample(task: str, k: int, seed: int, part: Path, name: str, audio: bo
     from omnibench.data._synth_render import FPS, encode
     builders = BUILDERS
     if builders is None:
-        from omnibench.tasks.synth_scenes import BUILDERS as builders   # task definitions live in tasks/
+        from omnibench.tasks.synth_scenes import BUILDERS as builders  # task definitions live in tasks/
 
     # one independent stream per (seed, task, sample): adding a task or sample changes no other
     rng = np.random.default_rng([seed, SYNTH_TASKS.index(task), k])

@@ -23,11 +23,24 @@ from omnibench.engine.shard import in_shard
 from omnibench.engine.stream import StreamPlan, StreamRunner, check_mode, clock_frames, query_times
 from omnibench.engine.wrapper import DEFAULT_TIMEOUT_S, GuardedModel, ModelStuck, ResponseCache
 from omnibench.errors import ConfigError, DataError, JudgeError, OmnibenchError
-from omnibench.rundir import (
-    RunSpec, TaskSpec, build_task, check_unique_ids, code_versions, load_samples, model_label, public_settings,
-    public_url, read_spec, sample_hash, secret_values, slug, write_samples, write_spec,
-)
 from omnibench.progress import progress
+from omnibench.rundir import (
+    RunSpec,
+    TaskSpec,
+    build_task,
+    check_unique_ids,
+    code_versions,
+    load_samples,
+    model_label,
+    public_settings,
+    public_url,
+    read_spec,
+    sample_hash,
+    secret_values,
+    slug,
+    write_samples,
+    write_spec,
+)
 from omnibench.sanitize import register_secrets
 from omnibench.task import Task
 

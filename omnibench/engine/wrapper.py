@@ -40,7 +40,7 @@ class ResponseCache:
         return self.store.get(key)
 
     def put(self, key: str, text: str) -> None:
-        from omnibench.sanitize import scrub   # sqlite refuses lone surrogates; secrets never cached
+        from omnibench.sanitize import scrub  # sqlite refuses lone surrogates; secrets never cached
 
         self.store.put(key, scrub(text))
 

@@ -13,8 +13,21 @@ from omnibench.report.definitions import CI_DEFINITION, RANK_DEFINITION
 from omnibench.report.markdown import markdown_table
 from omnibench.report.samples import SCRIPT, collect, problems_section, samples_section, script_hash
 from omnibench.report.tables import (
-    MISSING, OMNIMMI_LABELS, UNABLE, Leaderboard, LoadedRun, build_leaderboard, ci_text, count_text, fmt_pct,
-    load_runs, merge_results, merge_warnings, reported_text, run_settings, task_order,
+    MISSING,
+    OMNIMMI_LABELS,
+    UNABLE,
+    Leaderboard,
+    LoadedRun,
+    build_leaderboard,
+    ci_text,
+    count_text,
+    fmt_pct,
+    load_runs,
+    merge_results,
+    merge_warnings,
+    reported_text,
+    run_settings,
+    task_order,
 )
 from omnibench.report.tidy import csv_text
 from omnibench.report.timeline import e
@@ -185,7 +198,7 @@ def write_report(run_dirs: list[Path], out_dir: Path, *, title: str = "omnibench
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"csv": out_dir / "leaderboard.csv", "md": out_dir / "leaderboard.md", "html": out_dir / "index.html"}
-    from omnibench.sanitize import scrub   # secrets and invalid Unicode never reach a report
+    from omnibench.sanitize import scrub  # secrets and invalid Unicode never reach a report
 
     paths["csv"].write_text(scrub(csv_text(board)), encoding="utf-8")
     paths["md"].write_text(scrub(markdown_table(results, title=title, include_reported=bool(board.reported),

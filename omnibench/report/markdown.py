@@ -7,8 +7,18 @@ from typing import Any
 
 from omnibench.report.definitions import CI_DEFINITION, RANK_DEFINITION
 from omnibench.report.tables import (
-    MISSING, OMNIMMI_LABELS, UNABLE, Cell, Column, build_leaderboard, ci_text, count_text, fmt_pct, reported_text,
-    run_settings, task_order,
+    MISSING,
+    OMNIMMI_LABELS,
+    UNABLE,
+    Cell,
+    Column,
+    build_leaderboard,
+    ci_text,
+    count_text,
+    fmt_pct,
+    reported_text,
+    run_settings,
+    task_order,
 )
 from omnibench.results import TaskResult
 

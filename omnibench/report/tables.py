@@ -47,7 +47,7 @@ def task_order(task: str) -> tuple[int, str]:
 def drop_secrets(value: Any) -> Any:
     """Settings with every key named like a secret removed, at any depth."""
     if isinstance(value, dict):
-        from omnibench.rundir import is_secret   # the one secret rule: whole names, never `max_tokens`
+        from omnibench.rundir import is_secret  # the one secret rule: whole names, never `max_tokens`
 
         return {k: drop_secrets(v) for k, v in value.items() if not is_secret(str(k))}
     if isinstance(value, list):

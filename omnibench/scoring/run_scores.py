@@ -17,8 +17,8 @@ from omnibench.data.schema import Sample
 from omnibench.engine.eventlog import EventLog, SampleRecord, latest_records
 from omnibench.errors import DataError
 from omnibench.results import Results, SampleScore, TaskResult
-from omnibench.sanitize import dump_json
 from omnibench.rundir import load_samples, read_spec, sample_hash, slug
+from omnibench.sanitize import dump_json
 from omnibench.scoring.base import Score
 
 

@@ -12,11 +12,19 @@ import pytest
 from omnibench.data import _synth_render, synth
 from omnibench.data._synth_render import COLOURS, FPS, Scene, decode, text_mask
 from omnibench.data.schema import Query
-from omnibench.data.synth import (SYNTH_TASKS, SYNTH_VERSION, default_root, ensure_suite, generate, load_suite,
-                                  part_name, part_problem)
+from omnibench.data.synth import (
+    SYNTH_TASKS,
+    SYNTH_VERSION,
+    default_root,
+    ensure_suite,
+    generate,
+    load_suite,
+    part_name,
+    part_problem,
+)
+from omnibench.errors import DataError, OmnibenchError
 from omnibench.tasks import phrases
 from omnibench.tasks.synth_scenes import SG_STATES, Built
-from omnibench.errors import DataError, OmnibenchError
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +227,7 @@ def test_dialogue_audio_is_spoken_at_caption_times(suite):
     for sample in suite.samples["synth_si"]:
         audio, rate = read_wav(suite.root / sample.metadata["audio"])
         assert abs(len(audio) / rate - sample.video.end) < 0.01
-        for start, end, _, _ in sample.metadata["lines"]:
+        for start, _end, _, _ in sample.metadata["lines"]:
             assert np.abs(audio[int(start * rate):int((start + 1.0) * rate)]).max() > 1000
         silent_until = int(sample.metadata["lines"][0][0] * rate)
         assert np.abs(audio[:silent_until]).max() == 0

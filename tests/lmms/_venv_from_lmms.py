@@ -15,12 +15,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # for tests.fake_openai
 
-from omnibench.data.schema import Message  # noqa: E402
-from omnibench.engine.evaluate import Evaluation  # noqa: E402
-from omnibench.engine.eventlog import EventLog  # noqa: E402
-from omnibench.engine.protocols import OfflineRequest  # noqa: E402
-from omnibench.lmms.from_lmms import make_model  # noqa: E402
-from tests.fake_openai import FakeOpenAI  # noqa: E402
+from omnibench.data.schema import Message
+from omnibench.engine.evaluate import Evaluation
+from omnibench.engine.eventlog import EventLog
+from omnibench.engine.protocols import OfflineRequest
+from omnibench.lmms.from_lmms import make_model
+from tests.fake_openai import FakeOpenAI
 
 out = Path(sys.argv[1])
 # decode_num_frames makes dummy decode every video it gets: a bad temp video fails the call

@@ -19,8 +19,8 @@ from omnibench.lmms.requests import request_from_doc, request_from_visuals
 from omnibench.lmms.tasks import LmmsTaskSpec, doc_to_messages, doc_to_text, doc_to_visual, task_dir, write_task_dir
 from omnibench.scoring.rules import choice_match
 from omnibench.scoring.run_scores import score_run
-from omnibench.tasks.omnimmi_prompts import HistoryPrompts, QuestionPrompts
 from omnibench.task import Task
+from omnibench.tasks.omnimmi_prompts import HistoryPrompts, QuestionPrompts
 from tests.videos import make_video
 
 COLOURS = ["red", "green", "blue", "yellow"]

@@ -7,12 +7,12 @@ import pytest
 pytest.importorskip("google.genai", reason="the gemini extra (google-genai) is not installed")
 pytest.importorskip("cryptography", reason="the Live fake serves TLS: needs cryptography for its certificate")
 
-from omnibench import registry  # noqa: E402
-from omnibench.engine.evaluate import Evaluation  # noqa: E402
-from omnibench.engine.eventlog import EventLog  # noqa: E402
-from omnibench.scoring.run_scores import score_run  # noqa: E402
-from tests.models.fake_gemini_live import FakeGeminiLive  # noqa: E402
-from tests.models.live_script import Script  # noqa: E402
+from omnibench import registry
+from omnibench.engine.evaluate import Evaluation
+from omnibench.engine.eventlog import EventLog
+from omnibench.scoring.run_scores import score_run
+from tests.models.fake_gemini_live import FakeGeminiLive
+from tests.models.live_script import Script
 
 
 @pytest.fixture

@@ -65,8 +65,11 @@ def qwen_vl_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def qwen_omni_dir(tmp_path_factory):
-    from transformers import (Qwen2_5OmniThinkerConfig, Qwen2_5OmniThinkerForConditionalGeneration,
-                              WhisperFeatureExtractor)
+    from transformers import (
+        Qwen2_5OmniThinkerConfig,
+        Qwen2_5OmniThinkerForConditionalGeneration,
+        WhisperFeatureExtractor,
+    )
 
     tok, ids = tiny_tokenizer(["<|vision_bos|>", "<|vision_eos|>", "<|IMAGE|>", "<|VIDEO|>", "<|AUDIO|>",
                                "<|audio_bos|>", "<|audio_eos|>"])

@@ -9,11 +9,11 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from omnibench import registry  # noqa: E402
-from omnibench.data.schema import Query  # noqa: E402
-from omnibench.engine.protocols import OfflineRequest, StreamInfo, is_offline, is_streaming  # noqa: E402
-from omnibench.errors import ConfigError  # noqa: E402
-from tests.videos import frame_pixels  # noqa: E402
+from omnibench import registry
+from omnibench.data.schema import Query
+from omnibench.engine.protocols import OfflineRequest, StreamInfo, is_offline, is_streaming
+from omnibench.errors import ConfigError
+from tests.videos import frame_pixels
 
 FRAMES = np.stack([frame_pixels(i, (80, 60)) for i in range(20)])
 NEVER_NOISE = {"noise_cap": 1.0, "noise_scale": 1e9}
@@ -132,8 +132,8 @@ def test_runs_through_the_engine_on_a_generated_video(tmp_path, protocol):
 
 
 def test_m4_tiny_loads_the_shipped_or_pointed_checkpoint_and_says_how_to_build_one(tmp_path, monkeypatch):
-    from omnibench.m4.model.checkpoint import save_checkpoint
     from omnibench.m4.inference.pipeline import M4Pipeline
+    from omnibench.m4.model.checkpoint import save_checkpoint
 
     tiny = M4Pipeline.tiny(seed=5)
     save_checkpoint(tiny.model, tmp_path / "ckpt", tiny.tokenizer)

@@ -25,8 +25,8 @@ FRAMES = np.stack([frame_pixels(i, (80, 60)) for i in range(6)])
 
 @pytest.fixture(scope="module")
 def audio_checkpoint(tmp_path_factory):
-    from omnibench.m4.model.checkpoint import save_checkpoint
     from omnibench.m4.inference.pipeline import M4Pipeline
+    from omnibench.m4.model.checkpoint import save_checkpoint
 
     path = tmp_path_factory.mktemp("m4_audio")
     tiny = M4Pipeline.tiny(seed=4, audio=True)
@@ -102,8 +102,8 @@ def test_streaming_spoken_query_reaches_the_speech_tower(audio_checkpoint, wav, 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs the espeak-ng binary (CI installs it)")
 def test_omnimmi_task_runs_with_questions_spoken_by_the_tts(audio_checkpoint, tmp_path, speech_calls, monkeypatch):
-    from omnibench.engine.eventlog import EventLog
     from omnibench.engine.evaluate import Evaluation
+    from omnibench.engine.eventlog import EventLog
 
     monkeypatch.setenv("OMNIBENCH_CACHE", str(tmp_path / "cache"))
     data = tmp_path / "omnimmi"

@@ -6,13 +6,13 @@ import pytest
 
 pytest.importorskip("websockets", reason="the realtime extra (websockets) is not installed")
 
-from omnibench import registry  # noqa: E402
-from omnibench.engine.evaluate import Evaluation  # noqa: E402
-from omnibench.engine.eventlog import EventLog  # noqa: E402
-from omnibench.errors import ConfigError  # noqa: E402
-from omnibench.scoring.run_scores import score_run  # noqa: E402
-from tests.models.fake_realtime import FakeRealtime  # noqa: E402
-from tests.models.live_script import Script  # noqa: E402
+from omnibench import registry
+from omnibench.engine.evaluate import Evaluation
+from omnibench.engine.eventlog import EventLog
+from omnibench.errors import ConfigError
+from omnibench.scoring.run_scores import score_run
+from tests.models.fake_realtime import FakeRealtime
+from tests.models.live_script import Script
 
 SPEED = 10.0          # stream seconds per wall second: a 20 s synthetic stream plays in 2 s
 

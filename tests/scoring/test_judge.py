@@ -13,7 +13,12 @@ from omnibench.data.schema import Query, Sample, VideoRef
 from omnibench.engine.eventlog import Event, SampleRecord
 from omnibench.errors import ConfigError, JudgeError
 from omnibench.scoring.judge import (
-    JudgeClient, VerdictParseError, judge_turns, judgment_key, load_prompt, parse_verdict,
+    JudgeClient,
+    VerdictParseError,
+    judge_turns,
+    judgment_key,
+    load_prompt,
+    parse_verdict,
 )
 from tests.fake_openai import FakeOpenAI, FakeReply
 

@@ -7,7 +7,13 @@ import pytest
 from omnibench.data.schema import Message, Query, Sample, VideoRef
 from omnibench.engine.eventlog import Event, SampleRecord
 from omnibench.scoring.rules import (
-    alert_timing, choice_match, exact_match, is_silent, normalize_answer, silence, time_f1,
+    alert_timing,
+    choice_match,
+    exact_match,
+    is_silent,
+    normalize_answer,
+    silence,
+    time_f1,
 )
 
 

@@ -6,10 +6,10 @@ import pytest
 
 from omnibench import reference
 from omnibench.data import omnimmi
-from omnibench.rundir import build_task
 from omnibench.engine.eventlog import Event, SampleRecord
 from omnibench.engine.stream import query_times
 from omnibench.reference_prompts import write_reference_prompts
+from omnibench.rundir import build_task
 from tests.reference_fixture import write_checkout, write_data
 
 REF = reference.task_settings("omnimmi", {})

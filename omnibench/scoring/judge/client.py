@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omnibench.errors import JudgeError
-from omnibench.scoring.judge.cache import JudgmentCache, default_cache_path, judgment_key
 from omnibench.sanitize import register_secrets
+from omnibench.scoring.judge.cache import JudgmentCache, default_cache_path, judgment_key
 from omnibench.scoring.judge.parse import VerdictParseError, parse_verdict
 from omnibench.scoring.judge.prompts import JudgePrompt, load_prompt
 

@@ -90,7 +90,7 @@ def load_prompt(spec: str | Path | JudgePrompt = "omnimmi-v1") -> JudgePrompt:
     if not path.is_file():
         raise ConfigError(f"unknown judge prompt {str(spec)!r}: not one of {sorted(BUILTIN_PROMPTS)} "
                           "and not a file")
-    from omnibench.safejson import loads, read_text   # bad bytes, huge ints, deep nesting: DataError with the line
+    from omnibench.safejson import loads, read_text  # bad bytes, huge ints, deep nesting: DataError with the line
 
     text = read_text(path)
     try:

@@ -41,8 +41,8 @@ def test_validation_phrases_never_include_a_benchmark_phrase():
 
 def test_calibrate_observes_a_model_and_writes_its_choice(tmp_path):
     pytest.importorskip("torch")
-    from omnibench.m4.model.checkpoint import read_config, save_checkpoint
     from omnibench.m4.inference.pipeline import M4Pipeline
+    from omnibench.m4.model.checkpoint import read_config, save_checkpoint
 
     tiny = M4Pipeline.tiny(seed=1)
     save_checkpoint(tiny.model, tmp_path, tiny.tokenizer)

@@ -6,8 +6,8 @@ import random
 import pytest
 import torch
 
-from omnibench.m4.model.config import NoiseTestSettings
 from omnibench.m4.inference.multiplex import PREFIX, MultiplexDecoder, channel_mask, noise_test
+from omnibench.m4.model.config import NoiseTestSettings
 
 QUESTION = "what is happening?"
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from omnibench.m4.inference.spotter import HighlightSpotter, LastLayerQueries, last_layer_attention
 from omnibench.m4.model.config import SpotterSettings, tiny_config
 from omnibench.m4.model.modeling import build_model, new_cache
-from omnibench.m4.inference.spotter import HighlightSpotter, LastLayerQueries, last_layer_attention
 
 MARKER = 0     # embedding dimension the rigged last layer keys on
 
@@ -21,18 +21,20 @@ def _rigged_model():
         attn = layers[-1].self_attn
         d = attn.head_dim
         slow = d // 2 - 1                                  # lowest rotary frequency: ~position-free
-        attn.q_proj.weight.zero_(); attn.q_proj.bias.zero_()
-        attn.k_proj.weight.zero_(); attn.k_proj.bias.zero_()
+        attn.q_proj.weight.zero_()
+        attn.q_proj.bias.zero_()
+        attn.k_proj.weight.zero_()
+        attn.k_proj.bias.zero_()
         attn.q_proj.bias.view(-1, d)[:, slow] = 4.0
         attn.k_proj.weight.view(-1, d, attn.k_proj.weight.shape[1])[:, slow, MARKER] = 4.0
     return model
 
 
-def _run(model, pipeline, frame_embeds, query="tell me when the red ball appears", settings=SpotterSettings()):
+def _run(model, pipeline, frame_embeds, query="tell me when the red ball appears", settings=None):
     chat = pipeline.chat
     cache = new_cache(model)
     model.forward_embeds(model.embed(chat.head_ids), cache)
-    spotter = HighlightSpotter(model, chat, settings)
+    spotter = HighlightSpotter(model, chat, settings or SpotterSettings())
     spotter.set_query(query)
     alerts = []
     for i, embeds in enumerate(frame_embeds):

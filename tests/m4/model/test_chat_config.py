@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from omnibench.m4.model.chat import ChatFormat
-from omnibench.m4.model.config import M4Config, longva_7b_config, tiny_config
 from omnibench.m4.model.chatml_tokenizer import build_chatml_tokenizer
+from omnibench.m4.model.config import M4Config, longva_7b_config, tiny_config
 
 
 def test_constants_come_from_the_tokenizer_and_its_template():

@@ -8,8 +8,16 @@ import json
 import pytest
 import torch
 
-from omnibench.m4.model.checkpoint import (canonical_name, canonical_state, clip_is_wrapped, load_checkpoint,
-                                     module_name, save_checkpoint, to_longva, to_ours)
+from omnibench.m4.model.checkpoint import (
+    canonical_name,
+    canonical_state,
+    clip_is_wrapped,
+    load_checkpoint,
+    module_name,
+    save_checkpoint,
+    to_longva,
+    to_ours,
+)
 from omnibench.m4.model.config import tiny_config
 from omnibench.m4.model.modeling import build_model
 

@@ -8,8 +8,16 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from omnibench.m4.training.sft import (IGNORE, IMAGE_ID, SPEECH_ID, MediaSizes, PaddingCollator, SFTDataset,  # noqa: E402
-                              TemplateRenderer, conversation_turns)
+from omnibench.m4.training.sft import (  # noqa: E402
+    IGNORE,
+    IMAGE_ID,
+    SPEECH_ID,
+    MediaSizes,
+    PaddingCollator,
+    SFTDataset,
+    TemplateRenderer,
+    conversation_turns,
+)
 
 
 @pytest.fixture(scope="module")

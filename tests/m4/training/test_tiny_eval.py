@@ -18,8 +18,8 @@ def test_never_answering_fails_the_stop_headline_and_instant_answers_never_get_s
 
 def test_untrained_twin_keeps_the_architecture_and_tokenizer_but_not_the_weights(tmp_path):
     pytest.importorskip("transformers")
-    from omnibench.m4.model.checkpoint import save_checkpoint
     from omnibench.m4.inference.pipeline import M4Pipeline
+    from omnibench.m4.model.checkpoint import save_checkpoint
     from omnibench.m4.training.tiny_eval import untrained_like
 
     tiny = M4Pipeline.tiny(seed=5)
@@ -34,8 +34,8 @@ def test_untrained_twin_keeps_the_architecture_and_tokenizer_but_not_the_weights
 
 def test_validation_accuracy_reports_each_kind(tmp_path):
     pytest.importorskip("transformers")
-    from omnibench.m4.model.checkpoint import save_checkpoint
     from omnibench.m4.inference.pipeline import M4Pipeline
+    from omnibench.m4.model.checkpoint import save_checkpoint
     from omnibench.m4.training.tiny_eval import validation_accuracy
 
     tiny = M4Pipeline.tiny(seed=5)

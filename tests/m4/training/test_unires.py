@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("PIL")
 
-from omnibench.m4.training.unires import best_resolution, unires_pinpoints, unires_tiles  # noqa: E402
+from omnibench.m4.training.unires import best_resolution, unires_pinpoints, unires_tiles
 
 
 def _image(path, width, height):
@@ -44,9 +44,9 @@ def test_tiles_drop_the_base_image_and_keep_the_aspect(tmp_path):
 
 @pytest.mark.parametrize("tiling", ["anyres", "unires"])
 def test_sft_image_tokens_per_tiling(tmp_path, tiling):
+    from omnibench.m4.model.chatml_tokenizer import build_chatml_tokenizer
     from omnibench.m4.model.config import tiny_config
     from omnibench.m4.training.sft import IMAGE_ID, SFTDataset
-    from omnibench.m4.model.chatml_tokenizer import build_chatml_tokenizer
 
     tokenizer = build_chatml_tokenizer()
     _image(tmp_path / "wide.png", 112, 56)
