@@ -7,7 +7,9 @@ An adapter sets plain attributes (class or instance) or one `capabilities = Capa
     frame_size        square side (pixels) streaming frames are resized and padded to
     accepts_audio     the user's turns are given as speech (Query.audio, TTS)
     transient_errors  exception types worth retrying (rate limits, dropped connections)
-    max_concurrency   calls that may run at once in one instance (1: never re-entered)
+    max_concurrency   calls that may run at once (local models: that many worker processes, one copy each)
+    remote            an API adapter: its calls go to a server with the client's own timeouts, so it
+                      runs in the run's process, not in a worker (declare it on the class)
     deterministic     the same request always gets the same answer (response cache allowed)
     secrets           setting names that are secrets, besides the default list (api_key, token, ...)
     weights_fingerprint  hash of the loaded checkpoint (rundir.fingerprint_path), or None
@@ -23,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from omnibench.errors import ConfigError
 
 FIELDS = ("needs_video", "num_frames", "offline_fps", "frame_size", "accepts_audio", "transient_errors",
-          "max_concurrency", "deterministic", "secrets", "weights_fingerprint")
+          "max_concurrency", "remote", "deterministic", "secrets", "weights_fingerprint")
 
 
 class Capabilities(BaseModel):
@@ -36,6 +38,7 @@ class Capabilities(BaseModel):
     accepts_audio: bool = False
     transient_errors: tuple[type, ...] = ()
     max_concurrency: int = 1
+    remote: bool = False
     deterministic: bool = False
     secrets: frozenset[str] = frozenset()
     weights_fingerprint: str | None = None

@@ -9,18 +9,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omnibench import registry
 from omnibench.cache import cache_dir, stable_hash
 from omnibench.data.schema import Sample
 from omnibench.engine.bounds import DEFAULT_MAX_STREAM_S, note_video_issues, stream_end
-from omnibench.engine.capabilities import capabilities_of
-from omnibench.engine.eventlog import Attempt, EventLog, SampleRecord, latest_records
+from omnibench.engine.distributed import Job, longest_first
+from omnibench.engine.eventlog import Attempt, EventLog, SampleRecord, latest_records, next_run_seq
 from omnibench.engine.executor import run_bounded
 from omnibench.engine.lock import RunLock
 from omnibench.engine.offline import OfflineAsStreaming, resolve_video, run_offline
+from omnibench.engine.placement import guarded_model
 from omnibench.engine.protocols import is_offline, is_streaming
 from omnibench.engine.shard import in_shard
 from omnibench.engine.stream import StreamPlan, StreamRunner, check_mode, clock_frames, query_times
+from omnibench.engine.worker import START_TIMEOUT_S
 from omnibench.engine.wrapper import DEFAULT_TIMEOUT_S, GuardedModel, ModelStuck, ResponseCache
 from omnibench.errors import ConfigError, DataError, JudgeError, OmnibenchError
 from omnibench.progress import progress
@@ -127,57 +128,96 @@ class Evaluation:
                  timeout_s: float | None = DEFAULT_TIMEOUT_S, task_settings: dict[str, Any] | None = None,
                  progress: bool = True, model_obj: Any = None, keep_errors: bool = False,
                  rerun_changed: bool = False, cache: bool | None = None, check_judge: bool = False,
-                 max_stream_s: float | None = DEFAULT_MAX_STREAM_S, video_issues: str = "report"):
+                 max_stream_s: float | None = DEFAULT_MAX_STREAM_S, video_issues: str = "report",
+                 job: Job | None = None, start_timeout_s: float | None = START_TIMEOUT_S):
+        """`job`: this process's place in a torchrun job (distributed.job_from_env); else `shard` (static)."""
         self.model_name, self.model_args = model, dict(model_args or {})
-        self.out, self.shard, self.mode, self.limit = Path(out), shard, mode, limit
+        self.job = job if job is not None else Job(*shard)
+        self.out, self.shard, self.mode, self.limit = Path(out), self.job.shard, mode, limit
         self.max_errors, self.protocol, self.progress = max_errors, protocol, progress
         self.keep_errors, self.rerun_changed, self.check_judge = keep_errors, rerun_changed, check_judge
         self.task_settings = dict(task_settings or {})
         self.max_stream_s, self.video_issues = max_stream_s, video_issues
-        rebuild = None if model_obj is not None else (lambda: registry.get_model(model, **self.model_args))
-        inner = model_obj if model_obj is not None else rebuild()
-        caps = capabilities_of(inner, model)
+        self.model = guarded_model(model, self.model_args, model_obj=model_obj, timeout_s=timeout_s,
+                                   start_timeout_s=start_timeout_s)
+        caps = self.model.caps
         self.public_args = public_settings(self.model_args, caps.secrets)
         self.label = model_label(model, self.public_args)
+        layout = f"{self.job.rank}/{self.job.world} dynamic" if self.job.dynamic else f"{self.shard[0]}/{self.shard[1]}"
         self.spec = RunSpec(model=self.label, model_name=model, model_args=self.public_args,
-                            weights_fingerprint=caps.weights_fingerprint, capabilities=caps.public(), mode=mode,
-                            protocol=protocol, shard=f"{shard[0]}/{shard[1]}", limit=limit,
-                            versions=code_versions())
+                            weights_fingerprint=caps.weights_fingerprint, capabilities=self.model.public_caps,
+                            mode=mode, protocol=protocol, shard=layout, limit=limit, versions=code_versions())
         # cached answers only where they cannot go stale unseen: asked for, or a deterministic model
         # whose weights are fingerprinted (the key carries model identity, code versions and request)
         use_cache = cache if cache is not None else (caps.deterministic and caps.weights_fingerprint is not None)
-        self.model = GuardedModel(inner, model_id=model, settings=self.public_args, timeout_s=timeout_s,
-                                  cache=ResponseCache(cache_dir() / "responses.sqlite") if use_cache else None,
-                                  rebuild=rebuild, cache_scope=self.spec.model_identity())
+        self.model.settings, self.model.cache_scope = self.public_args, self.spec.model_identity()
+        if use_cache:
+            self.model.cache = ResponseCache(cache_dir() / "responses" / stable_hash(self.model.cache_scope)[:16])
         register_secrets(self.secret_values())     # api_key=... masked in every stored text
         self.errors = 0
         self.stop = threading.Event()
         self.stop_reason: str | None = None
+        self._tts: Any = None
 
     def secret_values(self) -> list[str]:
         """The values of this model's secret settings (for the text scrubber: sanitize.register_secrets)."""
         return secret_values(self.model_args, self.model.caps.secrets)
 
     def log_path(self, task: str) -> Path:
+        """This process's own event log: `<label>.rank<r>.jsonl` under torchrun, else `.shard<i>of<n>`."""
         i, n = self.shard
-        return self.out / "logs" / task / f"{slug(self.label)}.shard{i}of{n}.jsonl"
+        part = f"rank{self.job.rank}" if self.job.dynamic else f"shard{i}of{n}"
+        return self.out / "logs" / task / f"{slug(self.label)}.{part}.jsonl"
+
+    def log_paths(self, task: str) -> list[Path]:
+        folder, name = self.out / "logs" / task, slug(self.label)
+        return sorted([*folder.glob(f"{name}.shard*.jsonl"), *folder.glob(f"{name}.rank*.jsonl")])
 
     def latest(self, task: str) -> dict[str, SampleRecord]:
-        paths = sorted((self.out / "logs" / task).glob(f"{slug(self.label)}.shard*.jsonl"))
-        return latest_records(r for p in paths for r in EventLog(p).records())
+        return latest_records(r for p in self.log_paths(task) for r in EventLog(p).records())
 
     def finished(self, task: str) -> set[str]:
         return {sid for sid, r in self.latest(task).items() if r.status == "ok" or self.keep_errors}
 
     def run(self, tasks: list[str]) -> list[TaskRun]:
-        """Every task is built, its data and judge checked, before the first model call."""
+        """Every task is built, its data and judge checked, before the first model call. Under
+        torchrun rank 0 plans, every rank takes samples off the shared cursor, and all meet at the end."""
         check_mode(self.model.inner, self.mode)      # live adapters refuse lockstep before any data is built
         prepared = [self.prepare(build_task(name, self.task_settings)) for name in tasks]
-        with RunLock(self.out, self.shard):        # one process per run dir and shard
+        with RunLock(self.out, (self.job.rank, self.job.world)):   # one process per run dir and shard / rank
             self.spec.tasks = list(tasks)
-            self.previous = read_spec(self.out, self.label)     # before it is replaced: for messages
-            write_spec(self.out, self.spec)
-            return [self.run_task(p) for p in prepared]
+            try:
+                plans = self.job.publish("plan", lambda: self._plan(prepared))
+                runs = [self.run_task(p, plans[p.task.name]) for p in prepared]
+            finally:
+                self.model.close()                 # the worker processes go; a later call starts them again
+            self.job.meet("end")
+            if self.job.dynamic and self.job.lead:
+                for p, status in zip(prepared, runs, strict=True):
+                    self._whole_job(p, status, plans[p.task.name])
+            return runs
+
+    def _plan(self, prepared: list[_Prepared]) -> dict[str, dict[str, Any]]:
+        self.previous = read_spec(self.out, self.label)     # before it is replaced: for messages
+        write_spec(self.out, self.spec)
+        return {p.task.name: self._plan_task(p) for p in prepared}
+
+    def _plan_task(self, p: _Prepared) -> dict[str, Any]:
+        """What is left of a task for this process (or, under torchrun, for all ranks), longest
+        stream first, and the sequence number of this run (record order: eventlog.record_order)."""
+        mine = [s for s in p.samples if in_shard(s.id, self.shard)]
+        latest, todo = self._resume_plan(p, mine)
+        write_samples(self.out / "samples" / f"{p.task.name}.jsonl", p.samples)
+        order = longest_first(todo, lambda s: _stream_estimate(s), key=lambda s: s.id)
+        return {"todo": [s.id for s in order], "run_seq": next_run_seq(latest.values()), "total": len(mine)}
+
+    def _whole_job(self, p: _Prepared, status: TaskRun, plan: dict[str, Any]) -> None:
+        """(Rank 0, after the meeting) the task's status over every rank's log."""
+        latest = self.latest(p.task.name)
+        now = [r for sid, r in latest.items() if sid in p.hashes and r.run_seq == plan["run_seq"]]
+        status.ran, status.errors = len(now), sum(r.status == "error" for r in now)
+        status.failed = {sid: r.error or "" for sid, r in latest.items() if r.status == "error" and sid in p.hashes}
+        status.log_paths = self.log_paths(p.task.name)
 
     def prepare(self, task: Task) -> _Prepared:
         samples = task.samples()
@@ -221,31 +261,46 @@ class Evaluation:
 
         return latest, [s for s in mine if not done(s)]
 
-    def run_task(self, p: _Prepared | Task) -> TaskRun:
+    def run_task(self, p: _Prepared | Task, plan: dict[str, Any] | None = None) -> TaskRun:
         if isinstance(p, Task):
             p = self.prepare(p)
+        if plan is None:
+            plan = self._plan_task(p)
         task, protocol = p.task, p.protocol
-        samples = spoken(p.samples) if self.model.caps.accepts_audio else p.samples
-        mine = [s for s in samples if in_shard(s.id, self.shard)]
-        latest, todo = self._resume_plan(p, mine)
-        write_samples(self.out / "samples" / f"{task.name}.jsonl", samples)
-        run_id = self.spec.run_id(task.name)
+        by_id = {s.id: s for s in p.samples}
+        todo = [by_id[sid] for sid in plan["todo"]]
+        latest = self.latest(task.name)
         log = EventLog(self.log_path(task.name))
         log.repair()
-        status = TaskRun(task.name, len(mine), len(mine) - len(todo), log_paths=[log.path])
-        todo_ids = {s.id for s in todo}
+        total = plan["total"]
+        status = TaskRun(task.name, total, total - len(todo), log_paths=[log.path])
         status.failed = {sid: r.error or "" for sid, r in latest.items()
-                         if sid not in todo_ids and r.status == "error" and sid in p.hashes}
-        bar = progress(len(mine), task.name, unit="sample", initial=status.done_before, enabled=self.progress)
+                         if sid not in plan["todo"] and r.status == "error" and sid in p.hashes}
+        if todo and self.model.caps.accepts_audio:
+            self._check_tts()
+        # under torchrun only rank 0 shows progress: how many samples every rank finished
+        bar = progress(total, task.name, unit="sample", initial=status.done_before,
+                       enabled=self.progress and self.job.lead)
+        shown = 0
         workers = self.model.caps.max_concurrency if protocol == "offline" else 1
 
+        def work(sample: Sample) -> SampleRecord:
+            with self.model.session():             # one worker (lane) for the whole sample
+                try:
+                    sample = self._spoken(sample)  # speech made once, by the rank that runs the sample
+                except Exception as exc:
+                    return self._error(sample, exc)
+                return self.run_sample(task, sample, protocol)
+
         def on_result(sample: Sample, record: SampleRecord) -> None:
+            nonlocal shown
             old = latest.get(sample.id)
             history = list(old.history) if old is not None else []
             if old is not None and old.status == "error":
                 history.append(Attempt(error=old.error or "", ended_at=old.ended_at, compute_s=old.compute_s))
             record.history = history + record.history
-            record.sample_hash, record.run_id, record.ended_at = p.hashes[sample.id], run_id, time.time()
+            record.sample_hash, record.run_id, record.ended_at = p.hashes[sample.id], self.spec.run_id(task.name), time.time()
+            record.run_seq, record.seq = plan["run_seq"], self.job.next_seq()
             log.append(record)
             status.ran += 1
             if record.status == "error":
@@ -258,17 +313,35 @@ class Evaluation:
                     self.stop.set()
             else:
                 status.failed.pop(sample.id, None)
-            bar.update(1)
+            finished = self.job.add(f"done/{task.name}") if self.job.dynamic else shown + 1
+            bar.update(max(0, finished - shown))
+            shown = max(shown, finished)
             bar.set_postfix(errors=status.errors)
 
         try:
-            run_bounded(todo, lambda s: self.run_sample(task, s, protocol), workers=workers, stop=self.stop,
-                        on_result=on_result)
+            run_bounded(self.job.claims(f"cursor/{task.name}", todo), lambda s: work(s), workers=workers,
+                        stop=self.stop, on_result=on_result)
         finally:
             bar.close()
         if self.stop.is_set():
             raise OmnibenchError(self.stop_reason or "stopped")
         return status
+
+    def _check_tts(self) -> None:
+        from omnibench.data.tts import EspeakTTS, espeak_available
+
+        if not espeak_available():
+            raise OmnibenchError(f"model {self.model_name} takes spoken queries and text to speech needs "
+                                 "espeak-ng: install it (apt-get install espeak-ng)")
+        self._tts = EspeakTTS()
+
+    def _spoken(self, sample: Sample) -> Sample:
+        """The sample with its turns as speech (cached TTS), for models that take audio queries."""
+        if not self.model.caps.accepts_audio:
+            return sample
+        from omnibench.data.tts import attach_audio
+
+        return attach_audio(sample, self._tts)
 
     def video_root(self, task: Task) -> Path | None:
         return Path(task.data_root) if task.data_root else None
@@ -317,9 +390,12 @@ class Evaluation:
         return StreamPlan(float(end), frames, query_times(sample, float(end), fps))
 
 
-def spoken(samples: list[Sample]) -> list[Sample]:
-    """The user turns as speech (cached TTS), for models that take audio queries."""
-    from omnibench.data.tts import EspeakTTS, attach_audio
-
-    tts = EspeakTTS()
-    return [attach_audio(s, tts) for s in samples]
+def _stream_estimate(sample: Sample) -> float | None:
+    """Stream seconds from the annotation alone (no video is opened); None when it names no time
+    (the whole video, of a length not known before it is opened)."""
+    if sample.video.end is None and not sample.metadata.get("duration") and all(q.t is None for q in sample.turns):
+        return None
+    try:
+        return stream_end(sample, None, None)
+    except DataError:
+        return None

@@ -1,10 +1,12 @@
 """The wrapper every adapter gets: timeouts, bounded retries, a response cache, validation.
 
-Calls run on the model's own daemon threads ("lanes"), at most `max_concurrency` at once. A
-call past its timeout is abandoned: its sample fails, its lane stays busy until the call ends,
-and once every lane of a model is stuck the model is rebuilt before its next call (or, when it
-cannot be, the run stops saying why). A model is never entered by a second call while one is
-hung inside it, and a hung call never keeps the process alive (daemon threads).
+A local model built by name lives in worker processes (`engine.worker`: one per lane, a timed-out
+call kills its worker, never two copies of the model in a lane). An API adapter (declared
+`remote`) or an instance handed in by the caller runs in this process, on the model's own daemon
+threads ("lanes"), at most `max_concurrency` at once: its calls end by the client's own timeout;
+a call past the wrapper's timeout is abandoned, its lane stays busy until the call ends, and once
+every lane is stuck the model is rebuilt before its next call (or, when it cannot be, the run
+stops saying why). Either way what a call returns is bounded inside the timed call.
 """
 
 from __future__ import annotations
@@ -15,26 +17,28 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from omnibench.cache import SqliteStore
+from omnibench.cache import JsonlStore
 from omnibench.engine.capabilities import Capabilities, capabilities_of
-from omnibench.engine.protocols import Emission, OfflineRequest, is_offline, is_streaming
-from omnibench.errors import ModelError, OmnibenchError, TransientModelError
+from omnibench.engine.pool import RemoteModel, WorkerPool
+from omnibench.engine.protocols import OfflineRequest, is_offline, is_streaming
+from omnibench.engine.worker import ModelStuck, bounded
+from omnibench.errors import ModelError, TransientModelError
 
 DEFAULT_TIMEOUT_S = 600.0
-
-
-class ModelStuck(OmnibenchError):
-    """A model hung and cannot be rebuilt: the run stops."""
+__all__ = ["DEFAULT_TIMEOUT_S", "GuardedModel", "ModelStuck", "ResponseCache", "request_key"]
 
 
 class ResponseCache:
-    """Request hash -> answer text, shared by threads and processes (SQLite WAL)."""
+    """Request hash -> answer text: this process appends to a file of its own in `folder`, and reads
+    every process's files there (earlier runs, other ranks, other hosts), so no file is ever shared
+    by two writers and nothing relies on file locking over a network file system."""
 
-    def __init__(self, path: str | Path):
-        self.store = SqliteStore(path, "responses")
+    def __init__(self, folder: str | Path):
+        self.store = JsonlStore(folder)
 
     def get(self, key: str) -> str | None:
         return self.store.get(key)
@@ -146,6 +150,7 @@ class GuardedModel:
                  timeout_s: float | None = None, retries: int = 2, backoff_s: float = 1.0,
                  cache: ResponseCache | None = None, rebuild: Callable[[], Any] | None = None,
                  cache_scope: Any = None, isolate: bool = True):
+        """`model`: an adapter instance (runs here), or a WorkerPool (the model runs in its workers)."""
         self.model_id = model_id
         self.settings = settings or {}
         self.cache_scope = cache_scope if cache_scope is not None else {"model": model_id, "settings": self.settings}
@@ -157,7 +162,40 @@ class GuardedModel:
         self.isolate = isolate
         self._lock = threading.Lock()
         self._notes = threading.local()
-        self._adopt(model)
+        self.pool: WorkerPool | None = model if isinstance(model, WorkerPool) else None
+        if self.pool is not None:
+            self.inner = RemoteModel(self.pool)
+            self.caps = self.inner.capabilities
+            self.transient = (TransientModelError,)     # the worker marks its adapter's transient errors
+            self._lanes = None
+        else:
+            self._adopt(model)
+
+    @property
+    def public_caps(self) -> dict[str, Any]:
+        """The capabilities as run.json records them (transient error types by name)."""
+        return self.pool.profile.public if self.pool is not None else self.caps.public()
+
+    @contextmanager
+    def session(self):
+        """Hold one lane for the calls of this thread until the block ends (one sample): a streaming
+        model's state lives in one worker. A no-op for models that run in this process."""
+        pool = self.pool
+        if pool is None or pool.held() is not None:
+            yield
+            return
+        lane = pool.acquire()
+        pool.set_held(lane)
+        try:
+            yield
+        finally:
+            pool.set_held(None)
+            pool.release(lane)
+
+    def close(self) -> None:
+        """Stop the worker processes (a later call starts them again)."""
+        if self.pool is not None:
+            self.pool.close()
 
     def _adopt(self, model: Any) -> None:
         self.inner = model
@@ -201,11 +239,19 @@ class GuardedModel:
             self._adopt(self.rebuild_fn())
 
     def _once(self, method: str, args: tuple):
+        if self.pool is not None:
+            return self.pool.call(method, args, self.timeout_s)
+        model_id = self.model_id
+
+        def call(inner, *call_args):
+            return bounded(method, getattr(inner, method)(*call_args), model_id)
+
         if self._lanes is None:
-            return getattr(self.inner, method)(*args)
+            return call(self.inner, *args)
         while True:
-            lanes = self._lanes
-            outcome = lanes.call(getattr(self.inner, method), args, self.timeout_s)
+            with self._lock:                          # the lanes and the instance they belong to
+                lanes, inner = self._lanes, self.inner
+            outcome = lanes.call(call, (inner, *args), self.timeout_s)
             if outcome is None:
                 self._replace_stuck(lanes)
                 continue
@@ -238,8 +284,6 @@ class GuardedModel:
         if key and (hit := self.cache.get(key)) is not None:
             return hit, 0.0
         text, seconds = self._call("generate", request)
-        if not isinstance(text, str):
-            raise ModelError(f"{self.model_id}: generate returned {type(text).__name__}, expected str")
         if key:
             self.cache.put(key, text)
         return text, seconds
@@ -249,10 +293,5 @@ class GuardedModel:
         return float(p), seconds
 
     def stream_call(self, method: str, *args) -> tuple[Any, float]:
-        result, seconds = self._call(method, *args)
-        if method == "poll":
-            result = list(result or [])
-            bad = [e for e in result if not isinstance(e, Emission)]
-            if bad:
-                raise ModelError(f"{self.model_id}: poll returned {type(bad[0]).__name__}, expected Emission")
-        return result, seconds
+        """reset / feed / ask / poll; poll's emissions come back as a bounded list."""
+        return self._call(method, *args)
