@@ -62,6 +62,7 @@ def _jpeg_with_pyav(frame: np.ndarray, size: tuple[int, int], quality: int) -> b
 @register_model("openai_compat", description="Any OpenAI-compatible chat endpoint: frames as JPEG images, optional audio")
 class OpenAICompatible:
     needs_video = True
+    remote = True          # a server does the work: in the run's process, with the client's own timeout
 
     def __init__(self, model: str = "gpt-4o", base_url: str | None = None, api_key: str | None = None,
                  max_tokens: int | None = None, temperature: float | None = None, num_frames: int = 16,

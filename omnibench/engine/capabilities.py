@@ -5,6 +5,8 @@ An adapter sets plain attributes (class or instance) or one `capabilities = Capa
     num_frames        frames per offline request (unless offline_fps is set)
     offline_fps       sample offline clips at this rate instead of a frame count
     frame_size        square side (pixels) streaming frames are resized and padded to
+    max_side          longest frame side the model uses (0/None: any); frames the engine keeps (the
+                      offline-to-streaming bridge) are downscaled to it on arrival
     accepts_audio     the user's turns are given as speech (Query.audio, TTS)
     transient_errors  exception types worth retrying (rate limits, dropped connections)
     max_concurrency   calls that may run at once (local models: that many worker processes, one copy each)
@@ -24,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from omnibench.errors import ConfigError
 
-FIELDS = ("needs_video", "num_frames", "offline_fps", "frame_size", "accepts_audio", "transient_errors",
+FIELDS = ("needs_video", "num_frames", "offline_fps", "frame_size", "max_side", "accepts_audio", "transient_errors",
           "max_concurrency", "remote", "deterministic", "secrets", "weights_fingerprint")
 
 
@@ -35,6 +37,7 @@ class Capabilities(BaseModel):
     num_frames: int = 16
     offline_fps: float | None = None
     frame_size: int | tuple[int, int] | None = None
+    max_side: int | None = None
     accepts_audio: bool = False
     transient_errors: tuple[type, ...] = ()
     max_concurrency: int = 1
@@ -50,6 +53,13 @@ class Capabilities(BaseModel):
         if bad:
             raise ValueError(f"not exception types: {bad}")
         return value
+
+    @field_validator("max_side")
+    @classmethod
+    def _side(cls, value):
+        if value is not None and value < 0:
+            raise ValueError("must be >= 0 (0: any size)")
+        return value or None
 
     @field_validator("num_frames", "max_concurrency")
     @classmethod

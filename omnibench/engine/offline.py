@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from omnibench.data.schema import Query, Sample
 from omnibench.engine.bounds import VideoIssuePolicy, note_video_issues
 from omnibench.engine.capabilities import Capabilities, capabilities_of
 from omnibench.engine.eventlog import Event, SampleRecord
+from omnibench.engine.frame_store import DEFAULT_MAX_BYTES, KeptFrames
 from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo
 from omnibench.engine.wrapper import GuardedModel
 from omnibench.errors import DataError
@@ -183,34 +182,30 @@ class OfflineAsStreaming:
     time. Questions (and noise/stop turns) are answered once, at the first poll after they arrive.
     """
 
-    def __init__(self, model: GuardedModel, prompts: Prompts, *, every: float = 1.0, fps: float = 1.0):
+    def __init__(self, model: GuardedModel, prompts: Prompts, *, every: float = 1.0, fps: float = 1.0,
+                 max_bytes: int | None = DEFAULT_MAX_BYTES):
         self.model, self.prompts, self.every, self.fps = model, prompts, every, fps
         caps = model_caps(model)
         self.needs_video, self.num_frames = caps.needs_video, caps.num_frames
+        self.max_side, self.max_bytes = caps.max_side, max_bytes
 
     def reset(self, info: StreamInfo) -> None:
         self.sample: Sample = info.sample
-        self.frames: list[np.ndarray] = []
-        self.times: list[float] = []
+        self.kept = KeptFrames(max_side=self.max_side, max_bytes=self.max_bytes)   # bounded: frame_store.py
         self.asked: list[int] = []
         self.answered: set[int] = set()
         self.last_poll = float("-inf")
         self.answers: list[str] = ["" for _ in self.sample.turns]
 
     def feed(self, t: float, frame) -> None:
-        if frame is not None:
-            self.frames.append(frame)
-            self.times.append(t)
+        if frame is not None and self.needs_video:
+            self.kept.add(t, frame)
 
     def ask(self, t: float, query: Query) -> None:
         self.asked.append(len(self.asked))      # the k-th ask is turn k (the runner's contract)
 
     def _request(self, turn: int, prompt: str, end: float) -> OfflineRequest:
-        frames, times = None, []
-        if self.needs_video and self.frames:
-            pick = np.unique(np.linspace(0, len(self.frames) - 1, self.num_frames).round().astype(int))
-            frames = np.stack([self.frames[i] for i in pick])
-            times = [self.times[i] for i in pick]
+        frames, times = self.kept.pick(self.num_frames)
         request = offline_request(self.sample, turn, prompt, end=end, frames=frames, frame_times=times,
                                   history=self.prompts.history(self.sample, turn, self.answers))
         request.start = 0.0          # the bridge's frames run from the stream's start

@@ -26,6 +26,7 @@ from omnibench.engine.worker import START_TIMEOUT_S, ModelFactory, Profile
 from omnibench.engine.wrapper import GuardedModel
 
 MAX_FILES_STATTED = 10_000        # a path setting naming a huge tree is keyed by its first files
+VOLATILE_ENV = ("OMNIBENCH_CACHE", "OMNIBENCH_QUIET")
 
 
 def runs_remote(name: str) -> bool:
@@ -72,10 +73,12 @@ def profile_key(factory: ModelFactory) -> str:
             source = _stat(Path(inspect.getsourcefile(entry.factory) or ""))
         except TypeError:
             source = None
-    paths = {k: _stat(Path(v)) for k, v in sorted(factory.settings.items())
+    # omnibench's variables may point a model at its files (OMNIBENCH_M4_TINY): their values count too
+    env = {k: v for k, v in sorted(os.environ.items()) if k.startswith("OMNIBENCH_") and k not in VOLATILE_ENV}
+    paths = {k: _stat(Path(v)) for k, v in [*sorted(factory.settings.items()), *env.items()]
              if isinstance(v, str) and v and len(v) < 4096 and _exists(v)}
     return stable_hash({"model": factory.name, "settings": factory.settings, "versions": code_versions(),
-                        "source": source, "paths": paths, "entry": entry.source if entry else None})
+                        "source": source, "paths": paths, "env": env, "entry": entry.source if entry else None})
 
 
 def _exists(text: str) -> bool:

@@ -11,6 +11,7 @@ made (from the thread that makes it) and stopped with the pool.
 from __future__ import annotations
 
 import atexit
+import builtins
 import gc
 import io
 import os
@@ -18,6 +19,7 @@ import pickle
 import signal
 import threading
 import time
+import warnings
 from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
@@ -147,7 +149,7 @@ class WorkerLane:
             raise ModelStuck(f"model {name}: its worker did not finish building the model within {limit:g} s "
                              "(raise --start-timeout if loading it takes that long)")
         try:
-            status, value, *_ = pickle.loads(self.conn.recv_bytes())
+            status, value, said = pickle.loads(self.conn.recv_bytes())
         except (EOFError, OSError):
             code = self.stop()
             raise ModelStuck(f"model {name}: its worker died while building the model ({describe_exit(code)})") \
@@ -155,6 +157,10 @@ class WorkerLane:
         if status != "ready":
             self.stop()
             raise pickle.loads(value)
+        for kind, message in said:                    # what the adapter warned about while it was built
+            category = getattr(builtins, kind, UserWarning)
+            warnings.warn(message, category if isinstance(category, type) and issubclass(category, Warning)
+                          else UserWarning, stacklevel=2)
         return value
 
     def call(self, method: str, args: tuple, timeout: float | None) -> Any:

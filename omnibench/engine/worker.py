@@ -22,6 +22,7 @@ import signal
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, Pipe
 from typing import Any
@@ -221,10 +222,13 @@ def serve(conn: Connection, factory: ModelFactory, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # the run's process decides about Ctrl-C
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
-        model = factory.build()
+        with warnings.catch_warnings(record=True) as caught:      # shown by the run's process (pool.py)
+            warnings.simplefilter("always")
+            model = factory.build()
         profile = Profile.of(model, factory.name)
         transient = capabilities_of(model, factory.name).transient_errors
-        conn.send_bytes(pickle.dumps(("ready", profile)))
+        said = [(w.category.__name__, str(w.message)) for w in caught]
+        conn.send_bytes(pickle.dumps(("ready", profile, said)))
     except BaseException as exc:                      # noqa: B036 - whatever a constructor raises is reported
         conn.send_bytes(_pack_error(exc, ()))
         os._exit(1)

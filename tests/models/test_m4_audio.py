@@ -113,11 +113,16 @@ def test_omnimmi_task_runs_with_questions_spoken_by_the_tts(audio_checkpoint, tm
         {"human": "What colour is the screen?", "assistant": "Grey."},
         {"human": "Oh well, it is what it is."}]}
     (data / "proactive_turntaking.json").write_text(json.dumps([record]))
-    Evaluation(model="m4", model_args={"checkpoint": str(audio_checkpoint), "max_new_tokens": 3},
+    settings = {"checkpoint": str(audio_checkpoint), "max_new_tokens": 3}
+    # handed in, the model runs in this process, where `speech_calls` counts what its speech tower hears
+    Evaluation(model="m4", model_args=settings, model_obj=registry.get_model("m4", **settings),
                out=tmp_path / "run", progress=False, protocol="offline",
                task_settings={"data_dir": str(data)}).run(["omnimmi_pt"])
     samples = [json.loads(line) for line in (tmp_path / "run" / "samples" / "omnimmi_pt.jsonl").read_text().splitlines()]
-    assert samples and all(q["audio"] for q in samples[0]["turns"])        # every question spoken
+    from omnibench.data.tts import EspeakTTS
+
+    spoken = EspeakTTS()                                                  # the run's TTS cache
+    assert samples and all(spoken.cache_path(q["text"], None).exists() for q in samples[0]["turns"])
     records = [r for p in (tmp_path / "run" / "logs" / "omnimmi_pt").glob("*.jsonl") for r in EventLog(p).records()]
     assert records and not [e for e in records[0].events if e.kind == "error"]
     assert speech_calls                                                   # the spoken turns were heard
