@@ -16,6 +16,7 @@ import numpy as np
 
 from omnibench.data.schema import Sample
 from omnibench.engine.eventlog import Event, SampleRecord
+from omnibench.engine.prefetch import prefetched
 from omnibench.engine.protocols import Emission, StreamInfo
 from omnibench.engine.wrapper import GuardedModel
 from omnibench.errors import ConfigError, DataError
@@ -124,7 +125,7 @@ class StreamRunner:
             for e in emitted:
                 self._log_emission(e, stamp, seconds, answers)
 
-        for t, frame in plan.frames:
+        for t, frame in prefetched(plan.frames):    # decoded in a thread, ahead of the model
             deliver_queries(t)
             if self.mode == "realtime" and t + _EPS < clock.now:
                 clock.dropped += 1       # the model was still busy when this frame was shown
