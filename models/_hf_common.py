@@ -60,15 +60,28 @@ def pick_attention(attn_implementation: str | None, device: str) -> str:
     return "flash_attention_2" if flash_attn_available() and device.startswith("cuda") else "sdpa"
 
 
-def load_pretrained(model_class, pretrained: str, *, device: str, dtype: str, attn_implementation: str | None):
-    """from_pretrained with our settings; returns (model, device)."""
-    device = pick_device(device)
+def load_pretrained(model_class, pretrained: str, *, device: str, dtype: str, attn_implementation: str | None,
+                    device_map: str | dict | None = None, tp_plan: str | None = None):
+    """from_pretrained with our settings; returns (model, the device its inputs go to).
+
+    Models larger than one GPU: `device_map` ("auto", "balanced", a {module: device} dict) spreads
+    the layers over this process's GPUs (accelerate); `tp_plan="auto"` splits every layer over the
+    ranks of the torchrun job (transformers' tensor parallelism: each rank's worker holds a slice,
+    and every rank runs every sample in step, see engine.distributed)."""
+    if device_map is not None and tp_plan is not None:
+        raise ModelError("give device_map or tp_plan, not both")
+    spread = device_map is not None or tp_plan is not None
+    device = pick_device(device) if not spread else pick_device("auto")
     torch_dtype = pick_dtype(dtype, device)
+    placement = {"device_map": device_map} if device_map is not None else {"tp_plan": tp_plan} if tp_plan else {}
     try:
         model = model_class.from_pretrained(pretrained, dtype=torch_dtype,
-                                            attn_implementation=pick_attention(attn_implementation, device))
+                                            attn_implementation=pick_attention(attn_implementation, device),
+                                            **placement)
     except OSError as exc:
         raise ModelError(f"cannot load {model_class.__name__} from {pretrained!r}: {exc}") from exc
+    if spread:                                   # placed by accelerate / transformers: inputs go where it starts
+        return model.eval(), str(model.device)
     return model.to(device).eval(), device
 
 
@@ -234,15 +247,18 @@ class GenerateFromInputs:
     """`generate` for adapters that define `build_inputs(request)`; `_load` does their shared set-up."""
 
     def _load(self, model_class: Any, pretrained: str, *, device: str, dtype: str, attn_implementation: str | None,
-              num_frames: int, offline_fps: float | None, system: str | None) -> None:
+              num_frames: int, offline_fps: float | None, system: str | None, device_map: str | dict | None = None,
+              tp_plan: str | None = None) -> None:
         from transformers import AutoTokenizer
 
         self.num_frames = num_frames
         if offline_fps:
             self.offline_fps = offline_fps   # the engine samples by fps when this is set
         self.system = system
+        self.tensor_parallel = bool(tp_plan)    # every torchrun rank runs every sample (engine.distributed)
         self.model, self.device = load_pretrained(model_class, pretrained, device=device, dtype=dtype,
-                                                  attn_implementation=attn_implementation)
+                                                  attn_implementation=attn_implementation, device_map=device_map,
+                                                  tp_plan=tp_plan)
         self.tokenizer = AutoTokenizer.from_pretrained(pretrained)
 
     def generate(self, request: Any) -> str:

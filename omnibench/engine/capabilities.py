@@ -12,6 +12,8 @@ An adapter sets plain attributes (class or instance) or one `capabilities = Capa
     max_concurrency   calls that may run at once (local models: that many worker processes, one copy each)
     remote            an API adapter: its calls go to a server with the client's own timeouts, so it
                       runs in the run's process, not in a worker (declare it on the class)
+    tensor_parallel   the model is split over the ranks of a torchrun job (tp_plan): every rank runs
+                      every sample, in step, and rank 0 writes the records
     deterministic     the same request always gets the same answer (response cache allowed)
     secrets           setting names that are secrets, besides the default list (api_key, token, ...)
     weights_fingerprint  hash of the loaded checkpoint (rundir.fingerprint_path), or None
@@ -27,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from omnibench.errors import ConfigError
 
 FIELDS = ("needs_video", "num_frames", "offline_fps", "frame_size", "max_side", "accepts_audio", "transient_errors",
-          "max_concurrency", "remote", "deterministic", "secrets", "weights_fingerprint")
+          "max_concurrency", "remote", "tensor_parallel", "deterministic", "secrets", "weights_fingerprint")
 
 
 class Capabilities(BaseModel):
@@ -42,6 +44,7 @@ class Capabilities(BaseModel):
     transient_errors: tuple[type, ...] = ()
     max_concurrency: int = 1
     remote: bool = False
+    tensor_parallel: bool = False
     deterministic: bool = False
     secrets: frozenset[str] = frozenset()
     weights_fingerprint: str | None = None

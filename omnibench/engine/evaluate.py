@@ -283,6 +283,9 @@ class Evaluation:
                        enabled=self.progress and self.job.lead)
         shown = 0
         workers = self.model.caps.max_concurrency if protocol == "offline" else 1
+        # a model split over the ranks (tensor parallel) runs every sample on every rank, in step
+        replicated = self.job.dynamic and self.model.caps.tensor_parallel
+        silent = replicated and not self.job.lead         # its records are rank 0's; it writes none
 
         def work(sample: Sample) -> SampleRecord:
             with self.model.session():             # one worker (lane) for the whole sample
@@ -294,6 +297,9 @@ class Evaluation:
 
         def on_result(sample: Sample, record: SampleRecord) -> None:
             nonlocal shown
+            if silent:
+                status.ran += 1
+                return
             old = latest.get(sample.id)
             history = list(old.history) if old is not None else []
             if old is not None and old.status == "error":
@@ -319,8 +325,8 @@ class Evaluation:
             bar.set_postfix(errors=status.errors)
 
         try:
-            run_bounded(self.job.claims(f"cursor/{task.name}", todo), lambda s: work(s), workers=workers,
-                        stop=self.stop, on_result=on_result)
+            items = todo if replicated else self.job.claims(f"cursor/{task.name}", todo)
+            run_bounded(items, work, workers=workers, stop=self.stop, on_result=on_result)
         finally:
             bar.close()
         if self.stop.is_set():

@@ -60,6 +60,16 @@ def omni_shaped() -> Task:
                 headline="accuracy", prompts=Prompts(), tail_s=0.0)
 
 
+@registry.task("t_clip_questions", hidden=True)
+def clip_questions() -> Task:
+    """Three questions about one clip in OMNIBENCH_PLUGIN_DATA (v.mp4), offline."""
+    data = os.environ["OMNIBENCH_PLUGIN_DATA"]
+    samples = [Sample(id=f"q{i}", task="t_clip_questions", video=VideoRef(path="v.mp4"),
+                      turns=[Query(t=1.0 + i * 0.5, text="what is in the video ?")]) for i in range(3)]
+    return Task(name="t_clip_questions", samples=lambda: samples, protocols=("offline",), scorers=[],
+                headline="accuracy", prompts=Prompts(), data_root=data)
+
+
 @registry.model(MODEL, hidden=True)
 class Paced:
     """Sleeps in proportion to the stream seconds it is fed; answers sample i with "a<i>" (every
@@ -110,5 +120,6 @@ def write_entry_points(folder: Path) -> Path:
     info.mkdir(parents=True, exist_ok=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: omnibench-test-plugin\nVersion: 0.0\n")
     (info / "entry_points.txt").write_text(f"[omnibench.models]\n{MODEL} = tests.engine.dist_plugin\n\n"
-                                           f"[omnibench.tasks]\n{TASK} = tests.engine.dist_plugin\n")
+                                           f"[omnibench.tasks]\n{TASK} = tests.engine.dist_plugin\n"
+                                           "t_clip_questions = tests.engine.dist_plugin\n")
     return Path(folder)

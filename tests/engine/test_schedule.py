@@ -138,3 +138,22 @@ def test_speech_is_made_only_for_the_samples_a_process_runs(tmp_path, memory_tas
     tts = EspeakTTS()
     made = {s.id: tts.cache_path(s.turns[0].text, None).exists() for s in samples}
     assert made == {s.id: in_shard(s.id, (0, 2)) for s in samples}
+
+
+def test_a_model_split_over_the_ranks_runs_every_sample_on_every_rank_and_rank_0_writes(tmp_path, memory_task):
+    """Tensor parallelism (tp_plan): each rank holds a slice, so every rank must take every sample in step."""
+    class Slice(Answers):
+        tensor_parallel = True
+
+    name = memory_task("t_tp", text_samples(5, "t_tp"), [choice_match()], protocols=("offline",))
+    store, models = FakeStore(), [Slice(), Slice()]
+    ranks = [Evaluation(model="m", out=tmp_path, model_obj=models[r], job=Job(r, 2, store), progress=False)
+             for r in range(2)]
+    threads = [threading.Thread(target=ranks[r].run, args=([name],)) for r in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert models[0].asked == models[1].asked == [f"s{i:03d}" for i in range(5)]
+    assert sorted(p.name for p in (tmp_path / "logs" / name).glob("*.jsonl")) == ["m.rank0.jsonl"]
+    assert score_run(tmp_path)[0].n_scored == 5
