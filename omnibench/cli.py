@@ -231,9 +231,13 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
         except ConfigError as exc:       # e.g. m4-tiny without its checkpoint
             print(f"omnibench: {name} skipped: {exc}", file=sys.stderr, flush=True)
             continue
-        processes = _processes_for(limit)
-        if processes > 1:
-            del evaluation
+        left = evaluation.pending(tasks)          # a resume with nothing left starts no process, loads no model
+        processes = min(_processes_for(limit), max(1, left // 20))
+        if not left:
+            evaluation.model.close()
+            print(f"{name}: every sample is answered (resumed from {out})", flush=True)
+        elif processes > 1:
+            evaluation.model.close()
             _run_in_shards(name, out, tasks, limit, processes)
         else:
             evaluation.run(tasks)

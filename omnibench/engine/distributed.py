@@ -147,3 +147,17 @@ def longest_first(items: Iterable, seconds: Callable[[Any], float | None], key: 
     known = {key(i): s for i in items if (s := seconds(i)) is not None}
     mean = sum(known.values()) / len(known) if known else 0.0
     return sorted(items, key=lambda i: (-known.get(key(i), mean), key(i)))
+
+
+def stream_estimate(sample: Any) -> float | None:
+    """A sample's stream seconds from its annotation alone (no video is opened); None when it names no
+    time (the whole video, whose length is not known before it is opened)."""
+    from omnibench.engine.bounds import stream_end
+    from omnibench.errors import DataError
+
+    if sample.video.end is None and not sample.metadata.get("duration") and all(q.t is None for q in sample.turns):
+        return None
+    try:
+        return stream_end(sample, None, None)
+    except DataError:
+        return None

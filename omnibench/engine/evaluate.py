@@ -12,7 +12,7 @@ from typing import Any
 from omnibench.cache import cache_dir, stable_hash
 from omnibench.data.schema import Sample
 from omnibench.engine.bounds import DEFAULT_MAX_STREAM_S, note_video_issues, stream_end
-from omnibench.engine.distributed import Job, longest_first
+from omnibench.engine.distributed import Job, longest_first, stream_estimate
 from omnibench.engine.eventlog import Attempt, EventLog, SampleRecord, latest_records, next_run_seq
 from omnibench.engine.executor import run_bounded
 from omnibench.engine.lock import RunLock
@@ -157,7 +157,6 @@ class Evaluation:
         self.errors = 0
         self.stop = threading.Event()
         self.stop_reason: str | None = None
-        self._tts: Any = None
 
     def secret_values(self) -> list[str]:
         """The values of this model's secret settings (for the text scrubber: sanitize.register_secrets)."""
@@ -197,6 +196,14 @@ class Evaluation:
                     self._whole_job(p, status, plans[p.task.name])
             return runs
 
+    def pending(self, tasks: list[str]) -> int:
+        """How many samples of these tasks this process would run now (nothing written, no model started)."""
+        left = 0
+        for name in tasks:
+            p = self.prepare(build_task(name, self.task_settings))
+            left += len(self._resume_plan(p, [s for s in p.samples if in_shard(s.id, self.shard)])[1])
+        return left
+
     def _plan(self, prepared: list[_Prepared]) -> dict[str, dict[str, Any]]:
         self.previous = read_spec(self.out, self.label)     # before it is replaced: for messages
         write_spec(self.out, self.spec)
@@ -208,7 +215,7 @@ class Evaluation:
         mine = [s for s in p.samples if in_shard(s.id, self.shard)]
         latest, todo = self._resume_plan(p, mine)
         write_samples(self.out / "samples" / f"{p.task.name}.jsonl", p.samples)
-        order = longest_first(todo, lambda s: _stream_estimate(s), key=lambda s: s.id)
+        order = longest_first(todo, stream_estimate, key=lambda s: s.id)
         return {"todo": [s.id for s in order], "run_seq": next_run_seq(latest.values()), "total": len(mine)}
 
     def _whole_job(self, p: _Prepared, status: TaskRun, plan: dict[str, Any]) -> None:
@@ -276,8 +283,12 @@ class Evaluation:
         status = TaskRun(task.name, total, total - len(todo), log_paths=[log.path])
         status.failed = {sid: r.error or "" for sid, r in latest.items()
                          if sid not in plan["todo"] and r.status == "error" and sid in p.hashes}
-        if todo and self.model.caps.accepts_audio:
-            self._check_tts()
+        speak = None
+        if todo and self.model.caps.accepts_audio:        # questions spoken by the process that runs them
+            from omnibench.data.tts import SpokenTurns
+
+            speak = SpokenTurns()
+            speak.check()
         # under torchrun only rank 0 shows progress: how many samples every rank finished
         bar = progress(total, task.name, unit="sample", initial=status.done_before,
                        enabled=self.progress and self.job.lead)
@@ -290,7 +301,7 @@ class Evaluation:
         def work(sample: Sample) -> SampleRecord:
             with self.model.session():             # one worker (lane) for the whole sample
                 try:
-                    sample = self._spoken(sample)  # speech made once, by the rank that runs the sample
+                    sample = speak(sample) if speak else sample
                 except Exception as exc:
                     return self._error(sample, exc)
                 return self.run_sample(task, sample, protocol)
@@ -332,22 +343,6 @@ class Evaluation:
         if self.stop.is_set():
             raise OmnibenchError(self.stop_reason or "stopped")
         return status
-
-    def _check_tts(self) -> None:
-        from omnibench.data.tts import EspeakTTS, espeak_available
-
-        if not espeak_available():
-            raise OmnibenchError(f"model {self.model_name} takes spoken queries and text to speech needs "
-                                 "espeak-ng: install it (apt-get install espeak-ng)")
-        self._tts = EspeakTTS()
-
-    def _spoken(self, sample: Sample) -> Sample:
-        """The sample with its turns as speech (cached TTS), for models that take audio queries."""
-        if not self.model.caps.accepts_audio:
-            return sample
-        from omnibench.data.tts import attach_audio
-
-        return attach_audio(sample, self._tts)
 
     def video_root(self, task: Task) -> Path | None:
         return Path(task.data_root) if task.data_root else None
@@ -394,14 +389,3 @@ class Evaluation:
         end = stream_end(sample, reader.duration, self.max_stream_s)
         frames = reader.iter_frames(fps=fps, start=start, end=end, size=caps.frame_size)
         return StreamPlan(float(end), frames, query_times(sample, float(end), fps))
-
-
-def _stream_estimate(sample: Sample) -> float | None:
-    """Stream seconds from the annotation alone (no video is opened); None when it names no time
-    (the whole video, of a length not known before it is opened)."""
-    if sample.video.end is None and not sample.metadata.get("duration") and all(q.t is None for q in sample.turns):
-        return None
-    try:
-        return stream_end(sample, None, None)
-    except DataError:
-        return None

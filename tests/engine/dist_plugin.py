@@ -5,7 +5,8 @@ Loaded through the entry points of a `.dist-info` folder put on PYTHONPATH (`wri
 as a user's installed plugin would be. Settings come from the environment, so they stay out of the
 run's identity: OMNIBENCH_PLUGIN_SAMPLES (how many samples, spread over OmniMMI's stream lengths),
 OMNIBENCH_PLUGIN_SCALE (stream seconds per OmniMMI second), OMNIBENCH_PLUGIN_WORK_S (wall seconds of
-model work over the whole task), OMNIBENCH_PLUGIN_KILL_AT (a sample id: the rank running it is killed).
+model work over the whole task), OMNIBENCH_PLUGIN_FPS (frames per stream second the model takes),
+OMNIBENCH_PLUGIN_KILL_AT (a sample id: the rank running it is killed).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class Paced:
         total = sum(work_list(int(os.environ.get("OMNIBENCH_PLUGIN_SAMPLES", "24") or 0) or None,
                               float(os.environ.get("OMNIBENCH_PLUGIN_SCALE", "0.05"))))
         self.per_stream_s = float(os.environ.get("OMNIBENCH_PLUGIN_WORK_S", "3.0")) / max(total, 1e-9)
+        self.fps = float(os.environ.get("OMNIBENCH_PLUGIN_FPS", "0.25"))
 
     def reset(self, info):
         self.sample, self.last, self.asked = info.sample_id, 0.0, False
@@ -97,6 +99,7 @@ class Paced:
         self.last = t
 
     def ask(self, t, query):
+        self.feed(t, None)                       # the stream up to the question: work too
         self.asked = True
 
     def poll(self, t):
