@@ -186,6 +186,7 @@ class Evaluation:
         with RunLock(self.out, (self.job.rank, self.job.world)):   # one process per run dir and shard / rank
             self.spec.tasks = list(tasks)
             try:
+                self.model.ready()
                 plans = self.job.publish("plan", lambda: self._plan(prepared))
                 runs = [self.run_task(p, plans[p.task.name]) for p in prepared]
             finally:

@@ -30,41 +30,60 @@ def downscale(frame: np.ndarray, max_side: int | None) -> np.ndarray:
 
 
 class KeptFrames:
-    """The frames of one stream the bridge may still pick."""
+    """The frames of one stream the bridge may still pick.
+
+    Within a budget they live in one block allocated for it (its pages are only taken as frames are
+    written), so memory is what the frames take: frames freed one by one would leave the heap in
+    pieces the allocator cannot give back, and the process's footprint would grow past the budget."""
 
     def __init__(self, *, max_side: int | None = None, max_bytes: int | None = DEFAULT_MAX_BYTES):
         self.max_side, self.max_bytes = max_side, max_bytes
-        self.frames: list[np.ndarray] = []
+        self.block: np.ndarray | None = None     # (capacity, H, W, 3) with a budget
+        self.frames: list[np.ndarray] = []       # without one
         self.times: list[float] = []
-        self.indices: list[int] = []       # position of each kept frame among all frames seen
-        self.seen, self.stride, self.nbytes = 0, 1, 0
+        self.indices: list[int] = []              # position of each kept frame among all frames seen
+        self.seen, self.stride = 0, 1
 
     def __len__(self) -> int:
-        return len(self.frames)
+        return len(self.times)
+
+    @property
+    def nbytes(self) -> int:
+        if self.block is not None:
+            return len(self) * self.block[0].nbytes
+        return sum(f.nbytes for f in self.frames)
 
     def add(self, t: float, frame: np.ndarray) -> None:
         index, self.seen = self.seen, self.seen + 1
         if index % self.stride:
             return
         frame = downscale(frame, self.max_side)
-        self.frames.append(frame)
+        if self.max_bytes is None:
+            self.frames.append(frame)
+        else:
+            if self.block is None:
+                self.block = np.empty((max(2, self.max_bytes // max(frame.nbytes, 1)), *frame.shape), np.uint8)
+            if len(self) == len(self.block):
+                self._thin()
+                if index % self.stride:
+                    return
+            self.block[len(self)] = _fit(frame, self.block.shape[1:])
         self.times.append(t)
         self.indices.append(index)
-        self.nbytes += frame.nbytes
-        while self.max_bytes is not None and self.nbytes > self.max_bytes and len(self.frames) > 1:
-            self._thin()
 
     def _thin(self) -> None:
+        """Keep every other frame (in place) and from now on every `stride`-th one."""
+        assert self.block is not None
         self.stride *= 2
         keep = [i for i, index in enumerate(self.indices) if index % self.stride == 0]
-        self.frames = [self.frames[i] for i in keep]
+        for slot, i in enumerate(keep):
+            self.block[slot] = self.block[i]
         self.times = [self.times[i] for i in keep]
         self.indices = [self.indices[i] for i in keep]
-        self.nbytes = sum(f.nbytes for f in self.frames)
 
     def pick(self, count: int) -> tuple[np.ndarray | None, list[float]]:
         """`count` frames spread evenly over all frames seen (fewer when fewer were seen)."""
-        if not self.frames:
+        if not self.times:
             return None, []
         exact = np.unique(np.linspace(0, self.seen - 1, count).round().astype(int))
         kept = np.asarray(self.indices)
@@ -72,4 +91,15 @@ class KeptFrames:
         left = np.clip(right - 1, 0, len(kept) - 1)
         nearest = np.where(np.abs(kept[left] - exact) <= np.abs(kept[right] - exact), left, right)
         chosen = [int(i) for i in np.unique(nearest)]
-        return np.stack([self.frames[i] for i in chosen]), [self.times[i] for i in chosen]
+        stored = self.block if self.block is not None else self.frames
+        return np.stack([stored[i] for i in chosen]), [self.times[i] for i in chosen]
+
+
+def _fit(frame: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A frame of another size than the stream's first (a resolution change mid-stream) at that size."""
+    if frame.shape == shape:
+        return frame
+    import av
+
+    image = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame, dtype=np.uint8), format="rgb24")
+    return image.reformat(width=shape[1], height=shape[0], interpolation="AREA").to_ndarray()

@@ -192,6 +192,12 @@ class GuardedModel:
             pool.set_held(None)
             pool.release(lane)
 
+    def ready(self) -> None:
+        """Make sure workers can start, forking their zygote from this thread if need be (call it from
+        the thread that runs the show: a fork keeps the forking thread's state whole)."""
+        if self.pool is not None:
+            self.pool.zygote_()
+
     def close(self) -> None:
         """Stop the worker processes (a later call starts them again)."""
         if self.pool is not None:
