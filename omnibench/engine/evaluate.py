@@ -63,7 +63,8 @@ def judge_settings(task: Task) -> dict[str, Any] | None:
         # temperature: None means "send none" (the API default), so it is recorded as given
         return {"model": client.model, "base_url": public_url(client.base_url),
                 "prompt": given.get("prompt") or client.prompt_version, "temperature": client.temperature,
-                "judge_empty": client.judge_empty}
+                "judge_empty": client.judge_empty, "timeout_s": client.timeout_s,
+                "attempts": client.max_retries + 1, "parse": client.parse}
     return None
 
 
@@ -289,6 +290,8 @@ class Evaluation:
                 record = runner.run(sample, plan, model_label=self.label)
                 note_video_issues(record, plan.frames, self.video_issues)
                 record.settings["protocol"] = protocol
+                if getattr(self.model, "replays_predictions", False):
+                    record.settings["replayed"] = True     # not a live stream (scoring/live_loop.is_live)
         except ModelStuck as exc:
             self.stop_reason = str(exc)
             self.stop.set()

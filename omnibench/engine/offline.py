@@ -69,6 +69,9 @@ class ClipSource:
         clip = clip_for(sample, end)
         if clip and resolve_video(self.root, clip).exists():
             return self._sample(clip, count=count, fps=fps)
+        if clip and sample.metadata.get("clips_required"):     # reference mode: it reads clips/ only
+            raise DataError(f"sample {sample.id}: pre-cut clip {clip} is missing under {self.root} "
+                            "(--missing-clip error; `cut` reads [0, end] of the full video instead)")
         start = sample.video.start or 0.0
         return self._sample(sample.video.path, count=count, fps=fps, start=start, end=end)
 
