@@ -163,6 +163,9 @@ def _task_options(p) -> None:
                         "reference's online loop does")
     p.add_argument("--pt-online-input", choices=("remark", "conversation"), default=None,
                    help="OmniMMI PT streaming: the final remark (default) or the whole conversation (the reference)")
+    p.add_argument("--spoken-form", choices=("as_written", "reference"), default=None,
+                   help="OmniMMI, audio-input models: the instruction spoken as written (default) or as the "
+                        "reference's M4-Audio harness gives it to its TTS (numbers as words, '-' as 'to')")
     p.add_argument("--missing-clip", choices=("cut", "error"), default=None,
                    help="OmniMMI SG/MD offline without the pre-cut clip: read [0, end] of the video (default) or fail "
                         "(the reference reads clips/ only)")
@@ -283,4 +286,4 @@ def task_settings(args) -> dict:
             "si_input": args.si_input, "ask_times": args.ask_times, "drop_first_second": args.drop_first_second,
             "count_empty_alerts": args.count_empty_alerts, "online_answers": args.online_answers,
             "online_answer_slot": args.online_answer_slot, "pt_online_input": args.pt_online_input,
-            "missing_clip": args.missing_clip}
+            "missing_clip": args.missing_clip, "spoken_form": args.spoken_form}

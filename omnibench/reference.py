@@ -21,6 +21,7 @@ even where we think it is a bug, when it changes numbers on valid input (rows 6 
     row 18 PT online input           pt_online_input="conversation"  (ours: "remark")
     row 19 online answers            online_answers="first"      (ours: "joined", with a 5 s tail)
     row 21 missing pre-cut clip      missing_clip="error"        (ours: "cut", [0, end] of the video)
+    row 26 spoken instruction text   spoken_form="reference"     (ours: "as_written"; audio-input models)
 
 The run directory keeps `reference.json` (the mode and the settings it applied), so `omnibench
 score RUN` scores a reference run the reference's way without the flag again.
@@ -50,7 +51,7 @@ OUR_WORDING = ("reference prompts not found: judge and AP prompts use omnibench'
 REFERENCE_TASK_SETTINGS: dict[str, Any] = {
     "si_input": "whole", "ask_times": "reference", "alert_time": "claimed", "drop_first_second": "live",
     "count_empty_alerts": True, "online_answer_slot": "keep", "pt_online_input": "conversation",
-    "online_answers": "first", "missing_clip": "error",
+    "online_answers": "first", "missing_clip": "error", "spoken_form": "reference",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -121,12 +122,13 @@ def frame_settings(model) -> tuple[int | None, float | None]:
 
 def offline_request(sample: Sample, turn: int, prompt: str, *, end: float | None, history, frames=None,
                     frame_times=(), video_path: str | None = None, max_new_tokens: int = 256,
-                    temperature: float = 0.0) -> OfflineRequest:
-    """The one place an OfflineRequest for a sample's turn is built (offline driver, bridge, lmms-eval)."""
+                    temperature: float = 0.0, audio: str | None = None) -> OfflineRequest:
+    """The one place an OfflineRequest for a sample's turn is built (offline driver, bridge, lmms-eval).
+    `audio`: the spoken instruction, when the task speaks it whole (else the turn's own audio)."""
     query = sample.turns[turn]
     return OfflineRequest(
         prompt=prompt, frames=frames, frame_times=list(frame_times), video_path=video_path,
-        start=sample.video.start or 0.0, end=end, history=list(history), audio=query.audio,
+        start=sample.video.start or 0.0, end=end, history=list(history), audio=audio or query.audio,
         choices=query.choices, max_new_tokens=max_new_tokens, temperature=temperature, task=sample.task,
         sample_id=sample.id, turn=turn, query=query, sample=sample)
 
@@ -145,9 +147,11 @@ def respond(model: GuardedModel, request: OfflineRequest, query: Query) -> tuple
 
 
 def run_offline(model: GuardedModel, prompts: Prompts, sample: Sample, *, video_root: Path | None,
-                model_label: str, max_new_tokens: int = 256, video_issues: VideoIssuePolicy = "report") -> SampleRecord:
+                model_label: str, max_new_tokens: int = 256, video_issues: VideoIssuePolicy = "report",
+                speak: Callable[[str, bool], str] | None = None) -> SampleRecord:
     """Each turn in order: the clip [start, query time] (or its pre-cut clip), prompt and history.
-    Damage the video reads met goes on the record under `video_issues` (bounds.note_video_issues)."""
+    Damage the video reads met goes on the record under `video_issues` (bounds.note_video_issues).
+    `speak(prompt, online=False)`: the whole prompt, spoken, is the request's audio (data/tts.py)."""
     needs_video = model_caps(model).needs_video
     source = ClipSource(video_root)
     count, fps = frame_settings(model)
@@ -162,7 +166,8 @@ def run_offline(model: GuardedModel, prompts: Prompts, sample: Sample, *, video_
             prompt = prompts.offline(sample, i, answers)
             request = offline_request(sample, i, prompt, end=end, history=prompts.history(sample, i, answers),
                                       frames=frames.array if frames else None,
-                                      frame_times=frames.times if frames else (), max_new_tokens=max_new_tokens)
+                                      frame_times=frames.times if frames else (), max_new_tokens=max_new_tokens,
+                                      audio=speak(prompt, False) if speak else None)
             t = float(end or 0.0)
             events.append(Event(kind="query", t=t, turn=i, text=prompt))
             text, seconds, extras = respond(model, request, query)

@@ -101,7 +101,7 @@ def test_streaming_spoken_query_reaches_the_speech_tower(audio_checkpoint, wav, 
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs the espeak-ng binary (CI installs it)")
-def test_omnimmi_task_runs_with_questions_spoken_by_the_tts(audio_checkpoint, tmp_path, speech_calls, monkeypatch):
+def test_omnimmi_task_runs_with_its_whole_instruction_spoken_by_the_tts(audio_checkpoint, tmp_path, speech_calls, monkeypatch):
     from omnibench.engine.evaluate import Evaluation
     from omnibench.engine.eventlog import EventLog
 
@@ -116,8 +116,12 @@ def test_omnimmi_task_runs_with_questions_spoken_by_the_tts(audio_checkpoint, tm
     Evaluation(model="m4", model_args={"checkpoint": str(audio_checkpoint), "max_new_tokens": 3},
                out=tmp_path / "run", progress=False, protocol="offline",
                task_settings={"data_dir": str(data)}).run(["omnimmi_pt"])
-    samples = [json.loads(line) for line in (tmp_path / "run" / "samples" / "omnimmi_pt.jsonl").read_text().splitlines()]
-    assert samples and all(q["audio"] for q in samples[0]["turns"])        # every question spoken
+    from omnibench.data.tts import EspeakTTS
+
+    # the whole instruction is spoken (the reference's PT conversation), not the bare remark
+    instruction = "human\nWhat colour is the screen?\nassistant\nGrey.\nhuman\nOh well, it is what it is.\n"
+    assert EspeakTTS().cache_path(instruction, None).exists()
+    assert not EspeakTTS().cache_path("Oh well, it is what it is.", None).exists()
     records = [r for p in (tmp_path / "run" / "logs" / "omnimmi_pt").glob("*.jsonl") for r in EventLog(p).records()]
     assert records and not [e for e in records[0].events if e.kind == "error"]
     assert speech_calls                                                   # the spoken turns were heard
