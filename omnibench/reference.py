@@ -11,7 +11,7 @@ even where we think it is a bug, when it changes numbers on valid input (rows 6 
     row 5  AP prompt wording         prompts_file=<same>         (ours: our sentence)
     row 6  streaming ask times       ask_times="reference"       (ours: "ours", video end / span end)
     row 7  PA alert time             alert_time="claimed"        (ours: "spoken")
-    rows 8-12, 16, 20, 22-25  M4     m4_reference_settings() of the M4 adapter, when it has one
+    rows 8-12, 16, 20, 22-24  M4     m4_reference_settings() of the M4 adapter, when it has one
     row 12 for any model             drop_first_second="live"    (alerts at int(t) == 0 dropped on streams run
                                                                   here, as its loop does; never on replayed files)
     row 13 judge reply reading       judge.parse="reference"     (ours: "strict")
@@ -21,7 +21,7 @@ even where we think it is a bug, when it changes numbers on valid input (rows 6 
     row 18 PT online input           pt_online_input="conversation"  (ours: "remark")
     row 19 online answers            online_answers="first"      (ours: "joined", with a 5 s tail)
     row 21 missing pre-cut clip      missing_clip="error"        (ours: "cut", [0, end] of the video)
-    row 26 spoken instruction text   spoken_form="reference"     (ours: "as_written"; audio-input models)
+    row 25 spoken instruction text   spoken_form="reference"     (ours: "as_written"; audio-input models)
 
 The run directory keeps `reference.json` (the mode and the settings it applied), so `omnibench
 score RUN` scores a reference run the reference's way without the flag again.
