@@ -112,7 +112,7 @@ _GROUPS = ("", "thousand", "million", "billion", "trillion")
 def number_words(n: int) -> str:
     """English cardinal words as num2words writes them ('one thousand, two hundred and thirty-four')."""
     try:
-        from num2words import num2words   # the reference's own library, when the user has it
+        from num2words import num2words  # the reference's own library, when the user has it
 
         return str(num2words(n))
     except ImportError:

@@ -113,10 +113,10 @@ def test_ties_go_to_the_lowest_frame_here_and_to_the_earliest_to_reach_the_count
     def alerts(tie_break):
         spotter = HighlightSpotter(None, None, SpotterSettings(alpha=1.0, count=4, warmup=0, tie_break=tie_break))
         fired = []
-        for step in range(5):
+        for _step in range(5):
             alert = spotter.update(_salient(8, [7]), 8)
             fired += [alert.frame] if alert else []
-        for step in range(5):
+        for _step in range(5):
             alert = spotter.update(_salient(8, [3]), 8)
             fired += [alert.frame] if alert else []
         return fired
