@@ -40,7 +40,8 @@ def _omnimmi(code: str, name: str, prompts: type[Prompts], scorers: list, headli
 
     root = omnimmi.video_root(data_dir)
     loader = {"ask_times": ask_times or "ours", "si_input": si_input or "causal", "missing_clip": missing_clip or "cut"}
-    options = {k: v for k, v in {**(prompt_options or {}), "spoken_form": spoken_form}.items() if v is not None}
+    options = {k: v for k, v in {**(prompt_options or {}), "spoken_form": spoken_form or "as_written"}.items()
+               if v is not None}
     return Task(
         name=name, samples=lambda: omnimmi.load(code, data_dir, lenient=bool(lenient), **loader),
         protocols=protocols, scorers=scorers, headline=headline,

@@ -11,18 +11,19 @@ _ROLE = {"user": "human", "assistant": "assistant", "system": "system"}
 class QuestionPrompts(Prompts):
     """SI and default: the question as asked.
 
-    An audio-input model hears the whole instruction (the prompt it is given), spoken, as the
-    reference's M4-Audio harness speaks it; `spoken_form="reference"` also speaks it the way that
-    harness does (omnibench.data.tts.instruction_speaker)."""
+    With `spoken_form` (the OmniMMI tasks) an audio-input model hears the whole instruction (the
+    prompt it is given), spoken, as the reference's M4-Audio harness speaks it; "reference" also
+    speaks it the way that harness does (omnibench.data.tts.instruction_speaker). Without it (the
+    synthetic tasks) each turn's own text is spoken, ahead of the run."""
 
     templates = {"poll": "{question}\nHas this happened in the video so far? Answer yes or no."}
-    speaks_instruction = True
 
-    def __init__(self, overrides: dict[str, str] | None = None, *, spoken_form: str = "as_written"):
+    def __init__(self, overrides: dict[str, str] | None = None, *, spoken_form: str | None = None):
         super().__init__(overrides)
-        if spoken_form not in ("as_written", "reference"):
+        if spoken_form not in (None, "as_written", "reference"):
             raise ValueError(f"spoken_form must be as_written or reference, not {spoken_form!r}")
         self.spoken_form = spoken_form
+        self.speaks_instruction = spoken_form is not None
 
     def poll(self, sample: Sample, turn: int) -> str:
         return self.templates["poll"].format(question=sample.turns[turn].text)
@@ -61,7 +62,7 @@ class DependencyPrompts(QuestionPrompts):
     `online_slot="keep"`: a streaming model hears the question with ##ANSWER## as written, as the
     reference's online loop asks it (its fill looks up an answer that is never there yet)."""
 
-    def __init__(self, overrides: dict[str, str] | None = None, *, online_slot: str = "fill", **options: str):
+    def __init__(self, overrides: dict[str, str] | None = None, *, online_slot: str = "fill", **options: str | None):
         super().__init__(overrides, **options)
         if online_slot not in ("fill", "keep"):
             raise ValueError(f"online_slot must be fill or keep, not {online_slot!r}")
@@ -81,7 +82,8 @@ class TurnTakingPrompts(QuestionPrompts):
 
     templates = {**QuestionPrompts.templates, "entry": "{role}\n{text}\n"}
 
-    def __init__(self, overrides: dict[str, str] | None = None, *, online_input: str = "remark", **options: str):
+    def __init__(self, overrides: dict[str, str] | None = None, *, online_input: str = "remark",
+                 **options: str | None):
         super().__init__(overrides, **options)
         if online_input not in ("remark", "conversation"):
             raise ValueError(f"online_input must be remark or conversation, not {online_input!r}")

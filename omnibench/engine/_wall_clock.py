@@ -73,7 +73,10 @@ def run_wall_clock(runner: StreamRunner, sample: Sample, plan: StreamPlan, *, mo
             asked[i] = now()
             late = max(late, asked[i] - plan.query_times[i])
             events.append(Event(kind="query", t=round(asked[i], 6), turn=i, text=text))
-            call("ask", asked[i], sample.turns[i].model_copy(update={"text": text}))
+            query = sample.turns[i].model_copy(update={"text": text})
+            if runner.speak is not None:         # the turn as heard (data/tts.instruction_speaker)
+                query = query.model_copy(update={"audio": runner.speak(text, True)})
+            call("ask", asked[i], query)
 
     try:
         for t, frame in plan.frames:
