@@ -269,6 +269,7 @@ class Replay:
     """Answers with the stored prediction of each (task, sample id, turn), offline or streaming; needs no video."""
 
     needs_video = False
+    replays_predictions = True   # its streams replay a loop run elsewhere: live-loop scoring rules skip them
 
     def __init__(self, path: str, format: Format = "auto", fps: float = 1.0, lenient: bool = False,
                  data_dir: str | None = None):

@@ -240,7 +240,8 @@ def build_task(name: str, settings: dict[str, Any]):
 
 
 # task settings that only change how answers are scored, not what the model is asked
-SCORING_ONLY = frozenset({"judge", "alert_time", "drop_first_second", "lenient"})
+SCORING_ONLY = frozenset({"judge", "alert_time", "drop_first_second", "lenient", "online_answers",
+                          "count_empty_alerts"})
 
 
 def spec_path(run_dir: Path, label: str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,9 @@ class ClipSource:
         clip = clip_for(sample, end)
         if clip and resolve_video(self.root, clip).exists():
             return self._sample(clip, count=count, fps=fps)
+        if clip and sample.metadata.get("clips_required"):     # reference mode: it reads clips/ only
+            raise DataError(f"sample {sample.id}: pre-cut clip {clip} is missing under {self.root} "
+                            "(--missing-clip error; `cut` reads [0, end] of the full video instead)")
         start = sample.video.start or 0.0
         return self._sample(sample.video.path, count=count, fps=fps, start=start, end=end)
 
@@ -140,9 +144,10 @@ def respond(model: GuardedModel, request: OfflineRequest, turn_taking: bool = Fa
 
 def run_offline(model: GuardedModel, prompts: Prompts, sample: Sample, *, video_root: Path | None,
                 model_label: str, max_new_tokens: int = 256, video_issues: VideoIssuePolicy = "report",
-                turn_taking: bool = False) -> SampleRecord:
+                turn_taking: bool = False, speak: Callable[[str, bool], str] | None = None) -> SampleRecord:
     """Each turn in order: the clip [start, query time] (or its pre-cut clip), prompt and history.
-    Damage the video reads met goes on the record under `video_issues` (bounds.note_video_issues)."""
+    Damage the video reads met goes on the record under `video_issues` (bounds.note_video_issues).
+    `speak(prompt, online=False)`: the whole prompt, spoken, is the request's audio (data/tts.py)."""
     caps = model_caps(model)
     needs_video, reads_clips = caps.needs_video, caps.needs_video and caps.video_input == "clip"
     source = ClipSource(video_root)
@@ -159,7 +164,8 @@ def run_offline(model: GuardedModel, prompts: Prompts, sample: Sample, *, video_
             request = offline_request(sample, i, prompt, end=end, history=prompts.history(sample, i, answers),
                                       answers=answers, frames=frames.array if frames else None,
                                       frame_times=frames.times if frames else (), max_new_tokens=max_new_tokens,
-                                      video_path=str(source.clip(sample, end)) if reads_clips else None)
+                                      video_path=str(source.clip(sample, end)) if reads_clips else None,
+                                      audio=speak(prompt, False) if speak else None)
             t = float(end or 0.0)
             events.append(Event(kind="query", t=t, turn=i, text=prompt))
             text, seconds, extras = respond(model, request, turn_taking)
