@@ -29,12 +29,22 @@ KNOWN_FIELDS = {"task_type", "question", "time_stamp", "answer", "options", "req
 
 
 @dataclass
+class Entry:
+    """One question of the file, answered or not (`has_reply`: the model's key is there)."""
+
+    index: int                 # record index (sqa: the video's index in the outer list)
+    j: int                     # question index in its record
+    question: dict[str, Any]
+    video_path: str
+    reply: Any
+    has_reply: bool
+
+
+@dataclass
 class OutputFile:
     kind: Kind
     model: str
-    # (record index, question index, question, reply) in file order; sqa's records flattened per video
-    entries: list[tuple[int, int, dict[str, Any], Any]]
-    records: list[dict[str, Any]]
+    entries: list[Entry]       # every question, in file order (sqa: each video's records in order)
     notes: list[str] = field(default_factory=list)
 
 
@@ -82,11 +92,12 @@ def read_output(path: str | Path, model: str | None = None) -> OutputFile:
     entries = []
     for index, record in _questions(data, kind):
         for j, q in enumerate(record["questions"]):
-            if isinstance(q, dict) and model in q:
-                entries.append((index, j, q, q[model]))
-    if not entries:
+            if not isinstance(q, dict):
+                raise DataError("a question must be an object", file=str(path), index=index, field=f"questions[{j}]")
+            entries.append(Entry(index, j, q, str(record.get("video_path", "")), q.get(model), model in q))
+    if not any(e.has_reply for e in entries):
         raise DataError(f"no question holds a reply under {model!r}", file=str(path))
-    return OutputFile(kind, model, entries, [r for _, r in _questions(data, kind)])
+    return OutputFile(kind, model, entries)
 
 
 def _first(reply: Any) -> Any:
@@ -118,7 +129,10 @@ def reference_scores(path: str | Path, model: str | None = None) -> tuple[dict[s
     out = read_output(path, model)
     stats: dict[str, Counter] = defaultdict(Counter)
     skipped = empty_history = 0
-    for index, j, q, reply in out.entries:
+    for entry in out.entries:
+        if not entry.has_reply:
+            continue
+        index, j, q, reply = entry.index, entry.j, entry.question, entry.reply
         task_type = str(q.get("task_type"))
         if out.kind == "proactive":
             when, content = _last_turn(reply, f"{path}, record {index}, question {j}")
