@@ -83,7 +83,8 @@ class SequentialPrompts(ChoicePrompts):
     def history(self, sample: Sample, turn: int, answers: list[str]) -> list[Message]:
         if self.templates["context"] == "gold":
             return []
-        return [m for j in range(turn) for m in (Message(role="user", text=super().offline(sample, j, answers)),
+        asked = [ChoicePrompts.offline(self, sample, j, answers) for j in range(turn)]
+        return [m for j in range(turn) for m in (Message(role="user", text=asked[j]),
                                                   Message(role="assistant", text=answers[j]))]
 
     def streaming(self, sample: Sample, turn: int, answers: list[str]) -> str:

@@ -33,6 +33,14 @@ def resolve_video(root: Path | None, relative: str) -> Path:
     return path
 
 
+def clip_start(sample: Sample, end: float | None) -> float:
+    """Where an offline clip starts: the video's start, or `context_s` seconds before `end` when the
+    sample's metadata asks for a context window (StreamingBench's --context_time)."""
+    start = sample.video.start or 0.0
+    context = sample.metadata.get("context_s")
+    return max(start, float(end) - float(context)) if context and end is not None else start
+
+
 def clip_for(sample: Sample, end: float | None) -> str | None:
     """The pre-cut clip ending at `end`, when the dataset ships one (OmniMMI names them by int(end))."""
     if end is None:
@@ -69,8 +77,7 @@ class ClipSource:
         clip = clip_for(sample, end)
         if clip and resolve_video(self.root, clip).exists():
             return self._sample(clip, count=count, fps=fps)
-        start = sample.video.start or 0.0
-        return self._sample(sample.video.path, count=count, fps=fps, start=start, end=end)
+        return self._sample(sample.video.path, count=count, fps=fps, start=clip_start(sample, end), end=end)
 
     def _sample(self, relative: str, **span):
         from omnibench.data.video import VideoIssues
@@ -123,7 +130,7 @@ def offline_request(sample: Sample, turn: int, prompt: str, *, end: float | None
     query = sample.turns[turn]
     return OfflineRequest(
         prompt=prompt, frames=frames, frame_times=list(frame_times), video_path=video_path,
-        start=sample.video.start or 0.0, end=end, history=list(history), audio=query.audio,
+        start=clip_start(sample, end), end=end, history=list(history), audio=query.audio,
         choices=query.choices, max_new_tokens=max_new_tokens, temperature=temperature, task=sample.task,
         sample_id=sample.id, turn=turn, query=query, sample=sample)
 
@@ -180,7 +187,10 @@ class OfflineAsStreaming:
     """Lets an offline model take a streaming task by polling it every `every` seconds.
 
     Alert requests: "has it happened yet? yes/no" on the clip so far; a yes is an alert at that
-    time. Questions (and noise/stop turns) are answered once, at the first poll after they arrive.
+    time. When the task's prompts have `alert_answer(sample, turn)` (StreamingBench's proactive
+    output: "when X happens, output Y"), a yes is followed by that question on the same clip, the
+    reply is the alert's text, and that request is not polled again. Questions (and noise/stop
+    turns) are answered once, at the first poll after they arrive.
     """
 
     def __init__(self, model: GuardedModel, prompts: Prompts, *, every: float = 1.0, fps: float = 1.0):
@@ -194,6 +204,7 @@ class OfflineAsStreaming:
         self.times: list[float] = []
         self.asked: list[int] = []
         self.answered: set[int] = set()
+        self.alerted: set[int] = set()          # requests already answered through alert_answer
         self.last_poll = float("-inf")
         self.answers: list[str] = ["" for _ in self.sample.turns]
 
@@ -231,9 +242,16 @@ class OfflineAsStreaming:
         if t - self.last_poll + 1e-9 < self.every:
             return out
         self.last_poll = t
+        answer_prompt = getattr(self.prompts, "alert_answer", None)
         for turn in self.asked:
-            if self.sample.turns[turn].kind == "alert_request":
+            if self.sample.turns[turn].kind == "alert_request" and turn not in self.alerted:
                 text, _ = self.model.generate(self._request(turn, self.prompts.poll(self.sample, turn), t))
-                if text.strip().lower().startswith("yes"):
+                if not text.strip().lower().startswith("yes"):
+                    continue
+                if callable(answer_prompt):
+                    said, _ = self.model.generate(self._request(turn, answer_prompt(self.sample, turn), t))
+                    self.alerted.add(turn)
+                    out.append(Emission(text=said or "alert", turn=None, refers_to=t))
+                else:
                     out.append(Emission(text="alert", turn=None, refers_to=t))
         return out
