@@ -64,9 +64,9 @@ class ChoiceQuestion(_Strict):
     task_type: Text
     question: Text
     time_stamp: Text
-    answer: Annotated[str, StringConstraints(pattern=r"^[A-Z]$")]
     # a few published omni questions split an option over two entries or leave an empty one: kept as published
     options: list[str] = Field(min_length=2)
+    answer: Annotated[str, StringConstraints(pattern=r"^[A-Z]$")]    # after options: its check reads them
 
     _stamp = field_validator("time_stamp")(_check_stamp)
 
