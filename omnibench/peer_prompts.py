@@ -112,7 +112,11 @@ def ovobench_prompts(checkout: Path) -> dict[str, dict[str, str]]:
     letter = lambda n: "letter" if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "chr" else (  # noqa: E731
         "text" if isinstance(n, ast.Name) else None)
     option = template(joined.left.args[0].elt, letter, where)
-    rec_question = template(_assigned(build, "question", where)[0], _slots({("activity", None): "activity"}), where)
+    built = [v for v in _assigned(build, "question", where)          # the REC branch: a sum around `activity`
+             if any(isinstance(n, ast.Name) and n.id == "activity" for n in ast.walk(v))]
+    if not built:
+        raise ConfigError(f"{where}: no `question = ... + activity + ...`")
+    rec_question = template(built[0], _slots({("activity", None): "activity"}), where)
     br = positional(_constant(consts, "BR_PROMPT_TEMPLATE", str(constant)), ["question", "options"], str(constant))
     choice = {"question": br, "option": option, "options_joiner": str(joined.left.func.value.value),
               "options_end": template(joined.right, letter, where)}
