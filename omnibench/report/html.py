@@ -176,7 +176,7 @@ def render_html(runs: list[LoadedRun], results: list[TaskResult], *, title: str,
     parts.append(problems_section(groups))
     if board.has_omnimmi or board.reported:
         parts += ["<h2>OmniMMI columns</h2>", omnimmi_table(board)]
-    from omnibench.report.peer_boards import peer_html   # OVO-Bench / StreamingBench columns and published rows
+    from omnibench.report.peer_boards import peer_html  # OVO-Bench / StreamingBench columns and published rows
 
     parts += peer_html(results)
     if board.rows:
