@@ -204,6 +204,9 @@ def cmd_lmms_eval_path(args) -> int:
     if not settings["omnimmi"]["data_dir"]:
         print("omnibench: OmniMMI videos not found: the omnibench_omnimmi_* docs have no video "
               "(set OMNIBENCH_OMNIMMI_DIR, then run this again)", file=sys.stderr)
+    if not settings["ovobench"]["data_dir"]:
+        print("omnibench: OVO-Bench annotations not found: no omnibench_ovobench_* tasks (set "
+              "OMNIBENCH_OVOBENCH_DIR or run `omnibench data download ovobench`, then run this again)", file=sys.stderr)
     print(task_dir(settings))
     return 0
 
