@@ -25,9 +25,6 @@ from typing import Any
 
 from omnibench.errors import DataError
 
-PEER_FORMATS = ("ovobench", "streamingbench")
-
-
 @dataclass
 class PeerPrediction:
     """What the replay store keeps per sample (the fields of models.replay.Prediction)."""
@@ -96,7 +93,7 @@ def _text(reply: Any) -> str:
 
 def _streamingbench(path: Path, model: str | None) -> dict[str, PeerPrediction]:
     from omnibench.data.streamingbench import question_order, sample_id, task_name, video_name
-    from omnibench.scoring.streamingbench_results import _last_turn, read_output
+    from omnibench.scoring.streamingbench_results import last_turn, read_output
 
     out_file = read_output(path, model)
     subset = _subset(path, out_file.kind, [e.video_path for e in out_file.entries])
@@ -105,15 +102,14 @@ def _streamingbench(path: Path, model: str | None) -> dict[str, PeerPrediction]:
         by_video[video_name(entry.video_path)].append(entry)
     out: dict[str, PeerPrediction] = {}
     for video, entries in by_video.items():
-        sequential = out_file.kind == "sqa"
-        order = list(range(len(entries))) if sequential else question_order([e.question for e in entries])
+        order = list(range(len(entries))) if out_file.kind == "sqa" else question_order([e.question for e in entries])
         if out_file.kind == "proactive":
             for k, pos in enumerate(order):
                 e = entries[pos]
                 if not e.has_reply:
                     continue
                 pred = PeerPrediction(f"{path.name}:{e.index}:{e.j}", task_name(subset), alerts=[], alert_texts=[])
-                when, content = _last_turn(e.reply, f"{path}, record {e.index}, question {e.j}")
+                when, content = last_turn(e.reply, f"{path}, record {e.index}, question {e.j}")
                 if e.reply.get("answered") not in (None, False) and when is not None:
                     pred.alerts, pred.alert_texts = [when], [content]
                 out[sample_id(subset, video, k)] = pred

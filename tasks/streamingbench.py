@@ -55,7 +55,7 @@ def streamingbench_task(subset: str, *, data_dir=None, lenient=False, prompts_fi
     root = streamingbench.video_root(data_dir)
     return Task(name=name, group="streamingbench", description=DESCRIPTIONS[subset], protocols=protocols,
                 samples=samples, scorers=scorers, headline=headline, prompts=prompts,
-                metric_docs={k: v for k, v in METRIC_DOCS.items() if k in ("accuracy",) or subset == "proactive"},
+                metric_docs={k: v for k, v in METRIC_DOCS.items() if (k == "accuracy") != (subset == "proactive")},
                 data_root=str(root) if root else None, video_hint=HELP)
 
 

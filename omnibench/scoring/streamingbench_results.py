@@ -107,7 +107,8 @@ def _first(reply: Any) -> Any:
     return None
 
 
-def _last_turn(reply: Any, where: str) -> tuple[float | None, str]:
+def last_turn(reply: Any, where: str) -> tuple[float | None, str]:
+    """(time, content) of a proactive reply's last dialog turn; (None, "") for an empty dialog."""
     if not isinstance(reply, dict) or not isinstance(reply.get("dialog_history"), list):
         raise DataError("a proactive reply must be an object with a 'dialog_history' list", file=where)
     history = reply["dialog_history"]
@@ -135,7 +136,7 @@ def reference_scores(path: str | Path, model: str | None = None) -> tuple[dict[s
         index, j, q, reply = entry.index, entry.j, entry.question, entry.reply
         task_type = str(q.get("task_type"))
         if out.kind == "proactive":
-            when, content = _last_turn(reply, f"{path}, record {index}, question {j}")
+            when, content = last_turn(reply, f"{path}, record {index}, question {j}")
             empty_history += when is None
             gt = seconds(str(q["ground_truth_time_stamp"]))
             stats[task_type]["total"] += 1
