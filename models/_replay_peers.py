@@ -25,6 +25,7 @@ from typing import Any
 
 from omnibench.errors import DataError
 
+
 @dataclass
 class PeerPrediction:
     """What the replay store keeps per sample (the fields of models.replay.Prediction)."""

@@ -58,7 +58,7 @@ def build_forward(rng: np.random.Generator) -> Built:
 
 def forward_probes():
     """Share of probes answered right (a reply naming exactly the target choice), overall and per kind."""
-    from omnibench.scoring.rules import _matches   # the suite's one closed-answer rule
+    from omnibench.scoring.rules import _matches  # the suite's one closed-answer rule
 
     def score(sample: Sample, record: SampleRecord) -> Score:
         tally: dict[str, list[int]] = {}

@@ -246,7 +246,7 @@ def _interrupted(rng: np.random.Generator, kind: str) -> Built:
 
 
 def build_forward(rng: np.random.Generator) -> Built:
-    from omnibench.tasks.synth_forward import build_forward as build   # its own module (it imports this one)
+    from omnibench.tasks.synth_forward import build_forward as build  # its own module (it imports this one)
 
     return build(rng)
 

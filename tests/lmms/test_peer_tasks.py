@@ -50,8 +50,8 @@ def test_peer_docs_and_the_same_numbers_as_omnibench(tmp_path):
                    task_settings=settings[task.split("_")[0]]).run([task])
         ours = score_run(run, task_settings=settings[task.split("_")[0]], tasks=[task])[0].metrics
         docs = _docs(tmp_path / "tasks", task)
-        got = _lmms_score(docs, lambda d: model._answer(d["sample_id"], int(d["turn"]),
-                                                        json.loads(d["sample"])["turns"][int(d["turn"])]["choices"]))
+        got = _lmms_score(docs, lambda d, model=model: model._answer(
+            d["sample_id"], int(d["turn"]), json.loads(d["sample"])["turns"][int(d["turn"])]["choices"]))
         assert {k: v for k, v in got.items() if k in ours} == {k: m.value for k, m in ours.items()}
         assert all(math.isnan(v) for k, v in got.items() if k not in ours)     # types this data lacks
 
