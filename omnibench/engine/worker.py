@@ -38,7 +38,7 @@ MAX_EMISSIONS = 4096             # per poll
 MAX_RESULT_BYTES = 4 << 20       # text a call may return
 ARENA_MIN_BYTES = 64 << 10       # arrays from this size travel through shared memory
 METHODS = ("generate", "should_respond", "reset", "feed", "ask", "poll")
-ATTRIBUTES = ("fps", "realtime_only", "registry_name", "speed")   # plain values the engine reads
+ATTRIBUTES = ("fps", "realtime_only", "registry_name", "speed", "replays_predictions")   # plain values the engine reads
 
 
 class ModelStuck(OmnibenchError):
