@@ -89,7 +89,8 @@ class Zygote:
                 self.conn.send(("fork",))
                 if not self.conn.poll(FORK_TIMEOUT_S):
                     raise ModelStuck(f"model {self.factory.name}: no worker process could be forked within "
-                                     f"{FORK_TIMEOUT_S:g} s")
+                                     f"{FORK_TIMEOUT_S:g} s (its zygote hangs: a thread of this process left "
+                                     "native state a forked process cannot free)")
                 _, pid = self.conn.recv()
                 fd = recv_handle(self.conn)
             except (EOFError, OSError) as exc:

@@ -38,7 +38,7 @@ MAX_EMISSIONS = 4096             # per poll
 MAX_RESULT_BYTES = 4 << 20       # text a call may return
 ARENA_MIN_BYTES = 64 << 10       # arrays from this size travel through shared memory
 METHODS = ("generate", "should_respond", "reset", "feed", "ask", "poll")
-ATTRIBUTES = ("fps", "realtime_only", "registry_name", "speed", "replays_predictions")   # plain values the engine reads
+MAX_ATTRIBUTES = 256             # plain attributes a profile keeps (the engine reads fps, realtime_only, ...)
 
 
 class ModelStuck(OmnibenchError):
@@ -69,8 +69,7 @@ class Profile:
     @classmethod
     def of(cls, model: Any, name: str = "") -> Profile:
         caps = capabilities_of(model, name)
-        attrs = {a: getattr(model, a) for a in ATTRIBUTES if isinstance(getattr(model, a, None), (str, int, float, bool))}
-        plain = json.loads(json.dumps([caps.public(), attrs], default=str))    # as a kept profile reads back
+        plain = json.loads(json.dumps([caps.public(), plain_attributes(model)], default=str))   # as kept on disk
         return cls(plain[0], tuple(m for m in METHODS if callable(getattr(model, m, None))), plain[1])
 
     def capabilities(self) -> Capabilities:
@@ -79,6 +78,17 @@ class Profile:
         if isinstance(values.get("frame_size"), list):
             values["frame_size"] = tuple(values["frame_size"])
         return Capabilities(**values, secrets=frozenset(self.public.get("secrets", ())))
+
+
+def plain_attributes(model: Any) -> dict[str, Any]:
+    """The model's public attributes holding plain values (class and instance; no property is run),
+    so the engine reads `fps`, `realtime_only`, `replays_predictions`, ... without the model here."""
+    found: dict[str, Any] = {}
+    for scope in [*reversed(type(model).__mro__), model]:
+        for key, value in vars(scope).items() if hasattr(scope, "__dict__") else ():
+            if not key.startswith("_") and isinstance(value, (str, int, float, bool)) and len(str(value)) <= 1000:
+                found[key] = value
+    return dict(list(found.items())[:MAX_ATTRIBUTES])
 
 
 def bounded(method: str, value: Any, model_id: str) -> Any:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -73,69 +72,58 @@ class _Job:
     def __init__(self, fn, args):
         self.fn, self.args = fn, args
         self.done = threading.Event()
-        self.finished = False
+        self.finished = self.hung = False
         self.result: Any = None
         self.error: BaseException | None = None
 
 
 class _Lanes:
-    """`slots` daemon threads owned by one model instance; a call waits for a free one."""
+    """At most `slots` calls at once into one model instance, each on a daemon thread of its own that
+    ends with the call. (A thread kept for the next call would keep whatever thread state native
+    libraries left in it, a video decoder's thread pool, and a process forked later would deadlock
+    freeing it: engine.pool forks workers.) A call past its timeout keeps its slot until it ends."""
 
     def __init__(self, slots: int, name: str):
-        self.slots = slots
+        self.slots, self.name = slots, name
         self.cond = threading.Condition()
-        self.idle: list[queue.SimpleQueue] = []
-        self.hung: set[int] = set()
+        self.busy = self.hung = 0
         self.closed = False
-        for i in range(slots):
-            inbox: queue.SimpleQueue = queue.SimpleQueue()
-            threading.Thread(target=self._serve, args=(inbox,), name=f"{name}-lane{i}", daemon=True).start()
-            self.idle.append(inbox)
-
-    def _serve(self, inbox: queue.SimpleQueue) -> None:
-        while True:
-            job = inbox.get()
-            if job is None:
-                return
-            try:
-                job.result = job.fn(*job.args)
-            except BaseException as exc:    # SystemExit and all: the caller decides
-                job.error = exc
-            with self.cond:
-                job.finished = True
-                self.hung.discard(id(inbox))
-                if self.closed:
-                    inbox.put(None)
-                else:
-                    self.idle.append(inbox)
-                self.cond.notify_all()
-            job.done.set()
 
     def call(self, fn, args, timeout: float | None):
-        """fn(*args) on a free lane. Returns (finished, job); None when every lane is hung or the
+        """fn(*args) in a free slot. Returns (finished, job); None when every slot is hung or the
         lanes are closed (the model was rebuilt: the caller goes on to the new lanes)."""
         with self.cond:
-            while not self.idle:
-                if self.closed or len(self.hung) >= self.slots:
+            while self.closed or self.busy >= self.slots:
+                if self.closed or self.hung >= self.slots:
                     return None
                 self.cond.wait()
-            inbox = self.idle.pop()
+            self.busy += 1
         job = _Job(fn, args)
-        inbox.put(job)
+        threading.Thread(target=self._run, args=(job,), name=f"{self.name}-call", daemon=True).start()
         if not job.done.wait(timeout):
             with self.cond:
                 if not job.finished:
-                    self.hung.add(id(inbox))
-                    self.cond.notify_all()    # a waiter may now see every lane hung
+                    job.hung = True
+                    self.hung += 1
+                    self.cond.notify_all()    # a waiter may now see every slot hung
                     return False, job
         return True, job
+
+    def _run(self, job: _Job) -> None:
+        try:
+            job.result = job.fn(*job.args)
+        except BaseException as exc:          # SystemExit and all: the caller decides
+            job.error = exc
+        with self.cond:
+            job.finished = True
+            self.busy -= 1
+            self.hung -= job.hung
+            self.cond.notify_all()
+        job.done.set()
 
     def close(self) -> None:
         with self.cond:
             self.closed = True
-            for inbox in self.idle:
-                inbox.put(None)
-            self.idle.clear()
             self.cond.notify_all()            # waiters leave for the new lanes
 
 

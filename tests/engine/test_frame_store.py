@@ -63,7 +63,7 @@ def test_the_bridge_on_a_long_720p_stream_keeps_a_bounded_number_of_frames_at_th
     watcher = Watcher()
     sample = Sample(id="long", task="t", video=VideoRef(path="v.mp4", end=599.0),
                     turns=[Query(t=1.0, text="Tell me when it turns red.", kind="alert_request", target=[5, 9])])
-    bridge = OfflineAsStreaming(GuardedModel(watcher, model_id="w"), Prompts(), every=60.0)
+    bridge = OfflineAsStreaming(GuardedModel(watcher, model_id="w"), Prompts(), sample, every=60.0)
     plan = StreamPlan(599.0, frames(600, 720, 1280), [1.0])
     StreamRunner(GuardedModel(bridge, model_id="b", isolate=False), Prompts(), tail_s=0.0).run(
         sample, plan, model_label="w")
