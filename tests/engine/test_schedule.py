@@ -114,6 +114,15 @@ def test_a_plan_error_on_rank_0_reaches_every_rank(tmp_path, memory_task):
     assert errors[1].startswith("DataError: (from rank 0)") and "changed since" in errors[1]
 
 
+def test_samples_are_handed_out_longest_stream_first(tmp_path, memory_task):
+    lengths = [30.0, 400.0, 5.0, 120.0]
+    samples = [s for i, d in enumerate(lengths) for s in text_samples(i + 1, "t_order_len", duration=d)[i:]]
+    name = memory_task("t_order_len", samples, protocols=("offline",))
+    model = Answers()
+    Evaluation(model="m", out=tmp_path, model_obj=model, progress=False).run([name])
+    assert model.asked == ["s001", "s003", "s000", "s002"]
+
+
 def test_longest_streams_first_and_unknown_lengths_count_as_the_mean():
     lengths = {"a": 10.0, "b": None, "c": 100.0, "d": 30.0, "e": 0.0}
     assert longest_first(lengths, lengths.get, key=str) == ["c", "b", "d", "a", "e"]
