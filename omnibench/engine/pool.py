@@ -16,6 +16,7 @@ import gc
 import io
 import os
 import pickle
+import select
 import signal
 import threading
 import time
@@ -143,6 +144,8 @@ class WorkerLane:
         """A new worker, and its profile once its model is built (within the start timeout)."""
         pool = self.pool
         self.pid, self.conn = pool.zygote_().fork()
+        self.poller = select.poll()                   # one per worker: cheaper than a selector per call
+        self.poller.register(self.conn.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
         self.starts += 1
         name, limit = pool.factory.name, pool.start_timeout_s
         if not self.conn.poll(limit):
@@ -172,7 +175,7 @@ class WorkerLane:
         message = self._pack(method, args)
         try:
             self.conn.send_bytes(message)
-            ready = self.conn.poll(timeout)
+            ready = bool(self.poller.poll(None if timeout is None else max(0, int(timeout * 1000))))
         except (OSError, EOFError):
             ready = True
         if not ready:

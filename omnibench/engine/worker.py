@@ -126,7 +126,7 @@ class _Arena:
 
     def __init__(self, tag: str):
         self.tag, self.path, self.size, self.map, self.offset = tag, "", 0, None, 0
-        self.generation = 0
+        self.generation, self.linked = 0, False
 
     def ensure(self, size: int) -> None:
         if size <= self.size:
@@ -137,6 +137,7 @@ class _Arena:
         self.path = os.path.join(folder, f"omnibench-{os.getpid()}-{self.tag}-{self.generation}")
         self.size = max(size, 2 * self.size, 1 << 20)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        self.linked = True
         try:
             os.ftruncate(fd, self.size)
             self.map = mmap.mmap(fd, self.size)
@@ -148,13 +149,13 @@ class _Arena:
         end = start + array.nbytes
         if self.map is None or end > self.size:
             raise _ArenaFull(end)
-        np.frombuffer(self.map, dtype=np.uint8, count=array.nbytes, offset=start)[:] = \
-            np.ascontiguousarray(array).view(np.uint8).reshape(-1)
+        np.ndarray(array.shape, dtype=array.dtype, buffer=self.map, offset=start)[...] = array
         self.offset = end
         return start
 
     def unlink(self) -> None:
-        if self.path:
+        if self.path and self.linked:
+            self.linked = False
             try:
                 os.unlink(self.path)
             except FileNotFoundError:
@@ -184,8 +185,7 @@ _CHILD_ARENA: dict[str, Any] = {"path": None, "map": None}
 
 def _from_arena(offset: int, shape: tuple, dtype: str) -> np.ndarray:
     """(In the worker) a copy of an array the parent laid out in the arena: the adapter may keep it."""
-    count = int(np.prod(shape)) if shape else 1
-    return np.frombuffer(_CHILD_ARENA["map"], dtype=np.dtype(dtype), count=count, offset=offset).reshape(shape).copy()
+    return np.ndarray(shape, dtype=dtype, buffer=_CHILD_ARENA["map"], offset=offset).copy()
 
 
 def _map_child_arena(path: str, size: int) -> None:
