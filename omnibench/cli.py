@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -316,16 +317,25 @@ def main(argv: list[str] | None = None, prog: str = "omnibench") -> int:
         if rest[0] == "m4" and len(rest) > 1 and rest[1] in ("train", "build-data"):
             return _m4_command(rest[1], rest[2:])
         args = build_parser(prog).parse_args(argv)
-        if not getattr(args, "quiet", False):
+        # read deep inside (judge progress, safejson's read limit) and by shard processes: set for this command
+        scoped = {"OMNIBENCH_QUIET": "1" if getattr(args, "quiet", False) else None,
+                  "OMNIBENCH_MAX_READ_MB": str(args.max_read_mb) if getattr(args, "max_read_mb", None) else None}
+        with _environment({k: v for k, v in scoped.items() if v is not None}):
             return COMMANDS[args.command](args)
-        before = os.environ.get("OMNIBENCH_QUIET")
-        os.environ["OMNIBENCH_QUIET"] = "1"          # read by progress displays deep inside (judge client)
-        try:
-            return COMMANDS[args.command](args)
-        finally:
-            os.environ.pop("OMNIBENCH_QUIET") if before is None else os.environ.update(OMNIBENCH_QUIET=before)
 
     return guarded(dispatch, debug=debug, prog=prog)
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]):
+    """These environment variables set while the block runs, then restored."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in before.items():
+            os.environ.pop(key, None) if old is None else os.environ.update({key: old})
 
 
 def run_eval_main(argv: list[str] | None = None) -> int:

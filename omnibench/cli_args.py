@@ -121,6 +121,7 @@ def run_parser(sub, prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--video-issues", choices=("report", "error"), default="report",
                    help="samples whose video is damaged (decode errors, frozen stretches): report, or count as errors")
     _task_options(p)
+    read_limit_option(p)
     p.add_argument("--no-score", action="store_true", help="only run; score later with `omnibench score`")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--device", default=None, help="lmms-eval spelling: given to the model as device=D "
@@ -169,6 +170,11 @@ def _temperature(text: str) -> float | str:
     return value
 
 
+def read_limit_option(p) -> None:
+    p.add_argument("--max-read-mb", type=positive_int, default=None, metavar="N",
+                   help="largest file (JSONL: line) read from a data root or run directory, in MiB (default 256)")
+
+
 def _reference_option(p) -> None:
     p.add_argument("--reference", choices=("omnimmi",), default=None,
                    help="the OmniMMI reference harness's behaviour for every row of the README's "
@@ -198,12 +204,14 @@ def build_parser(prog: str = "omnibench") -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress output (judge calls)")
     p.add_argument("--tasks", default=None, help="only these tasks (default: every task logged in the run)")
     _task_options(p)
+    read_limit_option(p)
     p = sub.add_parser("report", help="leaderboard (CSV, Markdown, HTML) from runs",
                        description="Leaderboard and per-sample page from one or more scored run directories.")
     p.add_argument("run_dirs", nargs="+", help="scored run directories")
     p.add_argument("--out", required=True, help="folder for leaderboard.csv, leaderboard.md and index.html")
     p.add_argument("--title", default="omnibench leaderboard", help="page title")
     _reference_option(p)
+    read_limit_option(p)
     p = sub.add_parser("list", help="list tasks or models")
     p.add_argument("what", choices=("tasks", "models"), help="tasks or models")
     data = sub.add_parser("data", help="datasets: stats, probe, synth, download").add_subparsers(

@@ -144,7 +144,9 @@ def stamp_results(run_dir: str | Path, settings: dict[str, Any]) -> None:
     path = Path(run_dir) / "results.json"
     if not path.is_file():
         return
-    results = Results.model_validate_json(path.read_text(encoding="utf-8"))
+    from omnibench.safejson import read_text
+
+    results = Results.model_validate_json(read_text(path))
     for r in results.results:
         r.settings["reference"] = settings["reference"]
         r.settings["reference_note"] = settings.get("reference_note", "")

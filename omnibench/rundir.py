@@ -113,12 +113,14 @@ def load_samples(run_dir: Path, task: str) -> list[Sample]:
         raise DataError(f"no samples stored for task {task}: this run directory is damaged or was not made "
                         f"by `omnibench run`; rerun the run command into it (finished samples are kept)",
                         file=str(path))
+    from omnibench.safejson import iter_jsonl
+
     out = []
-    for index, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+    for number, data in iter_jsonl(path):
         try:
-            out.append(Sample.model_validate(json.loads(line)))
-        except Exception as exc:
-            raise DataError(f"bad sample: {exc}", file=str(path), index=index) from exc
+            out.append(Sample.model_validate(data))
+        except ValueError as exc:
+            raise DataError(f"line {number}: bad sample: {exc}", file=str(path)) from exc
     check_unique_ids(task, out)
     return out
 
@@ -261,8 +263,10 @@ def read_spec(run_dir: Path, label: str) -> RunSpec | None:
     """The spec recorded for this model label (specs/…, else run.json when its label matches)."""
     for path in (spec_path(run_dir, label), Path(run_dir) / "run.json"):
         if path.exists():
+            from omnibench.safejson import read_text
+
             try:
-                spec = RunSpec.model_validate_json(path.read_text(encoding="utf-8"))
+                spec = RunSpec.model_validate_json(read_text(path))
             except ValueError:
                 continue                   # an older run.json (RunInfo): no identity recorded
             if spec.model == label:

@@ -16,9 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-from omnibench.errors import OmnibenchError
+from omnibench.errors import DataError, OmnibenchError
+from omnibench.safejson import open_regular
 
 log = logging.getLogger(__name__)
+MAX_LOCK_BYTES = 1 << 16        # a lock file holds a few hundred bytes; one from elsewhere is not trusted
 
 
 class RunLockedError(OmnibenchError):
@@ -84,11 +86,13 @@ class RunLock:
         self.release()
 
     # -- helpers ------------------------------------------------------------------------------
-    def _read(self) -> dict:
+    def _read(self, path: Path | None = None) -> dict:
+        """The owner a lock file names; {} when it is unreadable, not a regular file or oversized."""
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            with open_regular(path or self.path) as fh:
+                data = json.loads(fh.read(MAX_LOCK_BYTES))
             return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
+        except (OSError, ValueError, DataError):
             return {}
 
     def _stale(self, other: dict) -> bool:
@@ -110,10 +114,7 @@ class RunLock:
             os.replace(self.path, grave)
         except FileNotFoundError:
             return
-        try:
-            moved = json.loads(grave.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            moved = {}
+        moved = self._read(grave)
         if isinstance(moved, dict) and moved.get("pid") != seen.get("pid") and isinstance(moved.get("pid"), int) \
                 and _alive(moved["pid"]):
             os.replace(grave, self.path)

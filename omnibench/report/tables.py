@@ -18,6 +18,7 @@ from typing import Any
 from omnibench.errors import DataError
 from omnibench.report.definitions import UNDEFINED, metric_definition
 from omnibench.results import Results, RunInfo, TaskResult
+from omnibench.safejson import iter_lines, read_text
 
 # OmniMMI's paper columns, in its order: (column, our task)
 OMNIMMI_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -70,7 +71,7 @@ def _run_json(run_dir: Path) -> tuple[RunInfo | None, int | None]:
     if not path.exists():
         return None, None
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(read_text(path))
     except ValueError as exc:
         raise DataError(f"unreadable run info: {exc}", file=str(path)) from exc
     try:
@@ -96,8 +97,7 @@ def _find(value: Any, key: str) -> Any:
 def _count_lines(path: Path) -> int | None:
     if not path.exists():
         return None
-    with open(path, encoding="utf-8") as fh:
-        return sum(1 for line in fh if line.strip())
+    return sum(1 for _, line in iter_lines(path) if line.strip())
 
 
 def _shards(run_dir: Path, task: str, model: str) -> str | None:
@@ -113,7 +113,7 @@ def _shards(run_dir: Path, task: str, model: str) -> str | None:
 
 def _read(path: Path, model: type, what: str):
     try:
-        return model.model_validate_json(path.read_text(encoding="utf-8"))
+        return model.model_validate_json(read_text(path))
     except ValueError as exc:
         raise DataError(f"unreadable {what}: {exc}", file=str(path)) from exc
 

@@ -18,6 +18,7 @@ from omnibench.engine.eventlog import EventLog, SampleRecord, latest_records
 from omnibench.errors import DataError
 from omnibench.results import Results, SampleScore, TaskResult
 from omnibench.rundir import load_samples, read_spec, sample_hash, slug
+from omnibench.safejson import read_text
 from omnibench.sanitize import dump_json
 from omnibench.scoring.base import Score
 
@@ -148,7 +149,7 @@ def _write_jsonl(path: Path, rows: list[SampleScore]) -> None:
 
 def _merge_results(path: Path, new: list[TaskResult]) -> None:
     """Replace the (task, model) entries just scored; keep the others."""
-    old = Results.model_validate_json(path.read_text(encoding="utf-8")).results if path.exists() else []
+    old = Results.model_validate_json(read_text(path)).results if path.exists() else []
     keys = {(r.task, r.model) for r in new}
     merged = [r for r in old if (r.task, r.model) not in keys] + new
     tmp = path.with_suffix(f".tmp{os.getpid()}")

@@ -87,7 +87,7 @@ def load_prompt(spec: str | Path | JudgePrompt = "omnimmi-v1") -> JudgePrompt:
     if str(spec) in BUILTIN_PROMPTS:
         return BUILTIN_PROMPTS[str(spec)]
     path = Path(spec)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"unknown judge prompt {str(spec)!r}: not one of {sorted(BUILTIN_PROMPTS)} "
                           "and not a file")
     from omnibench.safejson import loads, read_text  # bad bytes, huge ints, deep nesting: DataError with the line
@@ -101,5 +101,5 @@ def load_prompt(spec: str | Path | JudgePrompt = "omnimmi-v1") -> JudgePrompt:
     missing = [slot for slot in SLOTS if slot not in data.user]
     if missing:
         raise ConfigError(f"judge prompt file {path}: field 'user' lacks {', '.join(missing)}")
-    version = data.version or f"file:{path.stem}-{hashlib.sha256(path.read_bytes()).hexdigest()[:10]}"
+    version = data.version or f"file:{path.stem}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
     return JudgePrompt(version=version, system=data.system, user=data.user)
