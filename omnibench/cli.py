@@ -29,7 +29,7 @@ def cmd_run(args) -> int:
                           "declares how many calls may run at once (max_concurrency). Drop the flag or give 1.")
     tasks = registry.resolve_tasks(lmms_task_names(args.tasks))
     out = Path(args.out or Path("runs") / slug(args.model))
-    model_args = device_arg(args.model, args.device, registry.parse_model_args(args.model_args))
+    model_args = device_arg(args.model, args.device, registry.parse_model_args(args.model_args, args.model))
     if args.lenient and args.model == "replay":
         model_args.setdefault("lenient", True)     # bad alert times skipped and reported, not fatal
     settings = task_settings(args)

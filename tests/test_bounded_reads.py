@@ -34,7 +34,7 @@ def _finishes(fn, seconds: float = 10.0):
     def call():
         try:
             outcome["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+        except BaseException as exc:
             outcome["error"] = exc
 
     thread = threading.Thread(target=call, daemon=True)
