@@ -47,7 +47,7 @@ def cmd_run(args) -> int:
                                 protocol=args.protocol, timeout_s=args.timeout or None, task_settings=settings,
                                 progress=not args.quiet, keep_errors=args.keep_errors,
                                 rerun_changed=args.rerun_changed, cache=args.cache, check_judge=not args.no_score,
-                                video_issues=args.video_issues,
+                                video_issues=args.video_issues, label=args.label,
                                 **({"max_stream_s": args.max_stream_s} if args.max_stream_s else {}))
         runs = evaluation.run(tasks)
     for r in runs:
@@ -69,7 +69,7 @@ def cmd_run(args) -> int:
     from omnibench.report import markdown_table
 
     print(markdown_table(results))
-    return code
+    return max(code, _say_what_went_unscored(results))
 
 
 def check_run_dir(run_dir: Path) -> None:
@@ -84,12 +84,12 @@ def check_run_dir(run_dir: Path) -> None:
                           "made it (it resumes), then score it.")
 
 
-def _score(run_dir, settings: dict, tasks):
+def _score(run_dir, settings: dict, tasks, **options):
     """score_run, then each result says which reference mode (and whose wording) produced it."""
     from omnibench.reference import stamp_results
     from omnibench.scoring.run_scores import score_run
 
-    results = score_run(run_dir, task_settings=settings, tasks=tasks)
+    results = score_run(run_dir, task_settings=settings, tasks=tasks, **options)
     if settings.get("reference"):
         stamp_results(run_dir, settings)
         for r in results:
@@ -103,7 +103,8 @@ def cmd_score(args) -> int:
 
     check_run_dir(Path(args.run_dir))
     tasks = registry.resolve_tasks(lmms_task_names(args.tasks)) if args.tasks else None
-    results = _score(args.run_dir, score_settings(args.run_dir, args.reference, task_settings(args)), tasks)
+    results = _score(args.run_dir, score_settings(args.run_dir, args.reference, task_settings(args)), tasks,
+                     judge_url_from_run=args.judge_url_from_run, force=args.force)
     if args.json:
         print(json.dumps({r.task: {"model": r.model, **{k: v.model_dump() for k, v in r.metrics.items()},
                                    "n_samples": r.n_samples, "n_errors": r.n_errors,
@@ -112,13 +113,47 @@ def cmd_score(args) -> int:
         from omnibench.report import markdown_table
 
         print(markdown_table(results))
-    return 0
+    return _say_what_went_unscored(results)
+
+
+def _say_what_went_unscored(results) -> int:
+    """On stderr: the most common reasons samples stayed unscored, judges that could not be used, results
+    kept because the new ones scored fewer samples. 1 when a judge failed or results were kept, else 0."""
+    for r in results:
+        if r.n_unscored:
+            reasons = "; ".join(f"{n} x {why}" for why, n in r.unscored_reasons.items())
+            print(f"omnibench: {r.task} · {r.model}: {r.n_unscored} of {r.n_samples} sample(s) unscored"
+                  + (f"; most common: {reasons}" if reasons else ""), file=sys.stderr)
+    for line in [*getattr(results, "judge_failures", []), *getattr(results, "kept", [])]:
+        print(f"omnibench: {line}", file=sys.stderr)
+    return 1 if getattr(results, "judge_failures", None) or getattr(results, "kept", None) else 0
+
+
+def _rescore_stale(run_dirs: list[Path], rescore: bool) -> None:
+    """Score again each run whose logs are newer than its results.json (or that has none), with the recorded
+    settings and the user's judge; without `rescore`, a stale run is an error."""
+    from omnibench.reference import score_settings
+    from omnibench.report.tables import stale_reason
+
+    for run_dir in run_dirs:
+        why = stale_reason(run_dir)
+        if why is None:
+            continue
+        if not rescore:
+            raise ConfigError(f"{run_dir}: {why}; its numbers are stale. Run `omnibench score {run_dir}` (or drop "
+                              "--no-rescore), then report again.")
+        print(f"omnibench: {run_dir}: {why}; scoring it again", file=sys.stderr)
+        check_run_dir(run_dir)
+        if _say_what_went_unscored(_score(run_dir, score_settings(run_dir, None, {}), None)):
+            raise ConfigError(f"{run_dir}: scoring it again did not give complete results (see above); fix that "
+                              f"and run `omnibench score {run_dir}`, then report again")
 
 
 def cmd_report(args) -> int:
     from omnibench.report import load_results, markdown_table, write_report
     from omnibench.report.tables import load_runs, merge_warnings
 
+    _rescore_stale([Path(d) for d in args.run_dirs], args.rescore)
     if args.reference:
         from omnibench.reference import recorded
 
@@ -283,7 +318,16 @@ COMMANDS = {"run": cmd_run, "score": cmd_score, "report": cmd_report, "list": cm
 
 
 def guarded(call, *, debug: bool, prog: str) -> int:
-    """Run one command: an error is one paragraph on stderr and a non-zero exit; the traceback only under --debug."""
+    """Run one command: an error is one paragraph on stderr and a non-zero exit; the traceback only under --debug.
+
+    Everything it prints passes the scrubber every file passes (omnibench.sanitize): no key reaches the terminal."""
+    from omnibench.sanitize import scrubbed_terminal
+
+    with scrubbed_terminal():
+        return _guarded(call, debug=debug, prog=prog)
+
+
+def _guarded(call, *, debug: bool, prog: str) -> int:
     try:
         return call()
     except OmnibenchError as exc:

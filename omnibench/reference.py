@@ -127,6 +127,8 @@ def score_settings(run_dir: str | Path, mode: str | None, given: dict[str, Any])
     rec = recorded(run_dir)
     if rec is not None:
         base = dict(rec["task_settings"])
+        if isinstance(base.get("judge"), dict):     # the endpoint is the user's, never the run directory's
+            base["judge"] = {k: v for k, v in base["judge"].items() if k != "base_url"}
         explicit = {k: v for k, v in given.items() if v is not None and k not in ("seed",)}
         if explicit.get("judge"):
             base["judge"] = {**(base.get("judge") or {}), **explicit.pop("judge")}

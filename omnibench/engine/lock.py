@@ -2,7 +2,7 @@
 
 Two copies of one command into one run directory would run every sample twice. The lock file
 `<run dir>/.lock.shard<i>of<n>` is created atomically (O_EXCL) with the owner's PID, host and
-command; a second process fails with a message naming the first. A lock whose process is gone
+command (scrubbed of secrets); a second process fails with a message naming the first. A lock whose process is gone
 (same host, PID not alive) is stale: it is replaced, and the takeover is logged.
 """
 
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from omnibench.errors import DataError, OmnibenchError
 from omnibench.safejson import open_regular
+from omnibench.sanitize import scrub
 
 log = logging.getLogger(__name__)
 MAX_LOCK_BYTES = 1 << 16        # a lock file holds a few hundred bytes; one from elsewhere is not trusted
@@ -51,8 +52,9 @@ class RunLock:
 
     def acquire(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        # the command is for people (who holds the directory); it passes the scrubber like every file we write
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
-                 "command": " ".join(sys.argv)[:500]}
+                 "command": scrub(" ".join(sys.argv))[:500]}
         for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -125,8 +127,11 @@ class RunLock:
         pid = other.get("pid", "?")
         host = other.get("host", "?")
         started = other.get("started")
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)) if isinstance(started, (int, float)) else "?"
-        command = other.get("command") or "?"
+        try:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
+        except (TypeError, ValueError, OverflowError, OSError):      # a lock file from elsewhere says anything
+            when = "?"
+        command = scrub(str(other.get("command") or "?"))[:500]
         return (f"run directory {self.run_dir} (shard {self.shard}) is in use by process {pid} on {host}, "
                 f"started {when} ({command}); wait for it to finish or stop it. If that process is gone, "
                 f"delete {self.path}")

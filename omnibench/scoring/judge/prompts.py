@@ -16,6 +16,7 @@ from the user's OmniMMI checkout (omnibench.reference_prompts); `--reference omn
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,11 @@ class JudgePrompt:
     version: str
     system: str
     user: str  # template with {question}, {answer}, {prediction}
+
+    @property
+    def sha256(self) -> str:
+        """The prompt's text (system and user template), hashed: what the judge cache keys on."""
+        return hashlib.sha256(json.dumps([self.system, self.user]).encode("utf-8", "surrogatepass")).hexdigest()
 
     def messages(self, question: str, answer: str, prediction: str) -> list[dict[str, str]]:
         # one pass over the template, so text inside an input is never re-substituted
