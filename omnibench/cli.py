@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from omnibench.cli_args import alias, build_parser, device_arg, lmms_task_names, run_parser, task_settings, unexpected
@@ -119,7 +120,7 @@ def cmd_score(args) -> int:
 def _say_what_went_unscored(results) -> int:
     """On stderr: the most common reasons samples stayed unscored, judges that could not be used, results
     kept because the new ones scored fewer samples. 1 when a judge failed or results were kept, else 0."""
-    for r in results:
+    for r in getattr(results, "scored", results):
         if r.n_unscored:
             reasons = "; ".join(f"{n} x {why}" for why, n in r.unscored_reasons.items())
             print(f"omnibench: {r.task} · {r.model}: {r.n_unscored} of {r.n_samples} sample(s) unscored"
@@ -259,7 +260,7 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
         except ConfigError as exc:       # e.g. m4-tiny without its checkpoint
             print(f"omnibench: {name} skipped: {exc}", file=sys.stderr, flush=True)
             continue
-        processes = _processes_for(limit)
+        processes = _processes_for(limit, out, tasks)
         if processes > 1:
             del evaluation
             _run_in_shards(name, out, tasks, limit, processes)
@@ -273,9 +274,15 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
     return 0
 
 
-def _processes_for(limit: int | None) -> int:
+def _processes_for(limit: int | None, out: Path | None = None, tasks: Sequence[str] = ()) -> int:
     """The full board is CPU-bound, one sample at a time per process (video decoding; m4-tiny's streams
-    in Python): one engine shard per core. A --limit run is too small to pay for the process starts."""
+    in Python): one engine shard per core. A --limit run is too small to pay for the process starts.
+    A run directory resumes in the shard layout it was started with (it takes one layout)."""
+    from omnibench.rundir import log_layouts
+
+    for task in tasks if out is not None else ():
+        if found := sorted(log_layouts(out, task)):
+            return found[0]
     if limit is not None:
         return 1
     return max(1, min(4, os.cpu_count() or 1))

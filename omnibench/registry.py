@@ -178,8 +178,8 @@ def parse_model_args(text: str | None, model: str | None = None) -> dict[str, An
     """`a=1,b=x` -> settings typed by the model factory's annotations (never eval'd, never guessed).
 
     A `str` setting stays the text given (`checkpoint=0001`, `revision=1.10`, `tag=nan`); `int`,
-    `float` and `bool` are parsed strictly; None only where the annotation allows it and the text is
-    empty (`fault=`). A repeated key, or a key the factory does not take, is an error listing the
+    `float` and `bool` are parsed strictly (an unannotated setting: as its default's type); None only
+    where the annotation allows it and the text is empty (`fault=`). A repeated key, or a key the factory does not take, is an error listing the
     keys it takes. Without a model (or for `lmms:` models, which lmms-eval types itself by guessing,
     as its own command line does) values stay text, except lmms-eval's guesses for `lmms:`.
     """
@@ -220,9 +220,12 @@ def _factory_parameters(factory: Callable[..., Any]) -> tuple[set[str], dict[str
     except Exception:  # an annotation that does not resolve: those settings stay text
         hints = {}
     kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    names = {n for n, p in signature.parameters.items() if p.kind in kinds}
+    params = {n: p for n, p in signature.parameters.items() if p.kind in kinds}
     open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
-    return names, {k: v for k, v in hints.items() if k in names}, open_ended
+    # no annotation: the default's type says it (`sleep=0.0` is a float), else the text stays text
+    typed = {n: hints.get(n, type(p.default) if type(p.default) in (bool, int, float) else inspect.Parameter.empty)
+             for n, p in params.items()}
+    return set(params), typed, open_ended
 
 
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")

@@ -70,9 +70,24 @@ class RunLock:
                 fh.flush()
                 os.fsync(fh.fileno())
             self.held = True
+            self._one_layout()
             return
         raise RunLockedError(f"cannot take the lock {self.path}: it keeps reappearing; another process "
                              "is starting on this run directory")
+
+    def _one_layout(self) -> None:
+        """Shards of another layout (i/m, m != n) must not run beside this one: their samples overlap.
+        Checked after taking our own lock, so two layouts starting at once cannot both pass."""
+        n = self.path.name.rsplit("of", 1)[1]
+        for other in sorted(self.run_dir.glob(".lock.shard*of*")):
+            if other.name.rsplit("of", 1)[1] == n or ".stale" in other.name:
+                continue
+            owner = self._read(other)
+            if owner and not self._stale(owner, other):
+                self.release()
+                raise RunLockedError(f"run directory {self.run_dir} is in use by process {owner.get('pid', '?')} "
+                                     f"with shard layout {other.name.rsplit('of', 1)[1]}; this one is layout {n}. "
+                                     "A run directory takes one shard layout: wait for it, or use another --out.")
 
     def release(self) -> None:
         if self.held:
@@ -97,12 +112,12 @@ class RunLock:
         except (OSError, ValueError, DataError):
             return {}
 
-    def _stale(self, other: dict) -> bool:
+    def _stale(self, other: dict, path: Path | None = None) -> bool:
         pid = other.get("pid")
         if not isinstance(pid, int) or isinstance(pid, bool):
             # unreadable or half-written: stale once it is old enough that no writer is still at it
             try:
-                return time.time() - self.path.stat().st_mtime > 10.0
+                return time.time() - (path or self.path).stat().st_mtime > 10.0
             except OSError:
                 return True
         if other.get("host") not in (None, socket.gethostname()):

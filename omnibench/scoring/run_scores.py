@@ -32,13 +32,14 @@ JUDGE_URL_ENV = "OMNIBENCH_JUDGE_BASE_URL"
 
 
 class ScoredRun(list):
-    """The TaskResults of one `score_run` (a list), with what the command must tell the user:
-    `kept`, entries whose earlier results had more scored samples and were kept; `judge_failures`,
-    why a judge could not be used."""
+    """The TaskResults in results.json after one `score_run` (a list), with what the command must tell
+    the user: `scored`, the results this scoring computed (kept or not); `kept`, entries whose earlier
+    results had more scored samples and were kept; `judge_failures`, why a judge could not be used."""
 
-    def __init__(self, results: list[TaskResult], kept: list[str], judge_failures: list[str]):
+    def __init__(self, results: list[TaskResult], scored: list[TaskResult], kept: list[str],
+                 judge_failures: list[str]):
         super().__init__(results)
-        self.kept, self.judge_failures = kept, judge_failures
+        self.scored, self.kept, self.judge_failures = scored, kept, judge_failures
 
 
 def collect_records(run_dir: Path, task: str) -> dict[str, dict[str, SampleRecord]]:
@@ -168,7 +169,7 @@ def score_run(run_dir: str | Path, *, task_settings: dict[str, Any] | None = Non
     kept = _merge_results(run_dir, scored, force)
     notes = [f"{r.task} · {r.model}: kept the earlier results ({kept[key].n_scored} scored sample(s)); this scoring "
              f"had {r.n_scored}. --force replaces them" for r, _ in scored if (key := (r.task, r.model)) in kept]
-    return ScoredRun([kept.get((r.task, r.model), r) for r, _ in scored], notes, failures)
+    return ScoredRun([kept.get((r.task, r.model), r) for r, _ in scored], [r for r, _ in scored], notes, failures)
 
 
 def unscored_reasons(scores: list[SampleScore], top: int = 3) -> dict[str, int]:
