@@ -280,8 +280,8 @@ def _processes_for(limit: int | None, out: Path | None = None, tasks: Sequence[s
     A run directory resumes in the shard layout it was started with (it takes one layout)."""
     from omnibench.rundir import log_layouts
 
-    for task in tasks if out is not None else ():
-        if found := sorted(log_layouts(out, task)):
+    for task in tasks:
+        if out is not None and (found := sorted(log_layouts(out, task))):
             return found[0]
     if limit is not None:
         return 1

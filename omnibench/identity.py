@@ -106,9 +106,12 @@ def model_label(name: str, settings: dict[str, Any]) -> str:
 
 
 def check_label(label: str) -> str:
+    """A label given with --label: one line, 1 to 120 characters; anything shaped like a secret masked."""
+    from omnibench.sanitize import scrub
+
     if not label.strip() or len(label) > 120 or any(c in label for c in "\n\r\t"):
-        raise ConfigError(f"--label {label!r}: give a name of 1 to 120 characters on one line")
-    return label.strip()
+        raise ConfigError(f"--label {scrub(label)!r}: give a name of 1 to 120 characters on one line")
+    return scrub(label.strip())
 
 
 # -- code -----------------------------------------------------------------------------------------

@@ -202,7 +202,7 @@ def parse_model_args(text: str | None, model: str | None = None) -> dict[str, An
     for key, value in pairs:
         if key not in params and not open_ended:
             raise ConfigError(f"model {model!r} takes no setting {key!r}; it takes: {', '.join(sorted(params)) or 'none'}")
-        out[key] = _typed(model, key, value, hints.get(key, inspect.Parameter.empty))
+        out[key] = _typed(entry.name, key, value, hints.get(key, inspect.Parameter.empty))
     return out
 
 

@@ -66,8 +66,10 @@ def sample_hash(sample: Sample) -> str:
 
 
 def check_unique_ids(task: str, samples: list[Sample]) -> None:
-    seen: set[str] = set()
-    dupes = sorted({s.id for s in samples if s.id in seen or seen.add(s.id)})
+    counts: dict[str, int] = {}
+    for sample in samples:
+        counts[sample.id] = counts.get(sample.id, 0) + 1
+    dupes = sorted(i for i, n in counts.items() if n > 1)
     if dupes:
         raise DataError(f"task {task}: sample ids must be unique; repeated: {', '.join(dupes[:10])}")
 
@@ -250,12 +252,10 @@ def check_one_run(run_dir: Path, task: str, logs: LabelLogs) -> None:
     if len(logs.run_ids) > 1:
         ids = sorted(logs.run_ids, key=str)
         counts = {i: sum(r.run_id == i for r in logs.records.values()) for i in ids}
-        specs = {i: read_spec(run_dir, logs.label, i) for i in ids if i}
-        why = []
-        if len(specs) >= 2 and all(specs.values()):
-            first, *rest = ids
-            why = [f"{first} vs {other}: {', '.join(specs[first].differences(specs[other], task)) or 'unknown'}"
-                   for other in rest if specs.get(first) and specs.get(other)]
+        specs = {i: spec for i in ids if i and (spec := read_spec(run_dir, logs.label, i)) is not None}
+        first, *rest = ids
+        why = [f"{first} vs {other}: {', '.join(specs[first].differences(specs[other], task)) or 'unknown'}"
+               for other in rest if first in specs and other in specs]
         raise ConfigError(f"{run_dir}: {logs.label} · {task} mixes answers of {len(ids)} runs: "
                           + ", ".join(f"{i} ({counts[i]} sample(s))" for i in ids)
                           + (f"; they differ in {'; '.join(why)}" if why else "")

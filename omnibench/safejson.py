@@ -88,7 +88,8 @@ def iter_lines(path: str | Path) -> Iterator[tuple[int, bytes]]:
 
 
 def _line_of(data: bytes | str, offset: int) -> int:
-    return data[:offset].count(b"\n" if isinstance(data, bytes) else "\n") + 1
+    head = data[:offset]
+    return (head.count(b"\n") if isinstance(head, bytes) else head.count("\n")) + 1
 
 
 def read_text(path: str | Path) -> str:

@@ -103,7 +103,7 @@ def resolve_headline(task: str, headline: str | tuple[str, str], scorers: list) 
         if scorer not in declared:
             raise ConfigError(f"task {task}: headline {headline!r} names scorer {scorer!r}; its scorers are "
                               f"{', '.join(declared) or 'none'} (metrics: {offered()})")
-        if declared[scorer] is not None and base not in declared[scorer]:
+        if (own := declared[scorer]) is not None and base not in own:
             raise ConfigError(f"task {task}: headline {headline!r}: scorer {scorer} has no metric {metric!r} "
                               f"(metrics: {offered()})")
         return f"{scorer}/{metric}" if base in shared else metric

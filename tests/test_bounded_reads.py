@@ -156,7 +156,7 @@ class _Answers:
         return "a0"
 
 
-@pytest.mark.parametrize("name", ["run.json", "specs/m.json", "results.json", "samples/t_fifo.jsonl",
+@pytest.mark.parametrize("name", ["run.json", "specs/m/*.json", "results.json", "samples/t_fifo/m.jsonl",
                                   "logs/t_fifo/m.shard0of1.jsonl"])
 def test_run_directory_files_that_are_fifos_are_refused(tmp_path, memory_task, name, capsys):
     from omnibench.cli import main
@@ -167,8 +167,7 @@ def test_run_directory_files_that_are_fifos_are_refused(tmp_path, memory_task, n
     task = memory_task("t_fifo", text_samples(2, "t_fifo"), [choice_match()], protocols=("offline",))
     Evaluation(model="m", out=tmp_path, model_obj=_Answers(), progress=False).run([task])
     assert main(["score", str(tmp_path), "--quiet"]) == 0
-    found = [p for p in tmp_path.rglob("*") if p.is_file() and p.relative_to(tmp_path).as_posix().replace(
-        "samples/t_fifo/m.jsonl", "samples/t_fifo.jsonl") == name]
+    found = sorted(tmp_path.glob(name))
     assert found, sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
     found[0].unlink()
     _fifo(found[0])
@@ -177,3 +176,13 @@ def test_run_directory_files_that_are_fifos_are_refused(tmp_path, memory_task, n
         ["score", str(tmp_path), "--quiet"]
     assert _finishes(lambda: main(command)) == 2
     assert "not a regular file (a FIFO)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("number", ["1e999", "1" + "0" * 5000])
+def test_an_event_log_number_no_float_holds_is_a_data_error_naming_file_and_line(tmp_path, number):
+    log = EventLog(tmp_path / "m.shard0of1.jsonl")
+    log.append(SampleRecord(sample_id="s0", task="t", model="m"))
+    with open(log.path, "a") as fh:
+        fh.write('{"sample_id": "s1", "task": "t", "model": "m", "ended_at": %s}\n' % number)
+    with pytest.raises(DataError, match=r"m.shard0of1.jsonl: line 2"):
+        list(log.records())

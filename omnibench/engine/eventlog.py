@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,7 +87,7 @@ class EventLog:
         """Finished records; a partial last line (a killed writer) is skipped, a bad middle line raises.
 
         Read line by line from a regular file only, each line bounded (omnibench.safejson.iter_lines)."""
-        from omnibench.safejson import iter_lines
+        from omnibench.safejson import iter_lines, loads
 
         if not self.path.exists():
             return
@@ -96,12 +95,14 @@ class EventLog:
             if not raw.strip():
                 continue
             torn = not raw.endswith(b"\n")     # no newline: the write never finished (only the last line)
-            try:
-                yield SampleRecord.model_validate(json.loads(raw.decode("utf-8")))
-            except (UnicodeDecodeError, json.JSONDecodeError, ValidationError) as exc:
+            try:     # safejson: a number no float holds (1e999, 10**400) is a DataError naming file and line
+                yield SampleRecord.model_validate(loads(raw.decode("utf-8"), file=self.path, line=number))
+            except (UnicodeDecodeError, DataError, ValidationError) as exc:
                 if torn:
                     return
-                raise DataError(f"unreadable event record: {exc}", file=str(self.path), index=number - 1) from exc
+                if isinstance(exc, DataError):
+                    raise
+                raise DataError(f"line {number}: unreadable event record: {exc}", file=str(self.path)) from exc
 
     def finished_ids(self) -> set[str]:
         return {r.sample_id for r in self.records()}

@@ -119,10 +119,12 @@ def judge_settings_for_scoring(recorded: dict | None, given: dict | None, from_r
         return {**merged, "base_url": given["base_url"]}
     mine = os.environ.get(JUDGE_URL_ENV) or None
     if "base_url" in recorded and public_url(mine) != recorded["base_url"]:
-        shown = {None: "the OpenAI API (no base URL set)"}
+        def shown(url: str | None) -> str:
+            return url or "the OpenAI API (no base URL set)"
+
         raise ConfigError(
-            f"this run was judged at {shown.get(recorded['base_url'], recorded['base_url'])}; your judge is "
-            f"{shown.get(public_url(mine), public_url(mine))} (${JUDGE_URL_ENV}). Your key goes only to an endpoint "
+            f"this run was judged at {shown(recorded['base_url'])}; your judge is {shown(public_url(mine))} "
+            f"(${JUDGE_URL_ENV}). Your key goes only to an endpoint "
             "you name: pass --judge-base-url URL to judge with yours (verdicts may differ from the run's), or "
             "--judge-url-from-run to send your key to the recorded one.")
     return {**merged, **({"base_url": mine} if mine else {})}

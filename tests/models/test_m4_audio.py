@@ -116,7 +116,8 @@ def test_omnimmi_task_runs_with_questions_spoken_by_the_tts(audio_checkpoint, tm
     Evaluation(model="m4", model_args={"checkpoint": str(audio_checkpoint), "max_new_tokens": 3},
                out=tmp_path / "run", progress=False, protocol="offline",
                task_settings={"data_dir": str(data)}).run(["omnimmi_pt"])
-    samples = [json.loads(line) for line in (tmp_path / "run" / "samples" / "omnimmi_pt.jsonl").read_text().splitlines()]
+    [stored] = (tmp_path / "run" / "samples" / "omnimmi_pt").glob("*.jsonl")       # the label's own sample set
+    samples = [json.loads(line) for line in stored.read_text().splitlines()]
     assert samples and all(q["audio"] for q in samples[0]["turns"])        # every question spoken
     records = [r for p in (tmp_path / "run" / "logs" / "omnimmi_pt").glob("*.jsonl") for r in EventLog(p).records()]
     assert records and not [e for e in records[0].events if e.kind == "error"]
