@@ -7,7 +7,8 @@ Two things are fixed, never fatal:
   values of settings `is_secret` names secret (`register_secret_settings`), the environment's
   `*_API_KEY`, `*_TOKEN`, `*_SECRET`, `*_PASSWORD` variables (read at each call, so a key set after
   import is still caught), and text shaped like a credential even when nobody registered it (a
-  judge, a server or another process may echo what we never saw): `Bearer <token>`, `sk-...` keys,
+  judge, a server or another process may echo what we never saw): `Bearer <token>`, an
+  `Authorization: Basic <base64>` header, `sk-...` keys,
   URL userinfo (`http://user:pass@host`), and secret-named assignments (`?api-key=`, `&key=`,
   `token=...` on a command line, `"api_key": "..."` in JSON, an `api-key:` header).
 
@@ -44,13 +45,14 @@ SECRET_NAMES = frozenset({
 })
 _NAME = "|".join(sorted((n.replace("_", "[-_]") for n in SECRET_NAMES), key=len, reverse=True))
 # credentials nobody registered: shapes (one pass over the text, each kind in its own group)
+_Q = r"\\{0,3}[\"']"     # a quote, maybe escaped (a JSON text inside a JSON string): values never take a backslash
 _SHAPED = re.compile(
-    r"(?P<bearer>\b(?i:bearer)\s+)[A-Za-z0-9._~+/=-]{8,}"
+    rf"(?P<bearer>\b(?i:bearer)\s+|(?i:authorization)(?:{_Q})?\s*[:=]\s*(?:{_Q})?(?i:basic)\s+)[A-Za-z0-9._~+/=-]{{8,}}"
     r"|\bsk-[A-Za-z0-9_-]{16,}"
-    r"|(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/@?#\"'<>]+@"                 # URL userinfo
-    rf"|(?P<assign>(?<![\w.-])(?i:{_NAME})=)[^\s,&;\"'<>#]+"                   # ?api-key=..., token=...
-    rf"|(?P<json>\"(?i:{_NAME})\"\s*:\s*\")(?:[^\"\\]|\\.)+"                  # "api_key": "..."
-    r"|(?P<header>(?<![\w-])(?i:x-api-key|api-key|api_key|apikey):\s*)[^\s\"',;]+")
+    r"|(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/@?#\"'<>\\]+@"                 # URL userinfo
+    rf"|(?P<assign>(?<![\w.-])(?i:{_NAME})=)[^\s,&;\"'<>#\\]+"                     # ?api-key=..., token=...
+    rf"|(?P<json>{_Q}(?i:{_NAME}){_Q}\s*:\s*{_Q})[^\"\\]+"                           # "api_key": "..."
+    r"|(?P<header>(?<![\w-])(?i:x-api-key|api-key|api_key|apikey):\s*)[^\s\"',;\\]+")
 
 
 def is_secret(name: str, declared: frozenset[str] | set[str] = frozenset()) -> bool:
@@ -134,6 +136,39 @@ def _unshape(match: re.Match) -> str:
     return (match.group(kept) if kept else "") + MASK + ("@" if kept == "scheme" else "")
 
 
+# every credential shape holds one of these (lower-cased), with at most `before` characters of it ahead
+_ANCHORS = (("bearer", 0), ("basic", 40), ("sk-", 0), ("://", 40), ("key", 24), ("token", 24), ("secret", 24),
+            ("passw", 24), ("credentials", 8), ("authorization", 8), ("sig", 8))
+_AFTER = 4096            # a credential ends within this many characters of its anchor
+
+
+def _unshaped(text: str) -> str:
+    """Credential shapes masked. The regex runs only near the anchors found by plain substring search
+    (a long stream's record is megabytes of frame events; one regex pass over it costs a second)."""
+    lower = text.lower()
+    spans = []
+    for anchor, before in _ANCHORS:
+        at = lower.find(anchor)
+        while at >= 0:
+            spans.append((max(0, at - before), at + len(anchor) + _AFTER))
+            at = lower.find(anchor, at + 1)
+    if not spans:
+        return text
+    spans.sort()
+    merged = [list(spans[0])]
+    for start, end in spans[1:]:
+        if start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, done = [], 0
+    for start, end in merged:
+        out += [text[done:start], _SHAPED.sub(_unshape, text[start:end])]
+        done = end
+    out.append(text[done:])
+    return "".join(out)
+
+
 def _masker(secrets: list[str]):
     pattern = _pattern(tuple(secrets))
 
@@ -141,7 +176,7 @@ def _masker(secrets: list[str]):
         text = fix_unicode(text)
         if pattern is not None:
             text = pattern.sub(MASK, text)
-        return _SHAPED.sub(_unshape, text)
+        return _unshaped(text)
     return mask
 
 

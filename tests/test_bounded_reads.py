@@ -178,7 +178,7 @@ def test_run_directory_files_that_are_fifos_are_refused(tmp_path, memory_task, n
     assert "not a regular file (a FIFO)" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("number", ["1e999", "1" + "0" * 5000])
+@pytest.mark.parametrize("number", ["1e999", "1" + "0" * 5000], ids=["1e999", "5000-digits"])
 def test_an_event_log_number_no_float_holds_is_a_data_error_naming_file_and_line(tmp_path, number):
     log = EventLog(tmp_path / "m.shard0of1.jsonl")
     log.append(SampleRecord(sample_id="s0", task="t", model="m"))

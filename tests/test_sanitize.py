@@ -171,13 +171,16 @@ def test_run_says_how_many_invalid_code_points_it_replaced(tmp_path, memory_task
     ("--model-args api_key=abc123def456,base_url=http://h", "--model-args api_key=***,base_url=http://h"),
     ('{"api_key": "abc123def456", "model": "m"}', '{"api_key": "***", "model": "m"}'),
     ("header api-key: abc123def456", "header api-key: ***"),
-], ids=["userinfo", "user-only", "query-api-key", "query-key", "argv", "json", "header"])
+    ('{"authorization": "Basic c29tZW9uZTpodW50ZXIy"}', '{"authorization": "***"}'),
+    ("authorization: Basic c29tZW9uZTpodW50ZXIy", "authorization: Basic ***"),
+], ids=["userinfo", "user-only", "query-api-key", "query-key", "argv", "json", "header", "basic-json",
+        "basic-header"])
 def test_secret_shaped_text_is_masked_without_registration(text, masked):
     assert sanitize.scrub(text) == masked
 
 
 def test_settings_named_like_secrets_only_by_whole_name_stay_readable():
-    text = "max_tokens=5 tokens_per_poll=3 keyframes=2 monkey=1 api_key_file=x.txt"
+    text = "max_tokens=5 tokens_per_poll=3 keyframes=2 monkey=1 api_key_file=x.txt; a basic understanding"
     assert sanitize.scrub(text) == text
 
 
@@ -191,3 +194,12 @@ def test_the_terminal_is_scrubbed_too(monkeypatch, capsys):
         print("url http://u:p4ssw0rd-x@h/v1 on stderr", file=sys.stderr)
     out, err = capsys.readouterr()
     assert KEY not in out and "***" in out and "p4ssw0rd-x" not in err
+
+
+def test_masking_inside_json_text_nested_in_json_keeps_it_valid_json():
+    """A server's JSON error body stored inside a record's JSON: escaped quotes, and values never eat a backslash."""
+    body = json.dumps({"authorization": "Basic c29tZW9uZTpodW50ZXIy", "api_key": "zzz123456789", "url":
+                       "http://u:pw-123456@h/v1?token=t0k3n-9999&x=1"})
+    text = sanitize.scrub(json.dumps({"error": f"400: {body}"}))
+    inner = json.loads(json.loads(text)["error"][5:])
+    assert inner == {"authorization": "***", "api_key": "***", "url": "http://***@h/v1?token=***&x=1"}

@@ -4,6 +4,7 @@ run, a refused second run, servers echoing the key, URLs with userinfo or key pa
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -27,7 +28,9 @@ USER_PASS = "userinfo-pass-planted-4242"               # http://user:PASS@ in th
 QUERY_KEY = "query-key-planted-7777"                   # ?api-key= in the model's base_url
 JUDGE_PASS = "judge-pass-planted-5151"                 # userinfo in the judge's base_url
 JUDGE_QUERY = "judge-query-planted-6161"               # ?key= in the judge's base_url
-PLANTED = (ENV_KEY, JUDGE_KEY, MODEL_KEY, USER_PASS, QUERY_KEY, JUDGE_PASS, JUDGE_QUERY)
+# userinfo travels as an `Authorization: Basic base64(user:password)` header: that is a credential too
+BASIC = [base64.b64encode(f"someone:{p}".encode()).decode()[:24] for p in (USER_PASS, JUDGE_PASS)]
+PLANTED = (ENV_KEY, JUDGE_KEY, MODEL_KEY, USER_PASS, QUERY_KEY, JUDGE_PASS, JUDGE_QUERY, *BASIC)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -97,6 +100,7 @@ def test_run_score_report_and_failing_servers_leak_no_planted_key(tmp_path, plan
         printed.append(text)
         assert code == 1 and "1 sample(s) failed" in text, text
         assert model.count >= 3 and judge.count >= 1
+        assert not leaks(printed, tmp_path / "run", tmp_path / "cache"), "after the run"
         code, text = cli("score", str(tmp_path / "run"), "--judge-base-url", judge_url, "--quiet")
         printed.append(text)
         # a judge URL whose key parameter makes the server answer 404 with the path (and the key) in it
