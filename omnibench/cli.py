@@ -118,16 +118,10 @@ def cmd_score(args) -> int:
 
 
 def _say_what_went_unscored(results) -> int:
-    """On stderr: the most common reasons samples stayed unscored, judges that could not be used, results
-    kept because the new ones scored fewer samples. 1 when a judge failed or results were kept, else 0."""
-    for r in getattr(results, "scored", results):
-        if r.n_unscored:
-            reasons = "; ".join(f"{n} x {why}" for why, n in r.unscored_reasons.items())
-            print(f"omnibench: {r.task} · {r.model}: {r.n_unscored} of {r.n_samples} sample(s) unscored"
-                  + (f"; most common: {reasons}" if reasons else ""), file=sys.stderr)
-    for line in [*getattr(results, "judge_failures", []), *getattr(results, "kept", [])]:
+    """Why samples stayed unscored, judges that failed, results kept (on stderr); 1 when the scoring failed."""
+    for line in results.notes():
         print(f"omnibench: {line}", file=sys.stderr)
-    return 1 if getattr(results, "judge_failures", None) or getattr(results, "kept", None) else 0
+    return 1 if results.failed else 0
 
 
 def _rescore_stale(run_dirs: list[Path], rescore: bool) -> None:

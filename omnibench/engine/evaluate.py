@@ -23,8 +23,7 @@ from omnibench.engine.shard import in_shard
 from omnibench.engine.stream import StreamPlan, StreamRunner, check_mode, clock_frames, query_times
 from omnibench.engine.wrapper import DEFAULT_TIMEOUT_S, GuardedModel, ModelStuck, ResponseCache
 from omnibench.errors import ConfigError, DataError, JudgeError, OmnibenchError
-from omnibench.fingerprint import module_code
-from omnibench.identity import model_spec
+from omnibench.identity import code_of, model_spec
 from omnibench.progress import progress
 from omnibench.rundir import (
     TaskSpec,
@@ -212,7 +211,7 @@ class Evaluation:
         self.spec.task_specs[task.name] = TaskSpec(
             name=task.name, version=task.version, prompts_version=task.prompts.version,
             prompts_sha256=stable_hash(task.prompts.templates)[:16], settings=settings,
-            code=_task_code(entry.factory if entry else None, task.prompts),
+            code=code_of(entry.factory if entry else None, type(task.prompts)),   # the task's own modules
             samples_sha256=stable_hash(sorted(hashes.values()))[:16], n_samples=len(samples))
         protocol = choose_protocol(task, self.model.inner, self.protocol)
         if task.data_root is None and self.model.caps.needs_video and samples:
@@ -342,14 +341,6 @@ class Evaluation:
         end = stream_end(sample, reader.duration, self.max_stream_s)
         frames = reader.iter_frames(fps=fps, start=start, end=end, size=caps.frame_size)
         return StreamPlan(float(end), frames, query_times(sample, float(end), fps))
-
-
-def _task_code(factory: Any, prompts: Any) -> dict[str, str]:
-    """The task's own modules (its factory's and its prompts'), omnibench's scoring and harness left out."""
-    from omnibench.identity import HARNESS_ONLY, factory_source
-
-    starts = [factory_source(o).split(":")[0] for o in (factory, type(prompts)) if o is not None]
-    return module_code([s for s in starts if s not in ("?", "__main__")], stop=HARNESS_ONLY)
 
 
 def spoken(samples: list[Sample]) -> list[Sample]:

@@ -41,6 +41,21 @@ class ScoredRun(list):
         super().__init__(results)
         self.scored, self.kept, self.judge_failures = scored, kept, judge_failures
 
+    @property
+    def failed(self) -> bool:
+        """A judge could not be used, or results were kept: the command exits non-zero."""
+        return bool(self.judge_failures or self.kept)
+
+    def notes(self) -> list[str]:
+        """For people: the most common reasons samples stayed unscored, judges that failed, results kept."""
+        out = []
+        for r in self.scored:
+            if r.n_unscored:
+                reasons = "; ".join(f"{n} x {why}" for why, n in r.unscored_reasons.items())
+                out.append(f"{r.task} · {r.model}: {r.n_unscored} of {r.n_samples} sample(s) unscored"
+                           + (f"; most common: {reasons}" if reasons else ""))
+        return out + self.judge_failures + self.kept
+
 
 def collect_records(run_dir: Path, task: str) -> dict[str, dict[str, SampleRecord]]:
     """{model label: {sample id: latest record}} over every shard (a retried sample: its newest record)."""
