@@ -33,6 +33,8 @@ def cmd_run(args) -> int:
     model_args = device_arg(args.model, args.device, registry.parse_model_args(args.model_args, args.model))
     if args.lenient and args.model == "replay":
         model_args.setdefault("lenient", True)     # bad alert times skipped and reported, not fatal
+    if args.data_dir and args.model == "replay":
+        model_args.setdefault("data_dir", args.data_dir)   # OmniMMI's files are matched against the same annotations
     settings = task_settings(args)
     from omnibench import reference
 
@@ -239,9 +241,12 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
 
     if limit is None:              # the whole suite up front, with its progress bar
         ensure_suite(seed=0, progress=True)
-    tasks = registry.resolve_tasks(BOARD_TASKS)
+    board = registry.resolve_tasks(BOARD_TASKS)
     run_dirs = []
     for name in models or registry.board_models():
+        entry = registry.models(include_hidden=True).get(name)
+        takes = entry.board_tasks if entry is not None and entry.board_tasks else board
+        tasks = [t for t in board if t in takes]
         out = Path(root) / "runs" / "synth" / name
         print(f"== {name}", flush=True)
         if name == "m4-tiny" and importlib.util.find_spec("torch") is None:
@@ -254,7 +259,7 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
         except ConfigError as exc:       # e.g. m4-tiny without its checkpoint
             print(f"omnibench: {name} skipped: {exc}", file=sys.stderr, flush=True)
             continue
-        processes = _processes_for(limit, out, tasks)
+        processes = _processes_for(limit, out, tasks, evaluation.model.caps.needs_video)
         if processes > 1:
             del evaluation
             _run_in_shards(name, out, tasks, limit, processes)
@@ -268,16 +273,16 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
     return 0
 
 
-def _processes_for(limit: int | None, out: Path | None = None, tasks: Sequence[str] = ()) -> int:
+def _processes_for(limit: int | None, out: Path, tasks: Sequence[str], needs_video: bool = True) -> int:
     """The full board is CPU-bound, one sample at a time per process (video decoding; m4-tiny's streams
-    in Python): one engine shard per core. A --limit run is too small to pay for the process starts.
-    A run directory resumes in the shard layout it was started with (it takes one layout)."""
+    in Python): one engine shard per core. A --limit run, or a model that reads no video, is too small
+    to pay for the process starts. A run directory resumes in the shard layout it was started with."""
     from omnibench.rundir import log_layouts
 
     for task in tasks:
-        if out is not None and (found := sorted(log_layouts(out, task))):
+        if found := sorted(log_layouts(out, task)):
             return found[0]
-    if limit is not None:
+    if limit is not None or not needs_video:
         return 1
     return max(1, min(4, os.cpu_count() or 1))
 

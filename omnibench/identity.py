@@ -40,7 +40,8 @@ RUNTIME_SETTINGS = frozenset({
     "max_concurrency", "workers", "device", "base_url", "host", "port", "progress", "verbose", "response_cache",
 })
 # task settings that only change how answers are scored, or only where files are (their content is hashed)
-SCORING_ONLY = frozenset({"judge", "alert_time", "drop_first_second", "lenient"})
+SCORING_ONLY = frozenset({"judge", "alert_time", "drop_first_second", "lenient", "online_answers",
+                          "count_empty_alerts"})
 PATH_SETTINGS = frozenset({"data_dir", "prompts_file", "reference_note"})
 # omnibench modules that build what a model is given (their imports inside omnibench are followed)
 INPUT_MODULES = ("omnibench.engine.evaluate", "omnibench.engine.stream", "omnibench.engine.offline",
