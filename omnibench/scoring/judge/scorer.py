@@ -69,6 +69,8 @@ class JudgeTurns:
         self._factory = None if isinstance(client, JudgeClient) else client
         self.per_turn = per_turn
         self.fill_answers = fill_answers
+        self.drop_unscored_turns = drop_unscored_turns
+        self.online = online      # "first": a live stream's answers as the reference's online loop keeps them
         self.refused: str | None = None      # the judge refused every call (401, no key): said by `score`
 
     def failures(self) -> list[str]:
@@ -77,8 +79,6 @@ class JudgeTurns:
         if self._client is not None and (lost := self._client.unreachable()):
             out.append(lost)
         return out
-        self.drop_unscored_turns = drop_unscored_turns
-        self.online = online      # "first": a live stream's answers as the reference's online loop keeps them
 
     @property
     def client(self) -> JudgeClient:
