@@ -34,7 +34,9 @@ def _cache() -> SqliteStore:
     global _store
     with _store_lock:
         path = cache_dir() / "fingerprints.sqlite"
-        if _store is None or _store.path != path:      # the cache directory may change (tests, --out per user)
+        if _store is None or _store.path != path:      # the cache directory may change ($OMNIBENCH_CACHE)
+            if _store is not None:
+                _store.close()
             _store = SqliteStore(path, "fingerprints")
         return _store
 
