@@ -183,6 +183,9 @@ def _task_options(p) -> None:
     p.add_argument("--judge-parse", choices=("strict", "reference"), default=None,
                    help="judge replies: strict (default; the verdict object, clear yes/no, score 0..5) or as "
                         "OmniMMI's evaluate.py reads them (the whole reply a literal, 'yes' anywhere in pred)")
+    p.add_argument("--task-args", default=None, metavar="K=V,...",
+                   help="task settings by name (the OVO-Bench and StreamingBench rows of the README's differences "
+                        "tables, e.g. clip_end=ceil,context_s=60); a task takes the ones it knows")
     _reference_option(p)
 
 
@@ -214,9 +217,9 @@ def read_limit_option(p) -> None:
 
 
 def _reference_option(p) -> None:
-    p.add_argument("--reference", choices=("omnimmi",), default=None,
-                   help="the OmniMMI reference harness's behaviour for every row of the README's "
-                        "'Where omnibench differs' table (recorded in the run)")
+    p.add_argument("--reference", choices=("omnimmi", "ovobench", "streamingbench"), default=None,
+                   help="that benchmark's reference behaviour for every row of its table in the README's "
+                        "'Where omnibench differs' sections (recorded in the run)")
 
 
 def _fps(text: str) -> float:
@@ -272,16 +275,23 @@ def build_parser(prog: str = "omnibench") -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="suite seed (default 0)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--n-per-task", type=positive_int, default=6, help="samples per task (default 6)")
-    p = data.add_parser("reference-prompts", help="read the judge and AP prompts from your OmniMMI checkout")
-    p.add_argument("path", help="root of your OmniMMI repository checkout")
+    p = data.add_parser("reference-prompts", help="read a reference's prompt wording from your checkout of it")
+    p.add_argument("path", help="root of your checkout of the reference repository")
+    p.add_argument("--benchmark", choices=("omnimmi", "ovobench", "streamingbench"), default="omnimmi",
+                   help="whose checkout: OmniMMI (judge and AP prompts, default), OVO-Bench or StreamingBench")
     p.add_argument("--out", default=None, help="folder to write to (default: where --reference finds them)")
-    p = data.add_parser("reference-scores", help="the reference's judged gpt4o/*.json files through our metrics")
-    p.add_argument("path", help="its <output_dir>/<task>/<model>/gpt4o folder")
-    p.add_argument("--task", required=True, choices=("ap", "si", "sg", "md"), help="which task's files")
+    p = data.add_parser("reference-scores", help="a reference's own result files, scored as it scores them")
+    p.add_argument("path", help="omnimmi: its <output_dir>/<task>/<model>/gpt4o folder; ovobench: a results/<model> "
+                                "folder; streamingbench: an output JSON of its eval.py")
+    p.add_argument("--benchmark", choices=("omnimmi", "ovobench", "streamingbench"), default="omnimmi",
+                   help="whose files (default omnimmi)")
+    p.add_argument("--task", choices=("ap", "si", "sg", "md"), default=None, help="omnimmi: which task's files")
+    p.add_argument("--model", default=None, help="streamingbench: the key holding the replies (found when only one)")
     p.add_argument("--json", action="store_true", help="every metric as one JSON object (default: one per line)")
-    p = data.add_parser("download", help="fetch OmniMMI videos and clips from the Hugging Face Hub")
-    p.add_argument("dataset", choices=("omnimmi",), help="dataset name")
+    p = data.add_parser("download", help="fetch a benchmark's data from the Hugging Face Hub")
+    p.add_argument("dataset", choices=("omnimmi", "ovobench", "streamingbench"), help="dataset name")
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--no-videos", action="store_true", help="ovobench: the annotations only (no 44 GB of videos)")
     p = sub.add_parser("m4", help="M4: build-data (M4-IT data), train (SFT recipes); `omnibench m4 train --help`",
                        description="M4 training: `omnibench m4 build-data ...` and `omnibench m4 train --recipe NAME "
                                    "[key=value ...]`; each has its own --help.")
@@ -296,6 +306,8 @@ def task_settings(args) -> dict:
                                ("prompt", args.judge_prompt), ("judge_empty", args.judge_empty)) if v}
     if args.judge_temperature is not None:
         judge["temperature"] = None if args.judge_temperature == "none" else args.judge_temperature
+    from omnibench.peer_reference import parse_task_args
+
     judge.update({k: v for k, v in (("timeout_s", args.judge_timeout), ("attempts", args.judge_attempts),
                                     ("parse", args.judge_parse)) if v is not None})
     return {"data_dir": args.data_dir, "lenient": args.lenient or None, "seed": args.seed,
@@ -303,4 +315,4 @@ def task_settings(args) -> dict:
             "si_input": args.si_input, "ask_times": args.ask_times, "drop_first_second": args.drop_first_second,
             "count_empty_alerts": args.count_empty_alerts, "online_answers": args.online_answers,
             "online_answer_slot": args.online_answer_slot, "pt_online_input": args.pt_online_input,
-            "missing_clip": args.missing_clip, "spoken_form": args.spoken_form}
+            "missing_clip": args.missing_clip, "spoken_form": args.spoken_form, **parse_task_args(args.task_args)}

@@ -31,6 +31,7 @@ from omnibench import __version__
 from omnibench.cache import stable_hash
 from omnibench.errors import ConfigError
 from omnibench.fingerprint import module_code
+from omnibench.peer_reference import SCORING_ONLY as PEER_SCORING_ONLY
 from omnibench.sanitize import is_secret
 
 LIBRARIES = ("torch", "transformers", "av", "decord", "numpy", "lmms_eval")   # they compute frames and answers
@@ -41,7 +42,7 @@ RUNTIME_SETTINGS = frozenset({
 })
 # task settings that only change how answers are scored, or only where files are (their content is hashed)
 SCORING_ONLY = frozenset({"judge", "alert_time", "drop_first_second", "lenient", "online_answers",
-                          "count_empty_alerts"})
+                          "count_empty_alerts"}) | PEER_SCORING_ONLY
 PATH_SETTINGS = frozenset({"data_dir", "prompts_file", "reference_note"})
 # omnibench modules that build what a model is given (their imports inside omnibench are followed)
 INPUT_MODULES = ("omnibench.engine.evaluate", "omnibench.engine.stream", "omnibench.engine.offline",

@@ -39,7 +39,7 @@ from omnibench.cache import cache_dir
 from omnibench.errors import ConfigError
 from omnibench.scoring.judge.client import REFERENCE_MODEL
 
-MODES = ("omnimmi",)
+MODES = ("omnimmi", "ovobench", "streamingbench")   # the peers' rows: omnibench.peer_reference
 RECORD_FILE = "reference.json"
 JUDGE_PROMPT_FILE = "judge_prompt.json"
 TASK_PROMPTS_FILE = "task_prompts.json"
@@ -70,6 +70,10 @@ def task_settings(mode: str, given: dict[str, Any], *, prompts: Path | None = No
     """`given` (the user's task settings) with the reference's task and judge rows filled in; the user's explicit
     choices win. The result carries `reference` (the mode) and `reference_note` (whose wording)."""
     check_mode(mode)
+    if mode != "omnimmi":
+        from omnibench import peer_reference
+
+        return peer_reference.task_settings(mode, given, prompts=prompts)
     folder = prompts or prompts_dir()
     judge_prompt, task_prompts = folder / JUDGE_PROMPT_FILE, folder / TASK_PROMPTS_FILE
     out = dict(given)
@@ -108,6 +112,8 @@ def m4_model_args(model: str, given: dict[str, Any], mode: str = "omnimmi") -> t
     """
     if not model.startswith("m4"):
         return dict(given), "not an M4 model: the M4 rows do not apply"
+    if mode != "omnimmi":
+        return dict(given), f"the M4 rows are OmniMMI's M4 settings: not applied in {mode} mode"
     # the adapter's own setting switches its preset on (explicit model args still win inside it)
     return {"reference": mode, **given}, "M4 rows: M4 reference settings on (model setting reference=%s)" % mode
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from omnibench.data.schema import Sample
-from omnibench.engine.boundary import offline_request
+from omnibench.engine.boundary import clip_start, offline_request
 from omnibench.engine.bounds import VideoIssuePolicy, note_video_issues
 from omnibench.engine.capabilities import Capabilities, capabilities_of
 from omnibench.engine.eventlog import Event, SampleRecord
@@ -74,8 +74,7 @@ class ClipSource:
         if clip and sample.metadata.get("clips_required"):     # reference mode: it reads clips/ only
             raise DataError(f"sample {sample.id}: pre-cut clip {clip} is missing under {self.root} "
                             "(--missing-clip error; `cut` reads [0, end] of the full video instead)")
-        start = sample.video.start or 0.0
-        return self._sample(sample.video.path, count=count, fps=fps, start=start, end=end)
+        return self._sample(sample.video.path, count=count, fps=fps, start=clip_start(sample, end), end=end)
 
     def clip(self, sample: Sample, end: float | None) -> Path:
         """A file of [start, end] for adapters that read video themselves: the dataset's pre-cut clip
@@ -85,7 +84,7 @@ class ClipSource:
         ready = clip_for(sample, end)
         if ready and resolve_video(self.root, ready).exists():
             return resolve_video(self.root, ready)
-        return cut(resolve_video(self.root, sample.video.path), sample.video.start or 0.0, end)
+        return cut(resolve_video(self.root, sample.video.path), clip_start(sample, end), end)
 
     def _sample(self, relative: str, **span):
         from omnibench.data.video import VideoIssues
@@ -190,7 +189,10 @@ class OfflineAsStreaming:
 
     Harness-side: it is built for one sample and keeps it (the model it polls sees only requests).
     Alert requests: "has it happened yet? yes/no" on the clip so far; a yes is an alert at that
-    time. Other turns are answered once, at the first poll after they arrive.
+    time. When the task's prompts have `alert_answer(sample, turn)` (StreamingBench's proactive
+    output: "when X happens, output Y"), a yes is followed by that question on the same clip, the
+    reply is the alert's text, and that request is not polled again. Other turns are answered once,
+    at the first poll after they arrive.
     """
 
     def __init__(self, model: GuardedModel, prompts: Prompts, sample: Sample, *, every: float = 1.0,
@@ -206,6 +208,7 @@ class OfflineAsStreaming:
         self.times: list[float] = []
         self.asked: list[int] = []
         self.answered: set[int] = set()
+        self.alerted: set[int] = set()          # requests already answered through alert_answer
         self.last_poll = float("-inf")
         self.answers: list[str] = ["" for _ in self.sample.turns]
 
@@ -243,10 +246,17 @@ class OfflineAsStreaming:
         if t - self.last_poll + 1e-9 < self.every:
             return out
         self.last_poll = t
+        answer_prompt = getattr(self.prompts, "alert_answer", None)
         for turn in self.asked:
-            if self.sample.turns[turn].kind == "alert_request":
+            if self.sample.turns[turn].kind == "alert_request" and turn not in self.alerted:
                 text, _ = self.model.generate(self._request(turn, self.prompts.poll(self.sample, turn), t))
-                if text.strip().lower().startswith("yes"):
+                if not text.strip().lower().startswith("yes"):
+                    continue
+                if callable(answer_prompt):
+                    said, _ = self.model.generate(self._request(turn, answer_prompt(self.sample, turn), t))
+                    self.alerted.add(turn)
+                    out.append(Emission(text=said or "alert", turn=None, refers_to=t))
+                else:
                     out.append(Emission(text="alert", turn=None, refers_to=t))
         return out
 
