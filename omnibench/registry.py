@@ -185,15 +185,7 @@ def parse_model_args(text: str | None, model: str | None = None) -> dict[str, An
     keys it takes. Without a model (or for `lmms:` models, which lmms-eval types itself by guessing,
     as its own command line does) values stay text, except lmms-eval's guesses for `lmms:`.
     """
-    pairs: list[tuple[str, str]] = []
-    for part in (p for p in (text or "").split(",") if p.strip()):
-        if "=" not in part:
-            raise ConfigError(f"model argument {part!r} is not key=value")
-        key, value = (s.strip() for s in part.split("=", 1))
-        if key in dict(pairs):
-            raise ConfigError(f"model argument {key!r} is given twice ({key}={dict(pairs)[key]} and {key}={value}); "
-                              "give it once")
-        pairs.append((key, value))
+    pairs = _key_values(text, "model argument")
     if model is not None and model.startswith("lmms:"):
         return {k: _lmms_guess(v) for k, v in pairs}
     entry = models(include_hidden=True).get(model) if model else None
@@ -204,8 +196,35 @@ def parse_model_args(text: str | None, model: str | None = None) -> dict[str, An
     for key, value in pairs:
         if key not in params and not open_ended:
             raise ConfigError(f"model {model!r} takes no setting {key!r}; it takes: {', '.join(sorted(params)) or 'none'}")
-        out[key] = _typed(entry.name, key, value, hints.get(key, inspect.Parameter.empty))
+        out[key] = _typed(f"model {entry.name!r}", key, value, hints.get(key, inspect.Parameter.empty))
     return out
+
+
+def parse_task_args(text: str | None) -> dict[str, Any]:
+    """`--task-args clip_end=ceil,context_s=60`: each value typed as the task factories that take that
+    setting annotate it (or by their default's type); where no factory says (`context_s=None`), read
+    as lmms-eval reads `key=value` text, as these settings always were."""
+    out: dict[str, Any] = {}
+    for key, value in _key_values(text, "task argument"):
+        hints = [h[key] for entry in tasks(include_hidden=True).values()
+                 for names, h, _ in [_factory_parameters(entry.factory)]
+                 if key in names and h[key] is not inspect.Parameter.empty]
+        out[key] = _typed("--task-args", key, value, hints[0]) if hints else _lmms_guess(value)
+    return out
+
+
+def _key_values(text: str | None, what: str) -> list[tuple[str, str]]:
+    """`a=1,b=x` as (key, text) pairs; not key=value, or a key given twice, is an error."""
+    pairs: list[tuple[str, str]] = []
+    for part in (p for p in (text or "").split(",") if p.strip()):
+        if "=" not in part:
+            raise ConfigError(f"{what} {part!r} is not key=value")
+        key, value = (s.strip() for s in part.split("=", 1))
+        if key in dict(pairs):
+            raise ConfigError(f"{what} {key!r} is given twice ({key}={dict(pairs)[key]} and {key}={value}); "
+                              "give it once")
+        pairs.append((key, value))
+    return pairs
 
 
 def _factory_parameters(factory: Callable[..., Any]) -> tuple[set[str], dict[str, Any], bool]:
@@ -233,7 +252,7 @@ def _factory_parameters(factory: Callable[..., Any]) -> tuple[set[str], dict[str
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 
-def _typed(model: str, key: str, text: str, annotation: Any) -> Any:
+def _typed(owner: str, key: str, text: str, annotation: Any) -> Any:
     """`text` as the annotation says; a ConfigError naming the setting and the type it wants."""
     import types
     import typing
@@ -254,7 +273,7 @@ def _typed(model: str, key: str, text: str, annotation: Any) -> Any:
     if any(getattr(m, "__fspath__", None) or m is Path for m in wanted):
         return text
     allowed = " or ".join(problems) + (" (or empty for None)" if type(None) in members else "")
-    raise ConfigError(f"model {model!r}: setting {key}={text!r} is not {allowed}")
+    raise ConfigError(f"{owner}: setting {key}={text!r} is not {allowed}")
 
 
 def _parse_as(kind: Any, text: str) -> Any:

@@ -169,3 +169,11 @@ def test_the_default_board_comes_from_the_registry_and_the_core_imports_no_model
     # cli.py's `omnibench m4 train` dispatches to the m4 package on purpose
     offenders = [str(p) for p in core.rglob("*.py") if p.name != "cli.py" and pattern.search(p.read_text())]
     assert not offenders
+
+
+def test_task_args_are_typed_by_the_task_factories():
+    assert registry.parse_task_args("seed=01,n_per_task=3") == {"seed": 1, "n_per_task": 3}   # synth: seed: int
+    with pytest.raises(ConfigError, match="--task-args: setting seed='x' is not a whole number"):
+        registry.parse_task_args("seed=x")
+    with pytest.raises(ConfigError, match="'seed' is given twice"):
+        registry.parse_task_args("seed=1,seed=2")
