@@ -18,6 +18,8 @@ An adapter sets plain attributes (class or instance) or one `capabilities = Capa
                       every sample, in step, and rank 0 writes the records
     deterministic     the same request always gets the same answer (response cache allowed)
     secrets           setting names that are secrets, besides the default list (api_key, token, ...)
+    runtime_settings  setting names that never change an answer (an endpoint, a timeout, `watch`), besides
+                      identity.RUNTIME_SETTINGS: left out of the run id and the default label
     weights_fingerprint  hash of the loaded checkpoint (rundir.fingerprint_path), or None
 """
 
@@ -32,7 +34,7 @@ from omnibench.errors import ConfigError
 
 FIELDS = ("needs_video", "num_frames", "offline_fps", "frame_size", "video_input", "max_side", "accepts_audio",
           "transient_errors", "max_concurrency", "remote", "tensor_parallel", "deterministic", "secrets",
-          "weights_fingerprint")
+          "runtime_settings", "weights_fingerprint")
 
 
 class Capabilities(BaseModel):
@@ -51,6 +53,7 @@ class Capabilities(BaseModel):
     tensor_parallel: bool = False
     deterministic: bool = False
     secrets: frozenset[str] = frozenset()
+    runtime_settings: frozenset[str] = frozenset()
     weights_fingerprint: str | None = None
 
     @field_validator("transient_errors")
@@ -77,9 +80,10 @@ class Capabilities(BaseModel):
 
     def public(self) -> dict[str, Any]:
         """For run.json: JSON values only."""
-        out = self.model_dump(exclude={"transient_errors", "secrets"})
+        out = self.model_dump(exclude={"transient_errors", "secrets", "runtime_settings"})
         out["transient_errors"] = [t.__name__ for t in self.transient_errors]
         out["secrets"] = sorted(self.secrets)
+        out["runtime_settings"] = sorted(self.runtime_settings)
         return out
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from omnibench import registry
 from omnibench.cache import cache_dir, stable_hash
 from omnibench.data.schema import Sample
 from omnibench.engine.bounds import DEFAULT_MAX_STREAM_S, note_video_issues, stream_end
@@ -17,32 +18,34 @@ from omnibench.engine.eventlog import Attempt, EventLog, SampleRecord, latest_re
 from omnibench.engine.executor import run_bounded
 from omnibench.engine.lock import RunLock
 from omnibench.engine.offline import OfflineAsStreaming, resolve_video, run_offline
-from omnibench.engine.placement import guarded_model
+from omnibench.engine.placement import adapter_of, guarded_model
 from omnibench.engine.protocols import is_offline, is_streaming
 from omnibench.engine.shard import in_shard
 from omnibench.engine.stream import StreamPlan, StreamRunner, check_mode, clock_frames, query_times
 from omnibench.engine.worker import START_TIMEOUT_S
 from omnibench.engine.wrapper import DEFAULT_TIMEOUT_S, GuardedModel, ModelStuck, ResponseCache
 from omnibench.errors import ConfigError, DataError, JudgeError, OmnibenchError
+from omnibench.identity import code_of, model_spec
 from omnibench.progress import progress
 from omnibench.rundir import (
-    RunSpec,
     TaskSpec,
     build_task,
     check_unique_ids,
-    code_versions,
     load_samples,
+    log_layouts,
+    log_path,
     model_label,
-    public_settings,
     public_url,
     read_spec,
     sample_hash,
+    samples_path,
     secret_values,
     slug,
+    with_video_fingerprints,
     write_samples,
     write_spec,
 )
-from omnibench.sanitize import register_secrets
+from omnibench.sanitize import register_secret_settings
 from omnibench.task import Task
 
 __all__ = ["Evaluation", "TaskRun", "build_task", "choose_protocol", "load_samples", "slug", "cache_dir",
@@ -110,13 +113,19 @@ class _Prepared:
 _VARIABLE = re.compile(r"'[^']*'|\"[^\"]*\"|(?<![\w])/[^\s:,;]+|\d+(\.\d+)?")
 
 
-def failure_summary(failed: list[tuple[str, str]], top: int = 5) -> list[str]:
-    """The most common failure reasons (paths, quoted names and numbers folded), count and one sample each."""
+def common_reasons(failed: list[tuple[str, str]], top: int = 5) -> list[tuple[int, str, str]]:
+    """(count, first line of one example, its sample id) of the most common reasons, paths, quoted names
+    and numbers folded."""
     groups: dict[str, list[tuple[str, str]]] = {}
     for sample_id, error in failed:
         groups.setdefault(_VARIABLE.sub("…", error.splitlines()[0] if error else "?")[:200], []).append((sample_id, error))
     ranked = sorted(groups.values(), key=len, reverse=True)
-    return [f"{len(g)} x {g[0][1].splitlines()[0][:300]} (e.g. sample {g[0][0]})" for g in ranked[:top]]
+    return [(len(g), (g[0][1].splitlines() or ["?"])[0][:300], g[0][0]) for g in ranked[:top]]
+
+
+def failure_summary(failed: list[tuple[str, str]], top: int = 5) -> list[str]:
+    """The most common failure reasons, count and one sample each."""
+    return [f"{n} x {example} (e.g. sample {sid})" for n, example, sid in common_reasons(failed, top)]
 
 
 class Evaluation:
@@ -130,7 +139,8 @@ class Evaluation:
                  progress: bool = True, model_obj: Any = None, keep_errors: bool = False,
                  rerun_changed: bool = False, cache: bool | None = None, check_judge: bool = False,
                  max_stream_s: float | None = DEFAULT_MAX_STREAM_S, video_issues: str = "report",
-                 job: Job | None = None, start_timeout_s: float | None = START_TIMEOUT_S):
+                 label: str | None = None, job: Job | None = None,
+                 start_timeout_s: float | None = START_TIMEOUT_S):
         """`job`: this process's place in a torchrun job (distributed.job_from_env); else `shard` (static)."""
         self.model_name, self.model_args = model, dict(model_args or {})
         self.job = job if job is not None else Job(*shard)
@@ -142,19 +152,19 @@ class Evaluation:
         self.model = guarded_model(model, self.model_args, model_obj=model_obj, timeout_s=timeout_s,
                                    start_timeout_s=start_timeout_s)
         caps = self.model.caps
-        self.public_args = public_settings(self.model_args, caps.secrets)
-        self.label = model_label(model, self.public_args)
-        layout = f"{self.job.rank}/{self.job.world} dynamic" if self.job.dynamic else f"{self.shard[0]}/{self.shard[1]}"
-        self.spec = RunSpec(model=self.label, model_name=model, model_args=self.public_args,
-                            weights_fingerprint=caps.weights_fingerprint, capabilities=self.model.public_caps,
-                            mode=mode, protocol=protocol, shard=layout, limit=limit, versions=code_versions())
+        register_secret_settings(self.model_args, caps.secrets)   # api_key=..., URL passwords: masked in every text
+        self.spec = model_spec(model, adapter_of(self.model), self.model_args, caps, label=label)
+        self.spec.capabilities = self.model.public_caps          # transient error types by name, also from a worker
+        self.spec.mode, self.spec.protocol, self.spec.limit = mode, protocol, limit
+        self.spec.shard = f"{self.job.world} ranks, dynamic" if self.job.dynamic else f"{shard[0]}/{shard[1]}"
+        self.label = self.spec.model
+        self.public_args = {**self.spec.model_args, **self.spec.runtime_args}
         # cached answers only where they cannot go stale unseen: asked for, or a deterministic model
-        # whose weights are fingerprinted (the key carries model identity, code versions and request)
+        # whose weights are fingerprinted (the key carries model identity, code and the request)
         use_cache = cache if cache is not None else (caps.deterministic and caps.weights_fingerprint is not None)
         self.model.settings, self.model.cache_scope = self.public_args, self.spec.model_identity()
         if use_cache:
             self.model.cache = ResponseCache(cache_dir() / "responses" / stable_hash(self.model.cache_scope)[:16])
-        register_secrets(self.secret_values())     # api_key=... masked in every stored text
         self.errors = 0
         self.stop = threading.Event()
         self.stop_reason: str | None = None
@@ -164,14 +174,12 @@ class Evaluation:
         return secret_values(self.model_args, self.model.caps.secrets)
 
     def log_path(self, task: str) -> Path:
-        """This process's own event log: `<label>.rank<r>.jsonl` under torchrun, else `.shard<i>of<n>`."""
-        i, n = self.shard
-        part = f"rank{self.job.rank}" if self.job.dynamic else f"shard{i}of{n}"
-        return self.out / "logs" / task / f"{slug(self.label)}.{part}.jsonl"
+        """This process's own event log: `<label>.shard<i>of<n>.jsonl`; under torchrun i is the rank and n
+        the world size (the ranks share the work, so the files are one layout whatever each holds)."""
+        return log_path(self.out, task, self.label, (self.job.rank, self.job.world))
 
     def log_paths(self, task: str) -> list[Path]:
-        folder, name = self.out / "logs" / task, slug(self.label)
-        return sorted([*folder.glob(f"{name}.shard*.jsonl"), *folder.glob(f"{name}.rank*.jsonl")])
+        return sorted((self.out / "logs" / task).glob(f"{slug(self.label)}.shard*.jsonl"))
 
     def latest(self, task: str) -> dict[str, SampleRecord]:
         return latest_records(r for p in self.log_paths(task) for r in EventLog(p).records())
@@ -185,6 +193,7 @@ class Evaluation:
         check_mode(self.model.inner, self.mode)      # live adapters refuse lockstep before any data is built
         prepared = [self.prepare(build_task(name, self.task_settings)) for name in tasks]
         with RunLock(self.out, (self.job.rank, self.job.world)):   # one process per run dir and shard / rank
+            self.check_layout(tasks)
             self.spec.tasks = list(tasks)
             try:
                 self.model.ready()
@@ -207,7 +216,6 @@ class Evaluation:
         return left
 
     def _plan(self, prepared: list[_Prepared]) -> dict[str, dict[str, Any]]:
-        self.previous = read_spec(self.out, self.label)     # before it is replaced: for messages
         write_spec(self.out, self.spec)
         return {p.task.name: self._plan_task(p) for p in prepared}
 
@@ -216,7 +224,7 @@ class Evaluation:
         stream first, and the sequence number of this run (record order: eventlog.record_order)."""
         mine = [s for s in p.samples if in_shard(s.id, self.shard)]
         latest, todo = self._resume_plan(p, mine)
-        write_samples(self.out / "samples" / f"{p.task.name}.jsonl", p.samples)
+        write_samples(samples_path(self.out, p.task.name, self.label), p.samples)
         order = longest_first(todo, stream_estimate, key=lambda s: s.id)
         return {"todo": [s.id for s in order], "run_seq": next_run_seq(latest.values()), "total": len(mine)}
 
@@ -228,19 +236,34 @@ class Evaluation:
         status.failed = {sid: r.error or "" for sid, r in latest.items() if r.status == "error" and sid in p.hashes}
         status.log_paths = self.log_paths(p.task.name)
 
+    def check_layout(self, tasks: list[str]) -> None:
+        """A run directory takes one shard layout per label: records of two layouts are not one run."""
+        n = self.job.world                  # under torchrun: one log per rank, one layout per world size
+        for task in tasks:
+            other = sorted(m for m in log_layouts(self.out, task, self.label) if m != n)
+            if other:
+                again = (f"under torchrun with {other[0]} rank(s) in all" if self.job.dynamic
+                         else f"with --shard i/{other[0]} for each i")
+                raise ConfigError(f"{self.out} holds answers of {self.label} · {task} run as {other[0]} shard(s); "
+                                  f"this run is split into {n}. Rerun {again}, or use a new --out.")
+
     def prepare(self, task: Task) -> _Prepared:
         samples = task.samples()
         if self.limit is not None:
             samples = samples[: self.limit]
         check_unique_ids(task.name, samples)
+        # a video swapped at the same path changes its samples' hashes (for every model: one sample, one hash)
+        samples = with_video_fingerprints(samples, task.data_root)
         settings = dict(getattr(task, "build_settings", {}))
         if self.check_judge and (judge := judge_settings(task)) is not None:
             settings["judge"] = judge
             task.build_settings = settings
         hashes = {s.id: sample_hash(s) for s in samples}
+        entry = registry.tasks(include_hidden=True).get(task.name)
         self.spec.task_specs[task.name] = TaskSpec(
             name=task.name, version=task.version, prompts_version=task.prompts.version,
             prompts_sha256=stable_hash(task.prompts.templates)[:16], settings=settings,
+            code=code_of(entry.factory if entry else None, type(task.prompts)),   # the task's own modules
             samples_sha256=stable_hash(sorted(hashes.values()))[:16], n_samples=len(samples))
         protocol = choose_protocol(task, self.model.inner, self.protocol)
         if task.data_root is None and self.model.caps.needs_video and samples:
@@ -254,14 +277,12 @@ class Evaluation:
         other = [s.id for s in mine if s.id in latest and latest[s.id].run_id != run_id and s.id not in changed]
         if changed and not self.rerun_changed:
             raise DataError(f"task {p.task.name}: {len(changed)} sample(s) changed since their answers were "
-                            f"logged in {self.out}: {', '.join(changed[:10])}; rerun with --rerun-changed to "
-                            "answer them again, or use a new --out")
+                            f"logged in {self.out} (their annotation or video): {', '.join(changed[:10])}; rerun "
+                            "with --rerun-changed to answer them again, or use a new --out")
         if other and not self.rerun_changed:
-            old = getattr(self, "previous", None)
-            why = ", ".join(self.spec.differences(old, p.task.name)) if old else "no identity recorded"
             raise ConfigError(f"task {p.task.name}: {len(other)} answer(s) of {self.label} in {self.out} come from "
-                              f"a different run (differs in: {why or 'run id'}); rerun with --rerun-changed to "
-                              "replace them, or use a new --out")
+                              f"a different run (differs in: {self._why(p.task.name, latest, other)}); rerun with "
+                              "--rerun-changed to replace them, or use a new --out or --label")
 
         def done(s: Sample) -> bool:
             r = latest.get(s.id)
@@ -269,6 +290,14 @@ class Evaluation:
                     and (r.status == "ok" or self.keep_errors))
 
         return latest, [s for s in mine if not done(s)]
+
+    def _why(self, task: str, latest: dict[str, SampleRecord], ids: list[str]) -> str:
+        """How this run differs from the one(s) that logged `ids` (their specs are kept by run id)."""
+        reasons = []
+        for run_id in sorted({latest[i].run_id for i in ids}, key=str):
+            old = read_spec(self.out, self.label, run_id) if run_id else None
+            reasons += self.spec.differences(old, task) if old else [f"run {run_id}: no identity recorded"]
+        return ", ".join(dict.fromkeys(reasons)) or "run id"
 
     def run_task(self, p: _Prepared | Task, plan: dict[str, Any] | None = None) -> TaskRun:
         if isinstance(p, Task):

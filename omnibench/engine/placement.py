@@ -13,7 +13,6 @@ worker (it loads no model). A replaced checkpoint or edited adapter changes the 
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 from pathlib import Path
@@ -62,23 +61,28 @@ def guarded_model(name: str, settings: dict[str, Any], *, model_obj: Any = None,
     return GuardedModel(pool, model_id=name, timeout_s=timeout_s)
 
 
+def adapter_of(model: GuardedModel) -> Any:
+    """What identity reads the adapter's code from: the instance here, or (in workers) a stand-in class
+    named as the worker's adapter class, whose module's code digests go into the run id."""
+    if model.pool is None:
+        return model.inner
+    module, _, qualname = model.pool.profile.source.partition(":")
+    return type(qualname.rpartition(".")[2] or "Adapter", (), {"__module__": module, "__qualname__": qualname})
+
+
 def profile_key(factory: ModelFactory) -> str:
     from omnibench import registry
-    from omnibench.rundir import code_versions
+    from omnibench.identity import code_of, libraries
 
     entry = registry.models(include_hidden=True).get(factory.name)
-    source = None
-    if entry is not None:
-        try:
-            source = _stat(Path(inspect.getsourcefile(entry.factory) or ""))
-        except TypeError:
-            source = None
+    source = code_of(entry.factory) if entry is not None else None      # the adapter's modules, by code
     # omnibench's variables may point a model at its files (OMNIBENCH_M4_TINY): their values count too
     env = {k: v for k, v in sorted(os.environ.items()) if k.startswith("OMNIBENCH_") and k not in VOLATILE_ENV}
     paths = {k: _stat(Path(v)) for k, v in [*sorted(factory.settings.items()), *env.items()]
              if isinstance(v, str) and v and len(v) < 4096 and _exists(v)}
-    return stable_hash({"model": factory.name, "settings": factory.settings, "versions": code_versions(),
-                        "source": source, "paths": paths, "env": env, "entry": entry.source if entry else None})
+    return stable_hash({"model": factory.name, "settings": factory.settings, "libraries": libraries(),
+                        "code": source, "engine": code_of(ModelFactory), "paths": paths, "env": env,
+                        "entry": entry.source if entry else None})
 
 
 def _exists(text: str) -> bool:
@@ -106,7 +110,7 @@ def _read_profile(key: str) -> Profile | None:
     try:
         data = json.loads(_path(key).read_text(encoding="utf-8"))
         return Profile(public=dict(data["public"]), methods=tuple(data["methods"]),
-                       attributes=dict(data["attributes"]))
+                       attributes=dict(data["attributes"]), source=str(data.get("source", "")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -117,7 +121,8 @@ def _write_profile(key: str, profile: Profile) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text(json.dumps({"public": profile.public, "methods": list(profile.methods),
-                                   "attributes": profile.attributes}, default=str), encoding="utf-8")
+                                   "attributes": profile.attributes, "source": profile.source}, default=str),
+                       encoding="utf-8")
         tmp.replace(path)
     except OSError:
         pass                      # no kept profile: the next run starts a worker to learn it again

@@ -65,19 +65,23 @@ class Profile:
     public: dict[str, Any]            # Capabilities.public(): what run.json records
     methods: tuple[str, ...]
     attributes: dict[str, Any]
+    source: str = ""                  # module:qualname of the adapter's class (its code is in the run's identity)
 
     @classmethod
     def of(cls, model: Any, name: str = "") -> Profile:
         caps = capabilities_of(model, name)
         plain = json.loads(json.dumps([caps.public(), plain_attributes(model)], default=str))   # as kept on disk
-        return cls(plain[0], tuple(m for m in METHODS if callable(getattr(model, m, None))), plain[1])
+        cls_ = type(model)
+        return cls(plain[0], tuple(m for m in METHODS if callable(getattr(model, m, None))), plain[1],
+                   f"{cls_.__module__}:{cls_.__qualname__}")
 
     def capabilities(self) -> Capabilities:
         """The capabilities here; transient error types stay in the worker, which marks such errors itself."""
-        values = {k: v for k, v in self.public.items() if k in FIELDS and k not in ("transient_errors", "secrets")}
+        names = ("secrets", "runtime_settings")
+        values = {k: v for k, v in self.public.items() if k in FIELDS and k not in ("transient_errors", *names)}
         if isinstance(values.get("frame_size"), list):
             values["frame_size"] = tuple(values["frame_size"])
-        return Capabilities(**values, secrets=frozenset(self.public.get("secrets", ())))
+        return Capabilities(**values, **{k: frozenset(self.public.get(k, ())) for k in names if k in FIELDS})
 
 
 def plain_attributes(model: Any) -> dict[str, Any]:

@@ -92,7 +92,7 @@ def test_torchrun_on_two_cpu_ranks_gives_each_its_device_and_merged_scores_equal
     assert devices == {"0", "1"}
     assert {json.loads((dist / f"device-{r}.json").read_text())["device"] for r in (0, 1)} == {pick_device("auto")}
     logs = sorted(p.name for p in (dist / "logs" / "t_dist").glob("*.jsonl"))
-    assert len(logs) == 2 and logs[0].endswith(".rank0.jsonl") and logs[1].endswith(".rank1.jsonl")
+    assert len(logs) == 2 and logs[0].endswith(".shard0of2.jsonl") and logs[1].endswith(".shard1of2.jsonl")
     register_task("t_dist", 20, every=4)
     merged, alone = score_run(dist)[0], score_run(single)[0]
     assert merged.n_samples == alone.n_samples == 20 and merged.n_scored == 20
@@ -136,7 +136,7 @@ def test_torchrun_ranks_share_one_cursor_and_rank_0_scores_what_one_process_scor
     by_rank = {}
     for [(log, _)] in records.values():
         by_rank[log] = by_rank.get(log, 0) + 1
-    assert sorted(by_rank) == ["paced.rank0.jsonl", "paced.rank1.jsonl", "paced.rank2.jsonl"]
+    assert sorted(by_rank) == ["paced.shard0of3.jsonl", "paced.shard1of3.jsonl", "paced.shard2of3.jsonl"]
     trace = [line.split() for line in (tmp_path / "trace.txt").read_text().splitlines()]
     assert {rank for rank, *_ in trace} == {"0", "1", "2"}, "every rank's worker answered samples"
     results = [json.loads((d / "results.json").read_text())["results"] for d in (dist, single)]

@@ -80,7 +80,7 @@ def test_ranks_take_each_sample_once_and_rank_0_sees_the_whole_job(tmp_path, mem
     assert all(m.asked for m in models) and len(models[0].asked) > len(models[2].asked), "the faster rank took more"
     assert runs[0][0].ran == 30 and len(runs[0][0].failed) == 0, "rank 0 reports what every rank did"
     logs = sorted(p.name for p in (tmp_path / "dist" / "logs" / name).glob("*.jsonl"))
-    assert logs == ["m.rank0.jsonl", "m.rank1.jsonl", "m.rank2.jsonl"]
+    assert logs == ["m.shard0of3.jsonl", "m.shard1of3.jsonl", "m.shard2of3.jsonl"], "one log per rank"
     seqs = sorted(r.seq for p in (tmp_path / "dist" / "logs" / name).glob("*.jsonl") for r in EventLog(p).records())
     assert seqs == list(range(1, 31)), "one sequence over the whole run, whatever the rank"
     Evaluation(model="m", out=tmp_path / "single", model_obj=Answers(), progress=False).run([name])
@@ -164,5 +164,5 @@ def test_a_model_split_over_the_ranks_runs_every_sample_on_every_rank_and_rank_0
     for t in threads:
         t.join(60)
     assert models[0].asked == models[1].asked == [f"s{i:03d}" for i in range(5)]
-    assert sorted(p.name for p in (tmp_path / "logs" / name).glob("*.jsonl")) == ["m.rank0.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "logs" / name).glob("*.jsonl")) == ["m.shard0of2.jsonl"]
     assert score_run(tmp_path)[0].n_scored == 5

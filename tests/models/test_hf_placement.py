@@ -65,7 +65,7 @@ def test_tp_plan_splits_the_model_over_two_torchrun_ranks_and_each_sample_is_ans
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     logs = list((tmp_path / "run" / "logs" / "t_clip_questions").glob("*.jsonl"))
-    assert len(logs) == 1 and logs[0].name.endswith(".rank0.jsonl"), "rank 0 writes; the other rank only computes"
+    assert len(logs) == 1 and logs[0].name.endswith(".shard0of2.jsonl"), "rank 0 writes; the other rank only computes"
     records = [json.loads(line) for line in logs[0].read_text().splitlines()]
     assert sorted(r["sample_id"] for r in records) == ["q0", "q1", "q2"] and all(r["status"] == "ok" for r in records)
     assert json.loads((tmp_path / "run" / "run.json").read_text())["capabilities"]["tensor_parallel"] is True
