@@ -13,14 +13,14 @@ from omnibench import registry
 from omnibench.cache import cache_dir, stable_hash
 from omnibench.data.schema import Sample
 from omnibench.engine.bounds import DEFAULT_MAX_STREAM_S, note_video_issues, stream_end
-from omnibench.engine.distributed import Job, longest_first, stream_estimate
-from omnibench.engine.eventlog import Attempt, EventLog, SampleRecord, latest_records, next_run_seq
+from omnibench.engine.distributed import Job
+from omnibench.engine.eventlog import Attempt, EventLog, SampleRecord, latest_records
 from omnibench.engine.executor import run_bounded
 from omnibench.engine.lock import RunLock
 from omnibench.engine.offline import OfflineAsStreaming, resolve_video, run_offline
 from omnibench.engine.placement import adapter_of, guarded_model
+from omnibench.engine.plan import mine, plan_task, whole_job
 from omnibench.engine.protocols import is_offline, is_streaming
-from omnibench.engine.shard import in_shard
 from omnibench.engine.stream import StreamPlan, StreamRunner, check_mode, clock_frames, query_times
 from omnibench.engine.worker import START_TIMEOUT_S
 from omnibench.engine.wrapper import DEFAULT_TIMEOUT_S, GuardedModel, ModelStuck, ResponseCache
@@ -38,11 +38,9 @@ from omnibench.rundir import (
     public_url,
     read_spec,
     sample_hash,
-    samples_path,
     secret_values,
     slug,
     with_video_fingerprints,
-    write_samples,
     write_spec,
 )
 from omnibench.sanitize import register_secret_settings
@@ -204,37 +202,17 @@ class Evaluation:
             self.job.meet("end")
             if self.job.dynamic and self.job.lead:
                 for p, status in zip(prepared, runs, strict=True):
-                    self._whole_job(p, status, plans[p.task.name])
+                    whole_job(self, p, status, plans[p.task.name])
             return runs
 
     def pending(self, tasks: list[str]) -> int:
         """How many samples of these tasks this process would run now (nothing written, no model started)."""
-        left = 0
-        for name in tasks:
-            p = self.prepare(build_task(name, self.task_settings))
-            left += len(self._resume_plan(p, [s for s in p.samples if in_shard(s.id, self.shard)])[1])
-        return left
+        return sum(len(self._resume_plan(p, mine(self, p))[1])
+                   for p in (self.prepare(build_task(name, self.task_settings)) for name in tasks))
 
     def _plan(self, prepared: list[_Prepared]) -> dict[str, dict[str, Any]]:
         write_spec(self.out, self.spec)
-        return {p.task.name: self._plan_task(p) for p in prepared}
-
-    def _plan_task(self, p: _Prepared) -> dict[str, Any]:
-        """What is left of a task for this process (or, under torchrun, for all ranks), longest
-        stream first, and the sequence number of this run (record order: eventlog.record_order)."""
-        mine = [s for s in p.samples if in_shard(s.id, self.shard)]
-        latest, todo = self._resume_plan(p, mine)
-        write_samples(samples_path(self.out, p.task.name, self.label), p.samples)
-        order = longest_first(todo, stream_estimate, key=lambda s: s.id)
-        return {"todo": [s.id for s in order], "run_seq": next_run_seq(latest.values()), "total": len(mine)}
-
-    def _whole_job(self, p: _Prepared, status: TaskRun, plan: dict[str, Any]) -> None:
-        """(Rank 0, after the meeting) the task's status over every rank's log."""
-        latest = self.latest(p.task.name)
-        now = [r for sid, r in latest.items() if sid in p.hashes and r.run_seq == plan["run_seq"]]
-        status.ran, status.errors = len(now), sum(r.status == "error" for r in now)
-        status.failed = {sid: r.error or "" for sid, r in latest.items() if r.status == "error" and sid in p.hashes}
-        status.log_paths = self.log_paths(p.task.name)
+        return {p.task.name: plan_task(self, p) for p in prepared}
 
     def check_layout(self, tasks: list[str]) -> None:
         """A run directory takes one shard layout per label: records of two layouts are not one run."""
@@ -303,7 +281,7 @@ class Evaluation:
         if isinstance(p, Task):
             p = self.prepare(p)
         if plan is None:
-            plan = self._plan_task(p)
+            plan = plan_task(self, p)
         task, protocol = p.task, p.protocol
         by_id = {s.id: s for s in p.samples}
         todo = [by_id[sid] for sid in plan["todo"]]

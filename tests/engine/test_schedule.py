@@ -88,15 +88,11 @@ def test_ranks_take_each_sample_once_and_rank_0_sees_the_whole_job(tmp_path, mem
     assert merged.metrics == alone.metrics and merged.n_scored == 30
 
 
-def test_a_plan_error_on_rank_0_reaches_every_rank(tmp_path, memory_task):
-    name = memory_task("t_plan_error", text_samples(3, "t_plan_error"), protocols=("offline",))
-    Evaluation(model="m", out=tmp_path, model_obj=Answers(), progress=False).run([name])
-    changed = [s.model_copy(update={"turns": [q.model_copy(update={"text": "new?"}) for q in s.turns]})
-               for s in text_samples(3, "t_plan_error")]
-    memory_task("t_plan_error", changed, protocols=("offline",))       # the same ids, other questions
-    store = FakeStore()
-    ranks = [Evaluation(model="m", out=tmp_path, model_obj=Answers(), job=Job(r, 2, store), progress=False)
-             for r in range(2)]
+def ranks_run(out, name: str, models: list, store: FakeStore | None = None) -> dict[int, str]:
+    """Each model a rank (a thread) of one job over `store`; {rank: the error it ended with}."""
+    store = store or FakeStore()
+    ranks = [Evaluation(model="m", out=out, model_obj=m, job=Job(r, len(models), store), progress=False)
+             for r, m in enumerate(models)]
     errors: dict[int, str] = {}
 
     def run(r: int) -> None:
@@ -105,11 +101,21 @@ def test_a_plan_error_on_rank_0_reaches_every_rank(tmp_path, memory_task):
         except Exception as exc:
             errors[r] = f"{type(exc).__name__}: {exc}"
 
-    threads = [threading.Thread(target=run, args=(r,)) for r in range(2)]
+    threads = [threading.Thread(target=run, args=(r,)) for r in range(len(models))]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        t.join(60)
+    return errors
+
+
+def test_a_plan_error_on_rank_0_reaches_every_rank(tmp_path, memory_task):
+    name = memory_task("t_plan_error", text_samples(3, "t_plan_error"), protocols=("offline",))
+    assert ranks_run(tmp_path, name, [Answers(), Answers()]) == {}
+    changed = [s.model_copy(update={"turns": [q.model_copy(update={"text": "new?"}) for q in s.turns]})
+               for s in text_samples(3, "t_plan_error")]
+    memory_task("t_plan_error", changed, protocols=("offline",))       # the same ids, other questions
+    errors = ranks_run(tmp_path, name, [Answers(), Answers()])
     assert "sample(s) changed since their answers were logged" in errors[0]
     assert errors[1].startswith("DataError: (from rank 0)") and "changed since" in errors[1]
 
