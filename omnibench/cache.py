@@ -47,7 +47,7 @@ class JsonlStore:
         self.folder = Path(folder)
         self._lock = threading.Lock()
         self._known: dict[str, Any] | None = None
-        self._file = None
+        self._file: Any = None
         JsonlStore._opened += 1
         host = "".join(c if c.isalnum() or c in "-." else "_" for c in socket.gethostname())[:60]
         self.path = self.folder / f"{host}-{os.getpid()}-{JsonlStore._opened}.jsonl"

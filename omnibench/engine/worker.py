@@ -81,7 +81,8 @@ class Profile:
         values = {k: v for k, v in self.public.items() if k in FIELDS and k not in ("transient_errors", *names)}
         if isinstance(values.get("frame_size"), list):
             values["frame_size"] = tuple(values["frame_size"])
-        return Capabilities(**values, **{k: frozenset(self.public.get(k, ())) for k in names if k in FIELDS})
+        values.update({k: frozenset(self.public.get(k, ())) for k in names if k in FIELDS})
+        return Capabilities(**values)
 
 
 def plain_attributes(model: Any) -> dict[str, Any]:
@@ -129,7 +130,8 @@ class _Arena:
     """A file in /dev/shm both processes map; a call's arrays are laid out in it one after another."""
 
     def __init__(self, tag: str):
-        self.tag, self.path, self.size, self.map, self.offset = tag, "", 0, None, 0
+        self.tag, self.path, self.size, self.offset = tag, "", 0, 0
+        self.map: mmap.mmap | None = None
         self.generation, self.linked = 0, False
 
     def ensure(self, size: int) -> None:

@@ -151,11 +151,14 @@ class GuardedModel:
         self._lock = threading.Lock()
         self._notes = threading.local()
         self.pool: WorkerPool | None = model if isinstance(model, WorkerPool) else None
+        self.inner: Any
+        self.caps: Capabilities
+        self.transient: tuple[type[BaseException], ...]
+        self._lanes: _Lanes | None = None
         if self.pool is not None:
             self.inner = RemoteModel(self.pool)
             self.caps = self.inner.capabilities
             self.transient = (TransientModelError,)     # the worker marks its adapter's transient errors
-            self._lanes = None
         else:
             self._adopt(model)
 
@@ -193,7 +196,7 @@ class GuardedModel:
 
     def _adopt(self, model: Any) -> None:
         self.inner = model
-        self.caps: Capabilities = capabilities_of(model, self.model_id)
+        self.caps = capabilities_of(model, self.model_id)
         self.transient = (TransientModelError, *self.caps.transient_errors)
         self._lanes = _Lanes(self.caps.max_concurrency, self.model_id) if self.isolate else None
 
@@ -274,12 +277,13 @@ class GuardedModel:
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
 
     def generate(self, request: OfflineRequest) -> tuple[str, float]:
-        key = request_key(self.cache_scope, request) if self.cache else None
-        if key and (hit := self.cache.get(key)) is not None:
+        cache = self.cache
+        key = request_key(self.cache_scope, request) if cache else None
+        if cache and key and (hit := cache.get(key)) is not None:
             return hit, 0.0
         text, seconds = self._call("generate", request)
-        if key:
-            self.cache.put(key, text)
+        if cache and key:
+            cache.put(key, text)
         return text, seconds
 
     def should_respond(self, request: OfflineRequest) -> tuple[float, float]:

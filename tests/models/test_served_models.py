@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import io
-import time
 
 import av
 import numpy as np
@@ -40,11 +39,9 @@ def test_served_model_gets_the_clip_as_video_url_and_the_server_batches_concurre
         prompts=Prompts(), data_root=str(tmp_path)))
     try:
         with FakeOpenAI(handler=lambda body: "shapes", batch_step_s=0.3) as server:
-            start = time.monotonic()
             runs = Evaluation(model="openai_compat", out=tmp_path / "run", progress=False,
                               model_args={"base_url": server.base_url, "model": "served", "video": "video_url",
                                           "num_frames": 4, "concurrency": 4}).run(["t_served"])
-            took = time.monotonic() - start
             bodies, batches = server.bodies, list(server.batches)
     finally:
         registry._TASKS.pop("t_served", None)
@@ -52,5 +49,4 @@ def test_served_model_gets_the_clip_as_video_url_and_the_server_batches_concurre
     for body in bodies:
         indices = [read_index(frame[:120, :160]) for frame in clip_frames(body)]
         assert len(indices) == 4 and indices == sorted(indices) and indices[-1] <= 35, "the clip ends at the question"
-    assert max(batches) >= 2 and sum(batches) == 8, f"requests in flight together: batches {batches}"
-    assert took < 8 * 0.3, "one request at a time would take 8 steps"
+    assert max(batches) >= 2 and sum(batches) == 8 and len(batches) < 8, f"requests batched: {batches}"
