@@ -55,7 +55,8 @@ class Recipe(BaseModel):
     vision_learning_rate: float | None = None
     num_train_epochs: float = 1.0
     max_steps: int = -1
-    max_minutes: float | None = None           # stop when the wall-clock budget is spent
+    max_minutes: float | None = None           # the whole command's wall-clock budget: every stage keeps to its share
+    warn_below_steps: int = 0                  # a warning when training made fewer steps than this (0: none)
     lr_scheduler_type: str = "cosine"
     warmup_ratio: float = 0.03
     weight_decay: float = 0.0
