@@ -22,6 +22,7 @@ import os
 import time
 
 from omnibench.errors import ConfigError
+from omnibench.models._extras import require_extra
 from omnibench.models._live import LiveAdapter
 from omnibench.models.openai_realtime import DEFAULT_INSTRUCTIONS
 from omnibench.registry import model
@@ -36,6 +37,7 @@ class GeminiLive(LiveAdapter):
                  proactive: bool = False, modalities: str = "text", fps: float = 1.0, max_side: int = 512,
                  audio: bool = False, turn_detection: bool = True, api_version: str | None = None,
                  speed: float = 1.0, send_timeout_s: float = 10.0):
+        require_extra("gemini_live", "gemini", "google.genai", "websockets")
         super().__init__(fps=fps, max_side=max_side, audio=audio, speed=speed, send_timeout_s=send_timeout_s)
         if modalities not in ("text", "audio"):
             raise ConfigError(f"gemini_live: modalities must be 'text' or 'audio', got {modalities!r}")

@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from omnibench.engine.protocols import OfflineRequest
+from omnibench.engine.protocols import OfflineRequest, Reply
 from omnibench.errors import ModelError
+from omnibench.models._extras import require_extra
 from omnibench.registry import model as register_model
 
 
@@ -68,6 +69,7 @@ class OpenAICompatible:
                  frame_fps: float | None = None, max_side: int = 768, jpeg_quality: int = 85,
                  detail: str | None = None, audio: bool = False, concurrency: int = 4,
                  request_timeout_s: float = 120.0, system: str | None = None):
+        require_extra("openai_compat", "openai", "openai")
         import openai
 
         self.model_name = model
@@ -126,13 +128,16 @@ class OpenAICompatible:
                              f"{type(exc).__name__}: {exc}") from exc
         if not getattr(reply, "choices", None):
             raise ModelError(f"{self.model_name}: reply has no choices")
-        self._record_usage(getattr(reply, "usage", None))
-        return reply.choices[0].message.content or ""
+        counts = self._record_usage(getattr(reply, "usage", None))
+        return Reply(reply.choices[0].message.content or "", {"usage": counts} if counts else None)
 
-    def _record_usage(self, usage: Any) -> None:
-        counts = {k: int(getattr(usage, k, 0) or 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
+    def _record_usage(self, usage: Any) -> dict[str, int]:
+        """This call's token counts (none when the server sent no `usage`), added to the adapter's totals."""
+        counts = {k: int(getattr(usage, k, 0) or 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")
+                  } if usage is not None else {}
         with self._lock:
             self.last_usage = counts
             self.usage["requests"] += 1
             for key, value in counts.items():
                 self.usage[key] += value
+        return counts

@@ -21,6 +21,7 @@ import base64
 import os
 
 from omnibench.errors import ConfigError
+from omnibench.models._extras import require_extra
 from omnibench.models._live import LiveAdapter, rate_limited
 from omnibench.registry import model
 
@@ -35,6 +36,7 @@ class OpenAIRealtime(LiveAdapter):
                  voice: str | None = None, instructions: str = DEFAULT_INSTRUCTIONS, modalities: str = "text",
                  fps: float = 1.0, max_side: int = 512, audio: bool = False, turn_detection: bool = False,
                  interrupt: bool = True, speed: float = 1.0, send_timeout_s: float = 10.0):
+        require_extra("openai_realtime", "realtime", "openai", "websockets")
         super().__init__(fps=fps, max_side=max_side, audio=audio, speed=speed, send_timeout_s=send_timeout_s)
         if modalities not in ("text", "audio"):
             raise ConfigError(f"openai_realtime: modalities must be 'text' or 'audio', got {modalities!r}")

@@ -57,6 +57,19 @@ class Emission:
     arrived: float | None = None           # time.perf_counter() when a live API's reply arrived
 
 
+class Reply(str):
+    """What `generate` may return instead of a plain str: the answer, with per-call data for its
+    event in the log (Event.data), e.g. {"usage": {"prompt_tokens": ...}}. It is a str, so every
+    reader of answers takes it as one."""
+
+    data: dict[str, Any]
+
+    def __new__(cls, text: str, data: dict[str, Any] | None = None) -> Reply:
+        reply = super().__new__(cls, text)
+        reply.data = dict(data or {})
+        return reply
+
+
 @runtime_checkable
 class OfflineModel(Protocol):
     """Sees a clip, answers once. Optional: `should_respond(request) -> float` (turn-taking head)."""
