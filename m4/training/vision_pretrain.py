@@ -65,15 +65,16 @@ def labelled_frames(n_scenes: int, frames_per_scene: int, seed: int, frame_size:
 
     rng = np.random.default_rng([seed, *_STREAM])
     builders = [BUILDERS[name] for name in sorted(BUILDERS)]
-    images, labels = [], []
+    pixels, labels = [], []
     for k in range(n_scenes):
         if k and until is not None and time.monotonic() >= until:
             break
         scene = builders[k % len(builders)](rng).scene
-        for index in rng.integers(0, scene.n_frames, frames_per_scene):
-            images.append(render_frame(scene, int(index)))
-            labels.append(frame_labels(scene, int(index), SHAPES, SHAPE_COLOURS, grid))
-    return frames_to_pixels(images, frame_size), torch.tensor(labels)
+        indices = [int(i) for i in rng.integers(0, scene.n_frames, frames_per_scene)]
+        # each scene's pixels at once: the time check above covers the whole cost of a scene
+        pixels.append(frames_to_pixels([render_frame(scene, i) for i in indices], frame_size))
+        labels += [frame_labels(scene, i, SHAPES, SHAPE_COLOURS, grid) for i in indices]
+    return torch.cat(pixels), torch.tensor(labels)
 
 
 def pretrain_vision(model: Any, *, steps: int, scenes: int = 1600, frames_per_scene: int = 6, batch_size: int = 64,

@@ -80,21 +80,29 @@ def test_colour_answers_score_a_model_that_reads_its_frames_above_one_that_does_
 
 def test_rendering_stops_in_time_to_leave_the_share_steps(monkeypatch):
     """Rendering is inside the share (issue 33: 9,600 frames took 332 s of a 27-s share, then no step
-    ran): it stops at part of the share, and the steps get the rest. A frame costs 0.1 s here."""
+    ran): it stops at part of the share, and the steps get the rest. A frame costs 0.05 s to draw
+    and 0.05 s to turn into pixels here."""
     import numpy as np
 
     from omnibench.data import _synth_render
+    from omnibench.m4.model import frames as frame_module
     from omnibench.m4.model.config import tiny_config
     from omnibench.m4.model.modeling import build_model
     from omnibench.m4.training import vision_pretrain
 
     clock = [0.0]
+    to_pixels = frame_module.frames_to_pixels
 
     def render(scene, index):
-        clock[0] += 0.1
+        clock[0] += 0.05
         return np.zeros((240, 320, 3), dtype=np.uint8)
 
+    def pixels(frames, size, *args):
+        clock[0] += 0.05 * len(frames)
+        return to_pixels(frames, size, *args)
+
     monkeypatch.setattr(_synth_render, "render_frame", render)
+    monkeypatch.setattr(frame_module, "frames_to_pixels", pixels)
     monkeypatch.setattr(vision_pretrain.time, "monotonic", lambda: clock[0])
     result = vision_pretrain.pretrain_vision(build_model(tiny_config(), seed=0), steps=3, scenes=400,
                                              frames_per_scene=2, batch_size=4, max_seconds=5.0)
