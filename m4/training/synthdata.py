@@ -11,6 +11,7 @@ questions come from the 110 noise videos only, too few for a tiny model to learn
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,20 +32,30 @@ def synth_source_records(out_dir: str | Path, **settings: Any) -> list[dict]:
 
 def source_questions(out_dir: str | Path, *, seed: int = 1, n_per_task: int = 20, max_frames: int = 24,
                      frame_size: int = 112, describe_every: int = 2, colour_questions: bool = False,
-                     progress: bool = False) -> Iterator[list[dict]]:
+                     progress: bool = False, until: float | None = None) -> Iterator[list[dict]]:
     """Per suite video, in the suite's task order, the records of the questions it is asked. Each task's
     part of the suite is generated (or read from the cache) when its first video is reached, so a
-    caller with a time budget stops between videos with what it has."""
+    caller with a time budget stops between videos with what it has. A part is built whole, so with
+    `until` (a time.monotonic() moment) one not built yet is started only when it is expected to end
+    by then, at the rate the parts before it were built (the first one always)."""
     import numpy as np
 
-    from omnibench.data.synth import SYNTH_TASKS, ensure_suite
+    from omnibench.data import synth
     from omnibench.data.video import VideoReader
     from omnibench.m4.model.frames import uniform_indices
 
     out_dir = Path(out_dir)
     (out_dir / "frames").mkdir(parents=True, exist_ok=True)
-    for task in sorted(SYNTH_TASKS):
-        suite = ensure_suite(seed=seed, n_per_task=n_per_task, tasks=[task], progress=progress)
+    counts = synth.task_counts(n_per_task)
+    per_video: float | None = None          # seconds a video of the suite took to build here
+    for task in sorted(synth.SYNTH_TASKS):
+        build = until is not None and synth.part_problem(synth.default_root(seed), task, seed, counts[task])
+        if build and per_video is not None and time.monotonic() + per_video * counts[task] > until:
+            return
+        began = time.monotonic()
+        suite = synth.ensure_suite(seed=seed, n_per_task=n_per_task, tasks=[task], progress=progress)
+        if build:
+            per_video = (time.monotonic() - began) / counts[task]
         for n, sample in enumerate(suite.samples[task]):
             reader = VideoReader(str(suite.root / sample.video.path))
             end = sample.video.end or reader.duration

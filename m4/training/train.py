@@ -11,6 +11,7 @@ import functools
 import importlib.util
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -178,7 +179,8 @@ def prepare_records(recipe: Recipe, out_dir: Path, budget: TimeBudget | None = N
     source: list[dict] = []
     videos = synthdata.source_questions(data_dir, seed=recipe.synth_seed, n_per_task=recipe.synth_n_per_task,
                                         max_frames=recipe.synth_max_frames,
-                                        colour_questions=recipe.synth_colour_questions, progress=sys.stderr.isatty())
+                                        colour_questions=recipe.synth_colour_questions, progress=sys.stderr.isatty(),
+                                        until=until)
     for done, records in enumerate(videos, 1):
         source += records
         if until is not None and time.monotonic() >= until and done < total:
@@ -362,16 +364,30 @@ def _calibrate(checkpoint: Path, records: list[dict], media_root: Path) -> dict:
 
 
 def train_parser() -> argparse.ArgumentParser:
+    from omnibench.m4.training.recipe import recipe_names
+
     parser = argparse.ArgumentParser(prog="omnibench m4 train", description="Fine-tune M4 with a recipe")
-    parser.add_argument("--recipe", required=True, help="a name in omnibench/m4/recipes (m4_longva_7b, m4_audio, "
-                                                         "tiny_cpu) or a YAML path")
+    parser.add_argument("--recipe", required=True, help=f"a name in omnibench/m4/training/recipes "
+                                                         f"({', '.join(recipe_names())}) or a YAML path")
     parser.add_argument("overrides", nargs="*", help="key=value, e.g. learning_rate=2e-5 output_dir=runs/x")
     return parser
 
 
+def process_start() -> float:
+    """time.monotonic() when this process began (Linux: /proc), else now: max_minutes counts from the
+    command's start, interpreter and imports included."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        began = int(fields[19]) / os.sysconf("SC_CLK_TCK")          # seconds after boot
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return time.monotonic()
+    return time.monotonic() - max(0.0, uptime - began)
+
+
 def main_train(argv: list[str] | None = None) -> int:
+    started = process_start()
     args = train_parser().parse_args(argv)
-    started = time.monotonic()
     recipe = load_recipe(args.recipe, args.overrides)
     summary = train(recipe, started=started)
     final = (summary["losses"] or [None])[-1]
