@@ -132,9 +132,10 @@ class SnapshotSelector(_Callback):
         self.scores: list[dict] = []
         self.best: tuple[float, int, dict] | None = None      # (balanced accuracy, step, weights)
         self.rounds: int | None = None                         # fixed by the first pass
-        self.pass_s = None if budget.limit is None else VALIDATION_SHARE * budget.limit
-        if self.pass_s is not None:
-            budget.expected_s = 1.25 * self.pass_s             # the final pass, before any pass is measured
+        self.longest_s = 0.0                                    # the longest pass so far
+        self.pass_limit_s = None if budget.limit is None else VALIDATION_SHARE * budget.limit
+        if self.pass_limit_s is not None:
+            budget.expected_s = 1.25 * self.pass_limit_s       # the final pass, before any pass is measured
 
     @property
     def selected_step(self) -> int | None:
@@ -148,7 +149,7 @@ class SnapshotSelector(_Callback):
         done = self.progress(state)
         if self.points and done >= self.points[0]:
             self.points = [p for p in self.points if p > done]
-            pass_s = self.budget.reserve_s / 1.25 if self.budget.reserve_s else self.pass_s
+            pass_s = self.longest_s or self.pass_limit_s
             if pass_s is not None and self.budget.training_left() < 2 * pass_s:
                 self.budget.warn(f"validation at {min(done, 1.0):.0%} of the run skipped: {self.budget.training_left():.0f} s "
                                  f"of training left, a pass takes about {pass_s:.0f} s")
@@ -163,8 +164,8 @@ class SnapshotSelector(_Callback):
               end="", flush=True)
         began = time.monotonic()
         until = None
-        if self.rounds is None and self.pass_s is not None:      # the first pass: at most its share of what is left
-            until = began + max(0.0, min(self.pass_s, self.budget.left() - self.budget.save_s))
+        if self.rounds is None and self.pass_limit_s is not None:   # the first pass: its share of what is left
+            until = began + max(0.0, min(self.pass_limit_s, self.budget.left() - self.budget.save_s))
         self.model.eval()
         pipeline = M4Pipeline.build(self.model, self.tokenizer)
         result, rounds, items, total = self._validate(pipeline, until)
@@ -172,11 +173,12 @@ class SnapshotSelector(_Callback):
         if self.rounds is None:
             self.rounds = rounds
             if items < total:
-                self.budget.warn(f"validation scores {items} of {total} items ({rounds} rounds), what its share "
+                self.budget.warn(f"validation scores {items} of {total} items ({rounds} round(s)), what its share "
                                  f"of max_minutes ({VALIDATION_SHARE:.0%}) held; every pass scores the same ones")
         took = time.monotonic() - began
+        self.longest_s = max(self.longest_s, took)
         # the final validation runs after training: the budget keeps room for the longest pass seen
-        self.budget.reserve_s = max(self.budget.reserve_s, 1.25 * took)
+        self.budget.reserve_s = 1.25 * self.longest_s
         print(f" balanced {result['balanced']:.3f} ({took:.0f} s)", file=sys.stderr, flush=True)
         self.scores.append({"step": step, "progress": round(min(done, 1.0), 3), **result, "items": items})
         if self.best is None or result["balanced"] >= self.best[0]:

@@ -181,12 +181,14 @@ def prepare_records(recipe: Recipe, out_dir: Path, budget: TimeBudget | None = N
                                         max_frames=recipe.synth_max_frames,
                                         colour_questions=recipe.synth_colour_questions, progress=sys.stderr.isatty(),
                                         until=until)
-    for done, records in enumerate(videos, 1):
-        source += records
-        if until is not None and time.monotonic() >= until and done < total:
-            budget.warn(f"data building stopped at its share of max_minutes ({DATA_SHARE:.0%}): {done} of {total} "
-                        f"suite videos, {len(source)} source questions")
+    done = 0
+    for records in videos:
+        source, done = source + records, done + 1
+        if until is not None and time.monotonic() >= until:
             break
+    if done < total and budget is not None:
+        budget.warn(f"data building stopped at its share of max_minutes ({DATA_SHARE:.0%}): {done} of {total} "
+                    f"suite videos, {len(source)} source questions")
     more = recipe.phrase_generated
     noise = phrases.NOISE_TRAIN + phrase_templates.generated("noise", more, recipe.seed)
     stop = phrases.STOP_TRAIN + phrase_templates.generated("stop", more, recipe.seed)
