@@ -26,7 +26,6 @@ import numpy as np
 
 from omnibench.engine.protocols import OfflineRequest, Reply
 from omnibench.errors import ModelError
-from omnibench.models._extras import require_extra
 from omnibench.registry import model as register_model
 
 
@@ -69,7 +68,6 @@ class OpenAICompatible:
                  frame_fps: float | None = None, max_side: int = 768, jpeg_quality: int = 85,
                  detail: str | None = None, audio: bool = False, concurrency: int = 4,
                  request_timeout_s: float = 120.0, system: str | None = None):
-        require_extra("openai_compat", "openai", "openai")
         import openai
 
         self.model_name = model
