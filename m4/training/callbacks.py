@@ -151,8 +151,8 @@ class SnapshotSelector(_Callback):
             self.points = [p for p in self.points if p > done]
             pass_s = self.longest_s or self.pass_limit_s
             if pass_s is not None and self.budget.training_left() < 2 * pass_s:
-                self.budget.warn(f"validation at {min(done, 1.0):.0%} of the run skipped: {self.budget.training_left():.0f} s "
-                                 f"of training left, a pass takes about {pass_s:.0f} s")
+                self.budget.warn(f"validation at {min(done, 1.0):.0%} of the run skipped: "
+                                 f"{self.budget.training_left():.0f} s of training left, a pass takes about {pass_s:.0f} s")
             else:
                 self.score(state.global_step, done)
         return control
@@ -217,4 +217,5 @@ class SnapshotSelector(_Callback):
         """The final weights compete too; then the model holds the best snapshot's weights."""
         if not self.scores or self.scores[-1]["step"] != step:
             self.score(step, 1.0)
+        assert self.best is not None            # score() always sets it
         self.model.load_state_dict(self.best[2])

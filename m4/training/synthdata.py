@@ -50,7 +50,8 @@ def source_questions(out_dir: str | Path, *, seed: int = 1, n_per_task: int = 20
     per_video: float | None = None          # seconds a video of the suite took to build here
     for task in sorted(synth.SYNTH_TASKS):
         build = until is not None and synth.part_problem(synth.default_root(seed), task, seed, counts[task])
-        if build and per_video is not None and time.monotonic() + per_video * counts[task] > until:
+        expected_end = None if per_video is None else time.monotonic() + per_video * counts[task]
+        if build and until is not None and expected_end is not None and expected_end > until:
             return
         began = time.monotonic()
         suite = synth.ensure_suite(seed=seed, n_per_task=n_per_task, tasks=[task], progress=progress)

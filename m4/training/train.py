@@ -312,7 +312,8 @@ class _Stages:
     """Wall seconds of each stage, for the summary (where the budget went)."""
 
     def __init__(self, start: float):
-        self.last, self.seconds = start, {}
+        self.last = start
+        self.seconds: dict[str, float] = {}
 
     def end(self, name: str) -> None:
         now = time.monotonic()

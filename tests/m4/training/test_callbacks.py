@@ -81,8 +81,8 @@ def test_a_snapshot_that_does_not_read_its_frames_loses(monkeypatch):
     monkeypatch.setattr(calibrate, "accuracy", lambda obs, cap, scale: {"noise": 1.0, "stop": 0.5, "balanced": 0.75})
     reads = iter([(9, 10), (1, 10)])          # per pass, one scene: 9 of 10 answers right, then 1 of 10
     selector = callbacks.SnapshotSelector(pipe.model, pipe.tokenizer, [], [], points=[0.5],
-                                          budget=callbacks.TimeBudget(None), seen=lambda pipeline, n: iter([next(reads)]),
-                                          seen_scenes=1)
+                                          budget=callbacks.TimeBudget(None),
+                                          seen=lambda pipeline, n: iter([next(reads)]), seen_scenes=1)
     selector.score(10, 0.5)
     selector.score(20, 1.0)
     assert [s["balanced"] for s in selector.scores] == pytest.approx([0.8, 0.5333333])
