@@ -1,5 +1,5 @@
-"""Trainer callbacks (duck-typed, so importing this needs no transformers): a wall-clock budget with a
-cosine over time, and model selection on the validation phrases."""
+"""Trainer callbacks (duck-typed, so importing this needs no transformers): the command's wall-clock
+budget, shared out over its stages, with a cosine over time; and model selection on the validation phrases."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class TimeBudget(_Callback):
     of training in time for the final validation pass and the save; keeps every logged loss.
 
     The budget counts from `start` (the command's start; default: now). The stages before training
-    take their shares (`at`, `seconds`); training stops once the time left is less than `stop_reserve()`:
+    end by their shares (`at`, `left`); training stops once the time left is less than `stop_reserve()`:
     1.25 x the longest validation pass so far (`reserve_s`, set by the snapshot selector), before any
     pass the final pass's share (`expected_s`), plus SAVE_RESERVE_S. With `time_cosine`, the learning
     rate follows warmup + cosine over the training time left, so the schedule ends on time however
