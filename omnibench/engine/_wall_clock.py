@@ -71,7 +71,8 @@ def run_wall_clock(runner: StreamRunner, sample: Sample, plan: StreamPlan, *, mo
             asked[i] = now()
             late = max(late, asked[i] - plan.query_times[i])
             events.append(Event(kind="query", t=round(asked[i], 6), turn=i, text=text))
-            call("ask", asked[i], user_turn(sample.turns[i], text))
+            heard = runner.speak(text, True) if runner.speak is not None else None   # data/tts.instruction_speaker
+            call("ask", asked[i], user_turn(sample.turns[i], text, audio=heard))
 
     try:
         for t, frame in plan.frames:
