@@ -32,12 +32,14 @@ def synth_source_records(out_dir: str | Path, **settings: Any) -> list[dict]:
 
 def source_questions(out_dir: str | Path, *, seed: int = 1, n_per_task: int = 20, max_frames: int = 24,
                      frame_size: int = 112, describe_every: int = 2, colour_questions: bool = False,
-                     progress: bool = False, until: float | None = None) -> Iterator[list[dict]]:
+                     progress: bool = False, until: float | None = None,
+                     tasks: list[str] | None = None) -> Iterator[list[dict]]:
     """Per suite video, in the suite's task order, the records of the questions it is asked. Each task's
     part of the suite is generated (or read from the cache) when its first video is reached, so a
     caller with a time budget stops between videos with what it has. A part is built whole, so with
     `until` (a time.monotonic() moment) one not built yet is started only when it is expected to end
-    by then, at the rate the parts before it were built (the first one always)."""
+    by then, at the rate the parts before it were built (the first one always). `tasks`: the suite's
+    tasks to ask (default: all)."""
     import numpy as np
 
     from omnibench.data import synth
@@ -48,7 +50,7 @@ def source_questions(out_dir: str | Path, *, seed: int = 1, n_per_task: int = 20
     (out_dir / "frames").mkdir(parents=True, exist_ok=True)
     counts = synth.task_counts(n_per_task)
     per_video: float | None = None          # seconds a video of the suite took to build here
-    for task in sorted(synth.SYNTH_TASKS):
+    for task in sorted(tasks or synth.SYNTH_TASKS):
         build = until is not None and synth.part_problem(synth.default_root(seed), task, seed, counts[task])
         expected_end = None if per_video is None else time.monotonic() + per_video * counts[task]
         if build and until is not None and expected_end is not None and expected_end > until:

@@ -173,14 +173,15 @@ def prepare_records(recipe: Recipe, out_dir: Path, budget: TimeBudget | None = N
 
     data_dir = out_dir / "data"
     until = budget.at(DATA_SHARE) if budget is not None else None
-    total = sum(task_counts(recipe.synth_n_per_task).values())
+    counts = task_counts(recipe.synth_n_per_task)
+    total = sum(counts[t] for t in recipe.synth_tasks or counts)
     print(f"m4 train: synthetic suite (seed {recipe.synth_seed}), frames and questions of {total} videos ...",
           file=sys.stderr, flush=True)
     source: list[dict] = []
     videos = synthdata.source_questions(data_dir, seed=recipe.synth_seed, n_per_task=recipe.synth_n_per_task,
                                         max_frames=recipe.synth_max_frames,
                                         colour_questions=recipe.synth_colour_questions, progress=sys.stderr.isatty(),
-                                        until=until)
+                                        until=until, tasks=recipe.synth_tasks)
     done = 0
     for records in videos:
         source, done = source + records, done + 1

@@ -162,21 +162,39 @@ def test_data_building_stops_at_its_share_of_the_budget(tmp_path, monkeypatch):
     monkeypatch.setattr(train.time, "monotonic", lambda: clock[0])
     records = _records(tmp_path)
 
-    def source_questions(out_dir, **_):
-        for k in range(460):
+    from omnibench.data.synth import task_counts
+
+    recipe = load_recipe("tiny_cpu", {"max_minutes": 1.0, "synth_counts": {"original": 4, "interleave": 2,
+                                                                            "noise": 2, "stop": 2}})
+    every = sum(task_counts(40)[t] for t in recipe.synth_tasks)          # the recipe's tasks only
+    asked = {}
+
+    def source_questions(out_dir, **settings):
+        asked.update(settings)
+        for k in range(every):
             clock[0] += 1.0
             yield [dict(records[0], id=f"v{k}")]
 
     monkeypatch.setattr(synthdata, "source_questions", source_questions)
     from omnibench.m4.training.callbacks import DATA_SHARE, TimeBudget
 
-    recipe = load_recipe("tiny_cpu", {"max_minutes": 1.0, "synth_counts": {"original": 4, "interleave": 2,
-                                                                            "noise": 2, "stop": 2}})
     budget = TimeBudget(recipe.max_minutes, start=0.0)
     built, _ = train.prepare_records(recipe, tmp_path / "out", budget)
     assert clock[0] <= DATA_SHARE * 60 + 1
     assert len({r["id"] for r in built if r.get("category") == "original"}) <= DATA_SHARE * 60 + 1
-    assert any("data building" in w and "of 460" in w for w in budget.warnings), budget.warnings
+    assert any("data building" in w and f"of {every}" in w for w in budget.warnings), budget.warnings
+    assert asked["tasks"] == recipe.synth_tasks and asked["until"] == DATA_SHARE * 60
+
+
+def test_the_tiny_recipe_keeps_the_suite_tasks_its_checkpoint_was_trained_on():
+    """A task added to the suite later (synth_forward) does not change what tiny_cpu trains on."""
+    from omnibench.errors import ConfigError
+
+    assert load_recipe("tiny_cpu").synth_tasks == ["synth_ap", "synth_md", "synth_noise", "synth_pa", "synth_pt",
+                                                   "synth_sg", "synth_si", "synth_stop"]
+    assert load_recipe("m4_longva_7b").synth_tasks is None
+    with pytest.raises(ConfigError, match="synth_tasks.*no synthetic task 'synth_nope'"):
+        load_recipe("tiny_cpu", ["synth_tasks=[synth_nope]"])
 
 
 def test_recipes_load_and_take_overrides():
