@@ -117,7 +117,7 @@ class M4Adapter:
                                 "judge_idle_turns": settings.get("judge_idle_turns", True),
                                 "max_new_tokens": max_new_tokens}
         self.keep_special = bool(settings.get("keep_special_tokens", False))
-        self.session = None
+        self.session: Any = None          # a StreamSession once a stream starts (torch is imported then)
         self.deterministic = temperature <= 0 and self.offline_temperature <= 0
         self.weights_fingerprint = (fingerprint_path(checkpoint) if checkpoint
                                     else f"random-init-seed{seed}{'-audio' if tiny_audio else ''}")

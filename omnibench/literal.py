@@ -37,12 +37,14 @@ def parse_literal(text: str, *, json_names: bool = True) -> Any:
     """A Python/JSON literal made of dicts, lists, tuples, strings, numbers, None, True, False.
 
     `json_names=False` refuses JSON's null/true/false, as Python's ast.literal_eval does."""
-    tokens, pos, text = [], 0, text.strip()
+    tokens: list[tuple[str, str]] = []
+    pos, text = 0, text.strip()
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
             raise ValueError(f"unexpected {text[pos:pos + 20]!r} at column {pos}")
-        tokens.append((m.lastgroup, m.group(m.lastgroup)))
+        kind = m.lastgroup or ""
+        tokens.append((kind, m.group(kind)))
         pos = m.end()
         while pos < len(text) and text[pos].isspace():
             pos += 1

@@ -89,7 +89,7 @@ def _assigned(func: ast.AST, target: str, where: str, *, augmented: bool = False
     kind = ast.AugAssign if augmented else ast.Assign
     values = [n.value for n in ast.walk(func) if isinstance(n, kind)
               and any(isinstance(t, ast.Name) and t.id == target
-                      for t in ([n.target] if isinstance(n, ast.AugAssign) else n.targets))]   # type: ignore[attr-defined]
+                      for t in ([n.target] if isinstance(n, ast.AugAssign) else n.targets))]
     if not values:
         raise ConfigError(f"{where}: no {'`+=`' if augmented else 'assignment'} to {target}")
     return sorted(values, key=lambda v: (v.lineno, v.col_offset))

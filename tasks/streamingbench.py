@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from omnibench.data.streamingbench import HELP
 from omnibench.registry import task
-from omnibench.task import Task, prompt_overrides
+from omnibench.task import Protocol, Task, prompt_overrides
 
 METRIC_DOCS = {
     "accuracy": "share of questions whose reply picks the right option (pooled over the task's videos); "
@@ -37,6 +37,7 @@ def streamingbench_task(subset: str, *, data_dir=None, lenient=False, prompts_fi
     if subset == "sqa" and sqa_context:
         overrides["context"] = sqa_context
     prompts = PROMPTS[subset](overrides or None)
+    protocols: tuple[Protocol, ...]
     if subset == "proactive":
         from omnibench.scoring.rules import time_f1
 

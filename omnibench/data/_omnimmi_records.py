@@ -169,7 +169,7 @@ def _turns_sample(code: str, index: int, rec: TurnsRecord, ask_times: str = "our
         clips[str(int(end))] = f"clips/{stem}_{int(end)}.mp4"
     extra: dict[str, Any] = {"timestamps": [qa.timestamp for qa in rec.qa]}
     if ask_times == "reference":  # its online loop asks at the span midpoint (the offline clip still ends at the span end)
-        extra["stream_ask"] = [{"at_least": (q.span_start + q.t) / 2} for q in turns]
+        extra["stream_ask"] = [{"at_least": (float(q.span_start or 0.0) + float(q.t or 0.0)) / 2} for q in turns]
     if notes:
         extra["notes"] = notes
     if missing_clip == "error":   # the reference reads clips/ only: a missing clip is an error there

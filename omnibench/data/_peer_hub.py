@@ -13,6 +13,7 @@ import tarfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from omnibench.errors import DataError
 
@@ -29,7 +30,7 @@ def snapshot(repo: str, out_dir: str | Path, *, env: str, token: str | None = No
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(f"cannot create download directory {out}: {exc.strerror or exc}") from exc
-    kwargs = {"repo_id": repo, "repo_type": "dataset", "local_dir": str(out), "token": token}
+    kwargs: dict[str, Any] = {"repo_id": repo, "repo_type": "dataset", "local_dir": str(out), "token": token}
     if allow_patterns is not None:
         kwargs["allow_patterns"] = allow_patterns
     try:

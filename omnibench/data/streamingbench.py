@@ -213,7 +213,7 @@ def _choice_samples(subset: str, entries: list[tuple[int, int, ChoiceRecord, Cho
     video = entries[0][2].video_path
     meta: dict[str, Any] = {"video_id": video_stem(video), "subset": subset, "task_types": types,
                             "time_stamps": stamps, "records": where}
-    times = [q.t for q in turns]
+    times = [float(q.t or 0.0) for q in turns]
     if any(b < a for a, b in zip(times, times[1:])):   # sqa: kept in file order; streaming asks each after the one before
         meta["stream_ask"] = [{"at_least": t} for t in times]
         notes.append(f"turn times {times} go back in time; a streaming run asks each turn no earlier than the one before")

@@ -19,7 +19,7 @@ from omnibench.errors import DataError
 from omnibench.task import Prompts
 
 if TYPE_CHECKING:
-    from omnibench.data.video import VideoIssues
+    from omnibench.data.video import VideoIssues, VideoReader
 
 def resolve_video(root: Path | None, relative: str) -> Path:
     """A video path inside the data root (paths were validated relative; symlinks are checked too)."""
@@ -48,7 +48,7 @@ class ClipSource:
 
     def __init__(self, root: Path | None):
         self.root = root
-        self._readers: dict[Path, object] = {}
+        self._readers: dict[Path, VideoReader] = {}
         self._damage: dict[Path, tuple[int, int, dict[float, float]]] = {}
 
     def reader(self, relative: str):

@@ -207,6 +207,7 @@ def sample_docs(task: Task, sample: Sample, settings: dict[str, Any],
         docs.append({
             "doc_id": f"{sample.id}#{turn}", "task": task.name, "sample_id": sample.id, "turn": turn,
             "n_turns": len(sample.turns), "prompt": task.prompts.offline(sample, turn, answers),
+            "turn_taking": task.turn_taking,
             "video": video, "span": json.dumps(span),
             "history": json.dumps([m.model_dump() for m in history]),
             "target": query.target if isinstance(query.target, str) else json.dumps(query.target),

@@ -83,7 +83,7 @@ def read_folder(folder: str | Path) -> ResultFolder:
     files = sorted(p for p in root.iterdir() if p.suffix == ".json") if root.is_dir() else []
     if not files:
         raise DataError(f"{root} holds no .json result files (give the folder results/<model>/ of an OVO-Bench run)")
-    out, tally = ResultFolder([]), Counter()
+    out, tally = ResultFolder([]), Counter[str]()
     seen: Counter = Counter()
     for path in files:
         data = load_json(path)

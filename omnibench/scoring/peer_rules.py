@@ -187,7 +187,8 @@ def sb_proactive(turn: ProactiveTurn = "first", match: OutputMatch = "word", tol
         asked = record.query_time(request) or 0.0
         said = [e for e in record.emissions() if e.turn in (None, request) and (e.text or "").strip()
                 and e.t + 1e-9 >= asked]
-        gt = float(sample.turns[request].window[0]) if sample.turns[request].window else 0.0
+        window = sample.turns[request].window
+        gt = float(window[0]) if window else 0.0
         output = str(sample.metadata.get("output", ""))
         if not said:
             return Score(values={"time_accuracy": 0.0, "answer_accuracy": 0.0}, explanation="said nothing")

@@ -71,7 +71,7 @@ def alert_times(sample: Sample, record: SampleRecord, time: AlertTime = "spoken"
     return out
 
 
-def window_scores(times: list[float], window: tuple[float, float]) -> dict[str, float]:
+def window_scores(times: list[float], window: tuple[float, float]) -> dict[str, float | None]:
     """OmniMMI's PA metrics for one sample (window inclusive; times in the order given)."""
     if not times:
         return {"accuracy": 0.0, "precision": 0.0, "iou": 0.0}
@@ -243,20 +243,21 @@ def noise_detection() -> Scorer:
     """
     def score(sample: Sample, record: SampleRecord) -> Score:
         cls = sample.metadata.get("interruption")
-        if cls not in ("noise", "followup") or len(sample.turns) < 2 or not isinstance(sample.turns[0].target, str):
+        target = sample.turns[0].target
+        if cls not in ("noise", "followup") or len(sample.turns) < 2 or not isinstance(target, str):
             return Score(values={}, unscored="needs a closed question and metadata interruption noise|followup")
         first, second = sample.turns[0], sample.turns[1]
         answer = record.answer(0)
-        right = _matches(answer, first.target, first.choices)
+        right = _matches(answer, target, first.choices)
         cut = not _offline(record) and _cut_at(record, 0, 1)
         reply = _said(record.emissions(1))
         if cls == "noise":
             counts = right and not cut
             correct = counts and not reply
-            values = {"noise_ignored": float(correct), "noise_replied": float(bool(reply))}
+            values: dict[str, float | None] = {"noise_ignored": float(correct), "noise_replied": float(bool(reply))}
         else:
             so_far = _said_before(record, 0, 1)
-            going = cut and bool(so_far.strip()) and not _names_wrong_choice(so_far, first.target, first.choices)
+            going = cut and bool(so_far.strip()) and not _names_wrong_choice(so_far, target, first.choices)
             counts = right or going
             correct = counts and isinstance(second.target, str) and _matches(record.answer(1), second.target,
                                                                              second.choices)
@@ -294,7 +295,7 @@ def stop_detection(max_words: int = 3) -> Scorer:
             went_on = own > max_words or (own > 0 and ended_on_its_own)
         if cls == "stop":
             correct = started and words <= max_words
-            values = {"stopped": float(correct), "words_after_stop": float(words)}
+            values: dict[str, float | None] = {"stopped": float(correct), "words_after_stop": float(words)}
         else:
             correct = started and went_on
             values = {"continued": float(correct), "false_stop": float(started and not went_on)}
@@ -338,7 +339,7 @@ def choice_match() -> Scorer:
         turns = _closed_turns(sample)
         if not turns:
             return Score(values={}, unscored="no closed question")
-        right = [_matches(record.answer(i), sample.turns[i].target, sample.turns[i].choices) for i in turns]
+        right = [_matches(record.answer(i), str(sample.turns[i].target), sample.turns[i].choices) for i in turns]
         return _turn_score(right, turns)
     return score
 
@@ -352,7 +353,7 @@ def exact_match(normalize: bool = True) -> Scorer:
         turns = _closed_turns(sample)
         if not turns:
             return Score(values={}, unscored="no closed question")
-        return _turn_score([same(record.answer(i), sample.turns[i].target) for i in turns], turns)
+        return _turn_score([same(record.answer(i), str(sample.turns[i].target)) for i in turns], turns)
     return score
 
 

@@ -142,7 +142,7 @@ def _score(value: object, text: str) -> int:
     if isinstance(value, bool):
         raise VerdictParseError(f"'score' is a boolean in judge reply {_clip(text)!r}")
     try:
-        number = float(value) if not isinstance(value, (int, float)) else value
+        number = value if isinstance(value, (int, float)) else float(str(value))
     except (TypeError, ValueError, OverflowError):
         raise VerdictParseError(f"'score' is not a number in judge reply {_clip(text)!r}") from None
     if not math.isfinite(number) or not 0 <= number <= 5:

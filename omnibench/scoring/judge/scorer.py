@@ -72,6 +72,7 @@ class JudgeTurns:
     @property
     def client(self) -> JudgeClient:
         if self._client is None:
+            assert self._factory is not None                  # one of the two is always given
             self._client = self._factory()
         return self._client
 
@@ -121,12 +122,12 @@ class JudgeTurns:
             return query.text.replace(ANSWER_SLOT, answers[query.depends_on])
         return query.text
 
-    def _is_multi_turn(self, sample: Sample, n_turns: int) -> bool:
+    def _is_multi_turn(self, sample: Sample | None, n_turns: int) -> bool:
         if self.per_turn is not None:
             return self.per_turn
-        return n_turns > 1 or sample.task.endswith(MULTI_TURN_TASK_SUFFIXES)
+        return n_turns > 1 or (sample is not None and sample.task.endswith(MULTI_TURN_TASK_SUFFIXES))
 
-    def _combine(self, sample: Sample, verdicts: list[Verdict], not_judged: str | None) -> Score:
+    def _combine(self, sample: Sample | None, verdicts: list[Verdict], not_judged: str | None) -> Score:
         multi = self._is_multi_turn(sample, len(verdicts))
         keys = ["accuracy", "score"] + (["turn_accuracy", "step_accuracy"] if multi else [])
         if not_judged:
