@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from omnibench.errors import ConfigError
 from omnibench.models._extras import require_extra
@@ -69,9 +70,10 @@ class GeminiLive(LiveAdapter):
         from google import genai
         from google.genai import types
 
-        options = {k: v for k, v in (("base_url", self.base_url), ("api_version", self.api_version)) if v}
+        options: dict[str, Any] = {k: v for k, v in (("base_url", self.base_url), ("api_version", self.api_version))
+                                   if v}
         client = genai.Client(api_key=self._key, http_options=types.HttpOptions(**options) if options else None)
-        self._manager = client.aio.live.connect(model=self.model_name, config=self.connect_config())
+        self._manager: Any = client.aio.live.connect(model=self.model_name, config=self.connect_config())
         self._session = await self._manager.__aenter__()
         self.replying: int | None = None     # the turn the current model turn answers
         self.in_model_turn = False

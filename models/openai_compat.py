@@ -19,8 +19,9 @@ import base64
 import io
 import os
 import threading
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def _jpeg_with_pyav(frame: np.ndarray, size: tuple[int, int], quality: int) -> b
     codec = av.CodecContext.create("mjpeg", "w")
     codec.width, codec.height = size
     codec.pix_fmt = "yuvj420p"
-    codec.time_base = 1
+    codec.time_base = Fraction(1)
     codec.options = {"qscale": str(max(2, min(31, round(31 - quality * 0.29))))}
     picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame, dtype=np.uint8), format="rgb24")
     picture = picture.reformat(width=size[0], height=size[1], format="yuvj420p")
@@ -116,7 +117,7 @@ class OpenAICompatible:
 
         try:
             reply = self._client.chat.completions.create(
-                model=self.model_name, messages=self.messages(request),
+                model=self.model_name, messages=cast(Any, self.messages(request)),     # plain dicts on the wire
                 max_tokens=self.max_tokens or request.max_new_tokens,
                 temperature=request.temperature if self.temperature is None else self.temperature)
         except self.transient_errors:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import os
+from typing import Any
 
 from omnibench.errors import ConfigError
 from omnibench.models._extras import require_extra
@@ -32,6 +33,9 @@ DEFAULT_INSTRUCTIONS = ("You are watching a live video with the user. Answer bri
 
 @model("openai_realtime", description="OpenAI Realtime API over its websocket: frames as images, live replies")
 class OpenAIRealtime(LiveAdapter):
+    # Any: the wire events go out as plain dicts and come in read by their `type`, not the SDK's unions
+    _conn: Any = None
+
     def __init__(self, model: str = "gpt-realtime", api_key: str | None = None, base_url: str | None = None,
                  voice: str | None = None, instructions: str = DEFAULT_INSTRUCTIONS, modalities: str = "text",
                  fps: float = 1.0, max_side: int = 512, audio: bool = False, turn_detection: bool = False,

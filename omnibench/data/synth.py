@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -51,7 +52,7 @@ __all__ = ["INTERRUPTION_TASKS", "N_INTERRUPTION", "SYNTH_TASKS", "SYNTH_VERSION
            "default_root", "ensure_suite", "generate", "load_suite", "task_counts"]
 
 
-BUILDERS = None   # task name -> scene builder; None: the task definitions in omnibench.tasks.synth_scenes
+BUILDERS: dict[str, Any] | None = None   # task name -> scene builder; None: the task definitions in omnibench.tasks.synth_scenes
 
 
 def task_counts(n_per_task: int, n_interruption: int = N_INTERRUPTION) -> dict[str, int]:
@@ -123,9 +124,9 @@ def _speak_dialogue(built, path: Path, duration: float) -> bool:
 def _build_sample(task: str, k: int, seed: int, part: Path, name: str, audio: bool) -> Sample:
     """Render sample k of `task` into the folder `part` of part `name`; its paths are relative to the suite root."""
     from omnibench.data._synth_render import FPS, encode
-    builders = BUILDERS
-    if builders is None:
-        from omnibench.tasks.synth_scenes import BUILDERS as builders  # task definitions live in tasks/
+    from omnibench.tasks.synth_scenes import BUILDERS as TASK_BUILDERS  # task definitions live in tasks/
+
+    builders = BUILDERS if BUILDERS is not None else TASK_BUILDERS
 
     # one independent stream per (seed, task, sample): adding a task or sample changes no other
     rng = np.random.default_rng([seed, SYNTH_TASKS.index(task), k])
@@ -302,7 +303,8 @@ def load_suite(root: Path, *, n_per_task: int = 6, n_interruption: int = N_INTER
     root = Path(root)
     samples = {task: _load_part(root, task, n) for task, n in _counts(tasks, n_per_task, n_interruption).items()}
     seeds = {s.metadata.get("seed") for items in samples.values() for s in items}
-    return SynthSuite(root=root, seed=int(seeds.pop()) if len(seeds) == 1 else -1, samples=samples)
+    seed = seeds.pop() if len(seeds) == 1 else None
+    return SynthSuite(root=root, seed=int(seed) if seed is not None else -1, samples=samples)
 
 
 @contextmanager
