@@ -104,7 +104,10 @@ def lmms_answers(out: Path, task: str, ids: list[str]) -> dict[str, list[str]]:
     """Answers from lmms-eval's --log_samples file, after checking its results file has the task.
 
     lmms-eval 0.7.3 logs `doc_id` as the doc's index in the dataset (our JSONL order) and the
-    answer (a list of answers for multi-round tasks) as `filtered_resps`."""
+    answer as `filtered_resps`: a list for single-turn tasks, and for multi-round ones the str() of
+    the tuple of the rounds' answers, read back here as a Python literal (never evaluated)."""
+    import ast
+
     results = [p for p in out.rglob("*_results.json") if task in json.loads(p.read_text()).get("results", {})]
     samples = list(out.rglob(f"*_samples_{task}.jsonl"))
     if not results or not samples:
@@ -113,9 +116,16 @@ def lmms_answers(out: Path, task: str, ids: list[str]) -> dict[str, list[str]]:
     for line in samples[0].read_text().splitlines():
         row = json.loads(line)
         resps = row["filtered_resps"]
+        if task == "bench_multiturn":
+            try:
+                resps = ast.literal_eval(resps) if isinstance(resps, str) else resps
+            except (ValueError, SyntaxError):
+                resps = None
+            if not isinstance(resps, (tuple, list)) or not all(isinstance(r, str) for r in resps):
+                sys.exit(f"{samples[0]}: doc_id {row['doc_id']}: filtered_resps is not a tuple of answers")
         while isinstance(resps, list) and len(resps) == 1 and isinstance(resps[0], list):
             resps = resps[0]
-        resps = resps if isinstance(resps, list) else [resps]
+        resps = list(resps) if isinstance(resps, (tuple, list)) else [resps]
         answers[ids[int(row["doc_id"])]] = [str(r).strip() for r in resps]
     return answers
 
@@ -145,6 +155,8 @@ def main() -> None:
     parser.add_argument("--n-multi", type=int, default=N_MULTI)
     parser.add_argument("--repeats", type=int, default=REPEATS, help="rounds of every (tool, task) run")
     parser.add_argument("--keep", default=None, help="keep the work folder here")
+    parser.add_argument("--lmms-as-shipped", action="store_true",
+                        help="no clip timing for lmms-eval's multi-round path (its multi-turn answers then differ)")
     args = parser.parse_args()
     python = str(Path(args.lmms_venv) / "bin" / "python")
     if not (Path(args.lmms_venv) / "bin" / "lmms-eval").exists():
@@ -159,7 +171,8 @@ def main() -> None:
     ids = {t: [s["id"] for s in specs] for t, specs in json.loads((root / "samples.json").read_text()).items()}
     pixels = tiny.PIXELS
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-           "BENCH_VS_LMMS_ROOT": str(root), "FORCE_QWENVL_VIDEO_READER": "decord"}
+           "BENCH_VS_LMMS_ROOT": str(root), "FORCE_QWENVL_VIDEO_READER": "decord",
+           **({"BENCH_VS_LMMS_AS_SHIPPED": "1"} if args.lmms_as_shipped else {})}
     launch = [python, str(HERE / "_vs_lmms_launch.py")]
 
     def command(tool: str, task: str, out: Path) -> list[str]:

@@ -12,14 +12,35 @@ import pytest
 from tests.bench._load import load
 
 
-def test_lmms_eval_sample_log_maps_to_our_sample_ids(tmp_path):
-    vs = load("vs_lmms_eval")
+def write_log(tmp_path, task: str, rows: list[dict]) -> None:
     out = tmp_path / "model"
     out.mkdir()
-    (out / "x_results.json").write_text(json.dumps({"results": {"bench_multiturn": {}}}))
-    rows = [{"doc_id": 1, "filtered_resps": [["a", "b", "c"]]}, {"doc_id": 0, "filtered_resps": ["x", "y", "z"]}]
-    (out / "x_samples_bench_multiturn.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert vs.lmms_answers(tmp_path, "bench_multiturn", ["m0", "m1"]) == {"m0": ["x", "y", "z"], "m1": ["a", "b", "c"]}
+    (out / "x_results.json").write_text(json.dumps({"results": {task: {}}}))
+    (out / f"x_samples_{task}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_lmms_eval_sample_log_maps_to_our_sample_ids(tmp_path):
+    vs = load("vs_lmms_eval")
+    write_log(tmp_path, "bench_vqa", [{"doc_id": 1, "filtered_resps": ["a red square "]},
+                                      {"doc_id": 0, "filtered_resps": ["x"]}])
+    assert vs.lmms_answers(tmp_path, "bench_vqa", ["q0", "q1"]) == {"q0": ["x"], "q1": ["a red square"]}
+
+
+def test_multi_round_answers_are_read_from_the_tuple_lmms_eval_logs_as_text(tmp_path):
+    vs = load("vs_lmms_eval")
+    # lmms-eval 0.7.3 logs a multi-round result, a tuple of the rounds' answers, as its str()
+    rows = [{"doc_id": 1, "filtered_resps": str(("it's red", 'a "square"', "c"))},
+            {"doc_id": 0, "filtered_resps": str(("x", "y", "z"))}]
+    write_log(tmp_path, "bench_multiturn", rows)
+    assert vs.lmms_answers(tmp_path, "bench_multiturn", ["m0", "m1"]) == {
+        "m0": ["x", "y", "z"], "m1": ["it's red", 'a "square"', "c"]}
+
+
+def test_a_multi_round_log_entry_that_is_not_a_tuple_of_answers_is_refused(tmp_path):
+    vs = load("vs_lmms_eval")
+    write_log(tmp_path, "bench_multiturn", [{"doc_id": 0, "filtered_resps": "__import__('os').system('x')"}])
+    with pytest.raises(SystemExit, match="doc_id 0.*not a tuple of answers"):
+        vs.lmms_answers(tmp_path, "bench_multiturn", ["m0"])
 
 
 def test_lmms_eval_without_results_file_is_a_failure(tmp_path):
