@@ -251,8 +251,10 @@ def main() -> None:
                 why, worst = compare(reference, result)
                 result["max_pixel_diff"] = worst
                 if why:
-                    result = {"error": f"{side} ({setting or 'default'}): {why}"}
-                    reasons[side] = result["error"]
+                    result = {"error": f"{side} at threads={setting or 'default'}: {why}"}
+                    known = reasons.get(side, "")
+                    if result["error"] not in known:
+                        reasons[side] = f"{known}; {result['error']}" if known else result["error"]
             if side == "ours_336" and "times" in result and reference and result["times"] != reference["times"]:
                 result = {"error": "ours at 336 px returned other frame times than at full size"}
             if "version" in result:
