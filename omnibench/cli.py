@@ -31,13 +31,15 @@ def cmd_run(args) -> int:
     model_args = device_arg(args.model, args.device, registry.parse_model_args(args.model_args))
     if args.lenient and args.model == "replay":
         model_args.setdefault("lenient", True)     # bad alert times skipped and reported, not fatal
+    if args.data_dir and args.model == "replay":
+        model_args.setdefault("data_dir", args.data_dir)   # OmniMMI's files are matched against the same annotations
     settings = task_settings(args)
     from omnibench import reference
 
     reference.check_resume(out, args.reference)
     if args.reference:
         settings = reference.task_settings(args.reference, settings)
-        model_args, model_note = reference.m4_model_args(args.model, model_args)
+        model_args, model_note = reference.m4_model_args(args.model, model_args, args.reference)
         reference.record(out, args.reference, settings, model_note)
         print(f"reference mode {args.reference}: {settings['reference_note']}; {model_note}")
     with sigterm_interrupts():
@@ -159,15 +161,26 @@ def cmd_data(args) -> int:
 
         suite = generate(Path(args.out), seed=args.seed, n_per_task=args.n_per_task, progress=True)
         print(f"wrote {sum(len(v) for v in suite.samples.values())} samples to {suite.root}")
+    elif args.data_cmd == "reference-prompts" and args.benchmark != "omnimmi":
+        from omnibench.peer_prompts import write_reference_prompts as write_peer
+        from omnibench.peer_reference import prompts_dir as peer_dir
+
+        print(f"wrote task prompts: {write_peer(args.benchmark, args.path, args.out or peer_dir(args.benchmark))}")
     elif args.data_cmd == "reference-prompts":
         from omnibench.reference import prompts_dir
         from omnibench.reference_prompts import write_reference_prompts
 
         for kind, path in write_reference_prompts(args.path, args.out or prompts_dir()).items():
             print(f"wrote {kind} prompts: {path}")
+    elif args.data_cmd == "reference-scores" and args.benchmark != "omnimmi":
+        from omnibench.peer_reference import print_reference_scores
+
+        return print_reference_scores(args.benchmark, args.path, model=args.model, as_json=args.json)
     elif args.data_cmd == "reference-scores":
         from omnibench.scoring.reference_results import aggregate_judged
 
+        if not args.task:
+            raise ConfigError("reference-scores --benchmark omnimmi needs --task (ap, si, sg or md)")
         metrics = aggregate_judged(args.path, args.task).metrics
         if args.json:
             print(json.dumps({name: m.value for name, m in metrics.items()}))
@@ -175,9 +188,13 @@ def cmd_data(args) -> int:
             for name, m in metrics.items():
                 print(f"{name:<20} {'-' if m.value is None else f'{m.value:.4f}'}")
     elif args.data_cmd == "download":
-        from omnibench.data import omnimmi
+        from omnibench.data import omnimmi, ovobench, streamingbench
 
-        print(f"downloaded to {omnimmi.download(args.out)}")
+        if args.dataset == "ovobench":
+            out = ovobench.download(args.out, videos=not args.no_videos)
+        else:
+            out = {"omnimmi": omnimmi, "streamingbench": streamingbench}[args.dataset].download(args.out)
+        print(f"downloaded to {out}")
     return 0
 
 
@@ -189,6 +206,9 @@ def cmd_lmms_eval_path(args) -> int:
     if not settings["omnimmi"]["data_dir"]:
         print("omnibench: OmniMMI videos not found: the omnibench_omnimmi_* docs have no video "
               "(set OMNIBENCH_OMNIMMI_DIR, then run this again)", file=sys.stderr)
+    if not settings["ovobench"]["data_dir"]:
+        print("omnibench: OVO-Bench annotations not found: no omnibench_ovobench_* tasks (set "
+              "OMNIBENCH_OVOBENCH_DIR or run `omnibench data download ovobench`, then run this again)", file=sys.stderr)
     print(task_dir(settings))
     return 0
 
@@ -208,9 +228,12 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
 
     if limit is None:              # the whole suite up front, with its progress bar
         ensure_suite(seed=0, progress=True)
-    tasks = registry.resolve_tasks(BOARD_TASKS)
+    board = registry.resolve_tasks(BOARD_TASKS)
     run_dirs = []
     for name in models or registry.board_models():
+        entry = registry.models(include_hidden=True).get(name)
+        takes = entry.board_tasks if entry is not None and entry.board_tasks else board
+        tasks = [t for t in board if t in takes]
         out = Path(root) / "runs" / "synth" / name
         print(f"== {name}", flush=True)
         if name == "m4-tiny" and importlib.util.find_spec("torch") is None:
@@ -223,7 +246,8 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
         except ConfigError as exc:       # e.g. m4-tiny without its checkpoint
             print(f"omnibench: {name} skipped: {exc}", file=sys.stderr, flush=True)
             continue
-        processes = _processes_for(limit)
+        # a model that reads no video is cheaper than a process start: no shards
+        processes = _processes_for(limit) if evaluation.model.caps.needs_video else 1
         if processes > 1:
             del evaluation
             _run_in_shards(name, out, tasks, limit, processes)

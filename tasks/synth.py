@@ -11,8 +11,10 @@ def suite_samples(name: str, seed: int, n_per_task: int | None):
     """(suite root, samples of `name`); an explicit n_per_task also sizes the interruption families."""
     from omnibench.data.synth import ensure_suite
 
-    sizes = {"n_per_task": n_per_task, "n_interruption": n_per_task} if n_per_task else {}
-    suite = ensure_suite(seed=seed, **sizes, tasks=[name], progress=False)
+    if n_per_task:
+        suite = ensure_suite(seed=seed, n_per_task=n_per_task, n_interruption=n_per_task, tasks=[name], progress=False)
+    else:
+        suite = ensure_suite(seed=seed, tasks=[name], progress=False)
     return suite.root, suite.samples[name]
 
 
@@ -74,9 +76,11 @@ def synth_pt(seed: int = 0, n_per_task: int | None = None, prompts_file=None) ->
     from omnibench.scoring.rules import silence
     from omnibench.tasks.omnimmi_prompts import TurnTakingPrompts
 
-    return _synth("synth_pt", TurnTakingPrompts, [silence()], "silence", protocols=("offline", "streaming"),
+    task = _synth("synth_pt", TurnTakingPrompts, [silence()], "silence", protocols=("offline", "streaming"),
                   seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
                   description="Synthetic turn-taking: stay silent after a remark not meant for you")
+    task.turn_taking = True
+    return task
 
 
 @task("synth_noise", group="synth", description="Synthetic noise or follow-up mid-answer: ignore one, answer the other")

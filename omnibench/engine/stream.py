@@ -8,15 +8,15 @@ that answers on its own schedule) is paced by the wall clock instead (see `_wall
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
 from omnibench.data.schema import Sample
+from omnibench.engine.boundary import emission_event, stream_info, user_turn
 from omnibench.engine.eventlog import Event, SampleRecord
-from omnibench.engine.protocols import Emission, StreamInfo
 from omnibench.engine.wrapper import GuardedModel
 from omnibench.errors import ConfigError, DataError
 from omnibench.task import Prompts
@@ -81,6 +81,7 @@ class StreamRunner:
     mode: Mode = "lockstep"
     tail_s: float = 5.0
     events: list[Event] = field(default_factory=list)
+    speak: Callable[[str, bool], str] | None = None     # the text each turn says, spoken (data/tts.py)
 
     def run(self, sample: Sample, plan: StreamPlan, *, model_label: str) -> SampleRecord:
         check_mode(self.model, self.mode)
@@ -96,10 +97,9 @@ class StreamRunner:
         if any(b < a for a, b in zip(plan.query_times, plan.query_times[1:])):
             raise DataError(f"sample {sample.id}: turns are not in time order {plan.query_times}")
         pending = list(range(len(sample.turns)))
+        asked = [0]                      # turns asked so far: an emission may answer only those
 
-        info = StreamInfo(sample_id=sample.id, task=sample.task, duration=plan.duration, fps=fps,
-                          history=list(sample.history), metadata=dict(sample.metadata), sample=sample)
-        _, seconds = self.model.stream_call("reset", info)
+        _, seconds = self.model.stream_call("reset", stream_info(sample, plan.duration, fps))
         clock.compute_s += seconds       # set-up before the stream starts: not charged to the clock
 
         def deliver_queries(upto: float) -> None:
@@ -109,10 +109,12 @@ class StreamRunner:
                 clock.now = max(clock.now, t)
                 prior = ["".join(answers.get(j, [])) for j in range(len(sample.turns))]
                 text = self.prompts.streaming(sample, i, prior)
-                query = sample.turns[i].model_copy(update={"text": text})
+                # the turn as heard: after ##ANSWER## is filled
+                heard = self.speak(text, True) if self.speak is not None else None
                 # logged at the time the user spoke; the model hears it when it is free (realtime)
                 self.events.append(Event(kind="query", t=plan.query_times[i], turn=i, text=text))
-                _, seconds = self.model.stream_call("ask", clock.now, query)
+                asked[0] = i + 1
+                _, seconds = self.model.stream_call("ask", clock.now, user_turn(sample.turns[i], text, audio=heard))
                 clock.spend(seconds)
                 poll()
 
@@ -122,7 +124,10 @@ class StreamRunner:
             clock.spend(seconds)
             stamp = clock.now if self.mode == "realtime" else at
             for e in emitted:
-                self._log_emission(e, stamp, seconds, answers)
+                event = emission_event(e, stamp, asked[0], seconds)
+                if event.turn is not None:
+                    answers.setdefault(event.turn, []).append(e.text)
+                self.events.append(event)
 
         for t, frame in plan.frames:
             deliver_queries(t)
@@ -150,8 +155,3 @@ class StreamRunner:
             settings={"mode": self.mode, "fps": fps, "tail_s": self.tail_s, "dropped_frames": clock.dropped},
         )
 
-    def _log_emission(self, e: Emission, t: float, seconds: float, answers: dict[int, list[str]]) -> None:
-        if e.turn is not None:
-            answers.setdefault(e.turn, []).append(e.text)
-        self.events.append(Event(kind="emission", t=round(t, 6), compute_s=round(seconds, 6), turn=e.turn,
-                                 text=e.text, done=e.done, refers_to=e.refers_to))

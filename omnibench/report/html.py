@@ -176,6 +176,9 @@ def render_html(runs: list[LoadedRun], results: list[TaskResult], *, title: str,
     parts.append(problems_section(groups))
     if board.has_omnimmi or board.reported:
         parts += ["<h2>OmniMMI columns</h2>", omnimmi_table(board)]
+    from omnibench.report.peer_boards import peer_html  # OVO-Bench / StreamingBench columns and published rows
+
+    parts += peer_html(results)
     if board.rows:
         n_runs = sum(len(r.results) for r in board.rows)
         parts += ["<h2>Runs</h2>", f"<details><summary>Settings of {n_runs} task run(s): judge, protocol, mode, "

@@ -71,6 +71,10 @@ def markdown_table(results: list[TaskResult], *, title: str | None = None, inclu
                          [["reported", row["group"], row["model"], row["llm"], row["num_frames"],
                            *(reported_text(row.get(c, ""), c) for c in OMNIMMI_LABELS)] for row in board.reported])
         out += ["", f"{UNABLE} = reported as unable to do the task; avg w/o P as published."]
+    # OVO-Bench / StreamingBench columns; the report file (include_runs) shows their published rows too
+    from omnibench.report.peer_boards import peer_markdown
+
+    out += peer_markdown(results, reported=include_reported or include_runs)
     if include_runs:
         out += ["", "## Runs", ""]
         out += _md_table(["model", "task", "judge", "settings", "versions", "rtf"],

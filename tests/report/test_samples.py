@@ -148,3 +148,15 @@ def test_video_damage_on_a_record_is_shown_on_its_sample(tmp_path, protocol):
     assert "3 damaged packet(s): the decoder concealed them" in sections["pa&lt;0&gt;"]
     assert "frozen: 1 stretch(es) without a new frame, 2.0 s in all (4.00-6.00 s)" in sections["pa&lt;0&gt;"]
     assert EVIL_TEXT not in page and "&lt;img src=x onerror=alert(2)&gt;" in sections["pa&lt;0&gt;"]
+
+
+def test_an_emission_that_named_a_turn_before_it_was_asked_is_shown_as_unprompted():
+    from omnibench.report.timeline import transcript_html
+
+    sample = Sample(id="s", task="t", video=VideoRef(path="v.mp4", end=4.0),
+                    turns=[Query(t=1.0, text="q0?"), Query(t=3.0, text="q1?")])
+    record = SampleRecord(sample_id="s", task="t", model="m", events=[
+        Event(kind="emission", t=0.0, turn=None, text="early", data={"claimed_turn": 1}),
+        Event(kind="query", t=1.0, turn=0, text="q0?"), Event(kind="emission", t=1.0, turn=0, text="a0")])
+    html = transcript_html(sample, record)
+    assert "unprompted: named turn 1 before it was asked" in html and "model to turn 0" in html
