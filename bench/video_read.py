@@ -252,11 +252,10 @@ def main() -> None:
                 result["max_pixel_diff"] = worst
                 if why:
                     result = {"error": f"{side} at threads={setting or 'default'}: {why}"}
-                    known = reasons.get(side, "")
-                    if result["error"] not in known:
-                        reasons[side] = f"{known}; {result['error']}" if known else result["error"]
             if side == "ours_336" and "times" in result and reference and result["times"] != reference["times"]:
                 result = {"error": "ours at 336 px returned other frame times than at full size"}
+            if "error" in result and result["error"] not in reasons.get(side, ""):     # every failing setting, once
+                reasons[side] = "; ".join(filter(None, [reasons.get(side), result["error"]]))
             if "version" in result:
                 versions[side] = result["version"]
             runs.setdefault((side, setting), []).append(result)
