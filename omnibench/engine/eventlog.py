@@ -142,6 +142,19 @@ def record_order(record: SampleRecord) -> tuple[int, int, float]:
     return record.run_seq or 0, record.seq if record.seq is not None else -1, record.ended_at or 0.0
 
 
+def token_usage(records) -> dict[str, int]:
+    """Token counts summed over records: each call's `usage` in its event's data (offline adapters)
+    and each sample's `usage` in its settings (live adapters count per session)."""
+    total: dict[str, int] = {}
+    for record in records:
+        found = [record.settings.get("usage")] + [(e.data or {}).get("usage") for e in record.events]
+        for usage in found:
+            for key, value in (usage if isinstance(usage, dict) else {}).items():
+                if isinstance(value, int) and not isinstance(value, bool):
+                    total[key] = total.get(key, 0) + value
+    return total
+
+
 def latest_records(records) -> dict[str, SampleRecord]:
     """{sample id: its latest record}: a retried sample's new record replaces the failed one."""
     out: dict[str, SampleRecord] = {}

@@ -1,8 +1,8 @@
-"""Record order: a per-run sequence decides which record of a sample is the latest, not host clocks."""
+"""Event logs: record order by a per-run sequence (never host clocks); token usage summed over records."""
 
 from __future__ import annotations
 
-from omnibench.engine.eventlog import EventLog, SampleRecord, latest_records
+from omnibench.engine.eventlog import Event, EventLog, SampleRecord, latest_records, token_usage
 
 
 def _record(status: str, ended_at: float, run_seq: int | None = None, seq: int | None = None) -> SampleRecord:
@@ -58,3 +58,14 @@ def test_a_rerun_after_failures_wins_over_them_with_the_clock_set_back(tmp_path,
     from omnibench.scoring.run_scores import score_run
 
     assert score_run(tmp_path)[0].metrics["accuracy"].value == 1.0
+
+
+def test_token_usage_sums_each_call_and_each_live_session():
+    offline = SampleRecord(sample_id="a", task="t", model="m", events=[
+        Event(kind="emission", t=1.0, turn=0, text="x", data={"usage": {"prompt_tokens": 10, "total_tokens": 12}}),
+        Event(kind="emission", t=2.0, turn=1, text="y", data={"p_respond": 0.7, "usage": {"prompt_tokens": 5}}),
+        Event(kind="emission", t=3.0, turn=2, text="cached", data=None)])
+    live = SampleRecord(sample_id="b", task="t", model="m",
+                        settings={"usage": {"input_tokens": 300, "frames": 4, "flag": True}})
+    assert token_usage([offline, live]) == {"prompt_tokens": 15, "total_tokens": 12, "input_tokens": 300, "frames": 4}
+    assert token_usage([]) == {}
