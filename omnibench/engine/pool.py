@@ -26,13 +26,13 @@ from typing import Any
 
 from omnibench.engine.worker import (
     START_TIMEOUT_S,
+    Arena,
+    ArenaFull,
+    ArenaPickler,
     ModelFactory,
     ModelStuck,
     Profile,
-    _Arena,
-    _ArenaFull,
-    _ArenaPickler,
-    _kill,
+    kill_group,
     zygote,
 )
 from omnibench.errors import ModelError, TransientModelError
@@ -119,7 +119,7 @@ class Zygote:
             except ChildProcessError:
                 return
             time.sleep(0.005)
-        _kill(self.pid)
+        kill_group(self.pid)
         try:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
@@ -133,7 +133,7 @@ class WorkerLane:
         self.pool, self.index = pool, index
         self.pid: int | None = None
         self.conn: Connection | None = None
-        self.arena = _Arena(f"lane{index}-{id(self):x}")
+        self.arena = Arena(f"lane{index}-{id(self):x}")
         self.starts = 0
 
     @property
@@ -203,8 +203,8 @@ class WorkerLane:
             self.arena.offset = 0
             body = io.BytesIO()
             try:
-                _ArenaPickler(body, self.arena).dump((method, args))
-            except _ArenaFull as full:
+                ArenaPickler(body, self.arena).dump((method, args))
+            except ArenaFull as full:
                 self.arena.ensure(full.needed * 2)
                 continue
             used = self.arena.path if self.arena.offset and self.arena.path else None
@@ -219,7 +219,7 @@ class WorkerLane:
         self.arena.close()
         if pid is None:
             return None
-        _kill(pid)
+        kill_group(pid)
         zygote_ = self.pool.zygote
         return zygote_.reap(pid) if zygote_ is not None else None
 

@@ -121,12 +121,12 @@ def bounded(method: str, value: Any, model_id: str) -> Any:
 
 # -- shared memory --------------------------------------------------------------------------------
 
-class _ArenaFull(Exception):
+class ArenaFull(Exception):
     def __init__(self, needed: int):
         self.needed = needed
 
 
-class _Arena:
+class Arena:
     """A file in /dev/shm both processes map; a call's arrays are laid out in it one after another."""
 
     def __init__(self, tag: str):
@@ -154,7 +154,7 @@ class _Arena:
         start = -(-self.offset // 64) * 64
         end = start + array.nbytes
         if self.map is None or end > self.size:
-            raise _ArenaFull(end)
+            raise ArenaFull(end)
         np.ndarray(array.shape, dtype=array.dtype, buffer=self.map, offset=start)[...] = array
         self.offset = end
         return start
@@ -175,8 +175,8 @@ class _Arena:
         self.size = 0
 
 
-class _ArenaPickler(pickle.Pickler):
-    def __init__(self, file, arena: _Arena):
+class ArenaPickler(pickle.Pickler):
+    def __init__(self, file, arena: Arena):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.arena = arena
 
@@ -314,13 +314,13 @@ def zygote(conn: Connection, factory: ModelFactory, parent: int) -> None:
             pid = request[1]
             conn.send(("reaped", exits.pop(pid, None) if pid not in children else _reap(pid, children)))
     for pid in children:
-        _kill(pid)
+        kill_group(pid)
     for pid in list(children):
         _reap(pid, children)
     os._exit(0)
 
 
-def _kill(pid: int) -> None:
+def kill_group(pid: int) -> None:
     """SIGKILL to the worker's process group (what it started) and to itself."""
     for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
         try:
