@@ -1,33 +1,24 @@
 """Leaderboard rows from run directories: one row per model, with each column's definition.
 
-Measured values are TaskResult.metrics[m].value (fractions 0-1), shown as percentages. The
-published OmniMMI rows are reference rows: kept apart, marked "reported", never ranked with ours.
+Measured values are TaskResult.metrics[m].value (fractions 0-1), shown as percentages. Published
+rows of peer benchmarks (report.published) are reference rows: kept apart, marked, never ranked.
+Which tasks can rank models, the rank score and the comparison of neighbours: report.ranking.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from omnibench.errors import DataError
-from omnibench.report.definitions import UNDEFINED, metric_definition
+from omnibench.report.definitions import UNDEFINED, lower_is_better, metric_definition
+from omnibench.report.published import BENCHMARKS, Benchmark, PublishedColumn
+from omnibench.report.ranking import Comparison, Interval, compare, rank_score, undecided_reason
 from omnibench.results import Results, RunInfo, TaskResult
 
-# OmniMMI's paper columns, in its order: (column, our task)
-OMNIMMI_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("sg_avg", "omnimmi_sg"), ("ap", "omnimmi_ap"), ("md_avg", "omnimmi_md"),
-    ("si", "omnimmi_si"), ("pa", "omnimmi_pa"), ("pt", "omnimmi_pt"),
-)
-OMNIMMI_LABELS = {"sg_avg": "SG avg", "ap": "AP", "md_avg": "MD avg", "si": "SI", "pa": "PA", "pt": "PT",
-                  "avg_wo_p": "avg w/o P"}
-AVG_WO_P_PARTS = ("sg_avg", "ap", "md_avg", "si")      # the paper's average leaves out PA and PT
-REPORTED_FIELDS = ("group", "model", "llm", "num_frames", *OMNIMMI_LABELS)
 # a second number where the headline alone hides something (an alerting model that always speaks)
 SECONDARY_METRICS: dict[str, tuple[str, ...]] = {
     "omnimmi_pa": ("precision",), "synth_pa": ("precision",),
@@ -36,12 +27,13 @@ SECONDARY_METRICS: dict[str, tuple[str, ...]] = {
 }
 MISSING = "–"          # no result for this model and task
 UNABLE = "✗"           # reported: the paper marks the model unable to do the task
+NO_GROUP = "other"     # the column group of tasks registered without one
 
 
 def task_order(task: str) -> tuple[int, str]:
-    """OmniMMI tasks in the paper's order first, then the rest by name."""
-    omnimmi = [t for _, t in OMNIMMI_COLUMNS]
-    return (omnimmi.index(task), "") if task in omnimmi else (len(omnimmi), task)
+    """Published benchmarks' tasks in their papers' order first, then the rest by name."""
+    ordered = [t for bench in BENCHMARKS.values() for t in bench.tasks]
+    return (ordered.index(task), "") if task in ordered else (len(ordered), task)
 
 
 def drop_secrets(value: Any) -> Any:
@@ -188,10 +180,9 @@ def load_results(run_dirs: list[Path]) -> list[TaskResult]:
     return merge_results(load_runs(run_dirs))
 
 
-def reported_rows() -> list[dict[str, str]]:
-    """OmniMMI's published leaderboard (percentages as published; empty PA/PT: unable)."""
-    text = (resources.files("omnibench.data.omnimmi_files") / "reported_leaderboard.csv").read_text(encoding="utf-8")
-    return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+def reported_rows(benchmark: str = "omnimmi") -> list[dict[str, str]]:
+    """A benchmark's published leaderboard (percentages as published; empty cells: unable or not given)."""
+    return BENCHMARKS[benchmark].published_rows()
 
 
 @dataclass
@@ -200,10 +191,22 @@ class Column:
     metric: str
     headline: bool
     definition: str = UNDEFINED
+    group: str = NO_GROUP
+    chance: float | None = None          # headline columns: percent a guesser gets (TaskResult.chance)
+    undecided: str | None = None         # headline columns: why the task cannot rank models (None: it can)
 
     @property
     def key(self) -> str:
         return f"{self.task}.{self.metric}"
+
+    @property
+    def lower_is_better(self) -> bool:
+        return lower_is_better(self.metric)
+
+    @property
+    def short_task(self) -> str:
+        """The task's name under its group's heading (synth_pa under synth: pa)."""
+        return self.task.removeprefix(f"{self.group}_") or self.task
 
 
 @dataclass
@@ -224,84 +227,158 @@ class ModelRow:
     model: str
     cells: dict[str, Cell]                         # Column.key -> cell
     results: dict[str, TaskResult]                 # task -> result
-    omnimmi: dict[str, float | None] = field(default_factory=dict)   # paper columns, percent
+    rank: Interval | None = None                   # the rank score and its CI (percent)
+    vs_next: Comparison | None = None              # this row minus the next one down
 
     @property
     def score(self) -> float | None:
-        """The ranking score: mean of this model's headline percentages over the tasks it has a value for."""
-        cells = [self.cells.get(f"{t}.{r.headline}") for t, r in self.results.items()]
-        heads = [c.value for c in cells if c is not None and c.value is not None]
-        return sum(heads) / len(heads) if heads else None
+        return self.rank.value if self.rank else None
 
     def rank_key(self) -> tuple[float, str]:
         return (-self.score if self.score is not None else 1.0, self.model)
 
 
 @dataclass
+class PublishedTable:
+    """One benchmark's columns: our measured rows (with n and CI), then its published rows."""
+
+    benchmark: Benchmark
+    measured: dict[str, dict[str, Cell]]           # model -> column key -> cell
+    published: list[dict[str, str]]
+
+
+@dataclass
 class Leaderboard:
     columns: list[Column]
     rows: list[ModelRow]
-    has_omnimmi: bool
-    reported: list[dict[str, str]]
+    published: list[PublishedTable] = field(default_factory=list)
 
     @property
     def judges(self) -> list[str]:
         return sorted({r.judge_model for row in self.rows for r in row.results.values() if r.judge_model})
+
+    @property
+    def headlines(self) -> list[Column]:
+        return [c for c in self.columns if c.headline]
+
+    @property
+    def decided(self) -> list[str]:
+        return [c.task for c in self.headlines if c.undecided is None]
 
 
 def _pct(x: float | None) -> float | None:
     return None if x is None else 100.0 * x
 
 
+def _cell(r: TaskResult, metric: str) -> Cell:
+    m = r.metrics.get(metric)
+    return Cell(_pct(m.value if m else None), _pct(m.ci_low if m else None), _pct(m.ci_high if m else None),
+                m.n if m else 0, r.n_samples, r.n_errors, r.n_unscored)
+
+
+def task_group(task: str) -> str:
+    from omnibench import registry
+
+    entry = registry.tasks(include_hidden=True).get(task)
+    return (entry.group if entry is not None else None) or NO_GROUP
+
+
 def build_leaderboard(results: list[TaskResult], include_reported: bool | None = None) -> Leaderboard:
-    """Rows ranked by the mean of the headline percentages each model has."""
-    tasks = sorted({r.task for r in results}, key=task_order)
+    """Columns grouped by task group; rows ranked by the rank score, each compared with the next."""
+    groups = {t: task_group(t) for t in {r.task for r in results}}
+    tasks = sorted(groups, key=lambda t: (task_order(t)[0], groups[t] == NO_GROUP, groups[t], task_order(t)))
     columns: list[Column] = []
     for t in tasks:
-        heads = [r.headline for r in results if r.task == t]
+        mine = [r for r in results if r.task == t]
+        heads = [r.headline for r in mine]
         headline = max(sorted(set(heads)), key=heads.count)
-        docs = {k: v for r in results if r.task == t for k, v in r.metric_docs.items()}   # later runs win
-        columns.append(Column(t, headline, True, metric_definition(headline, docs)))
-        columns += [Column(t, m, False, metric_definition(m, docs)) for m in SECONDARY_METRICS.get(t, ())
-                    if m != headline and any(m in r.metrics for r in results if r.task == t)]
+        docs = {k: v for r in mine for k, v in r.metric_docs.items()}   # later runs win
+        chance = next((r.chance for r in reversed(mine) if r.chance is not None), None)
+        columns.append(Column(t, headline, True, metric_definition(headline, docs), groups[t], _pct(chance),
+                              undecided_reason([r for r in mine if r.headline == headline])))
+        columns += [Column(t, m, False, metric_definition(m, docs), groups[t]) for m in SECONDARY_METRICS.get(t, ())
+                    if m != headline and any(m in r.metrics for r in mine)]
     by_model: dict[str, dict[str, TaskResult]] = {}
     for r in results:
         by_model.setdefault(r.model, {})[r.task] = r
-    has_omnimmi = any(t.startswith("omnimmi_") for t in tasks)
-    rows = []
+    board = Leaderboard(columns, [])
     for model, per_task in by_model.items():
-        cells = {}
-        for col in columns:
-            r = per_task.get(col.task)
-            if r is None:
-                continue
-            m = r.metrics.get(col.metric)
-            cells[col.key] = Cell(_pct(m.value if m else None), _pct(m.ci_low if m else None),
-                                  _pct(m.ci_high if m else None), m.n if m else 0, r.n_samples, r.n_errors,
-                                  r.n_unscored)
-        row = ModelRow(model, cells, per_task)
-        if has_omnimmi:
-            row.omnimmi = omnimmi_columns(per_task)
-        rows.append(row)
-    rows.sort(key=ModelRow.rank_key)
-    want_reported = has_omnimmi if include_reported is None else include_reported
-    return Leaderboard(columns, rows, has_omnimmi, reported_rows() if want_reported else [])
+        cells = {c.key: _cell(per_task[c.task], c.metric) for c in columns if c.task in per_task}
+        board.rows.append(ModelRow(model, cells, per_task, rank_score(per_task, board.decided)))
+    board.rows.sort(key=ModelRow.rank_key)
+    for row, below in zip(board.rows, board.rows[1:]):
+        if row.rank is not None and below.rank is not None:
+            row.vs_next = compare(row.results, below.results, board.decided, below.model)
+    board.published = published_tables(board, by_model, include_reported)
+    return board
 
 
-def omnimmi_columns(per_task: dict[str, TaskResult]) -> dict[str, float | None]:
-    """SG avg .. PT from our headline values; avg w/o P is the mean of our SG, AP, MD and SI."""
-    out: dict[str, float | None] = {}
-    for column, task in OMNIMMI_COLUMNS:
-        r = per_task.get(task)
-        m = r.metrics.get(r.headline) if r else None
-        out[column] = _pct(m.value) if m else None
-    parts = [out[c] for c in AVG_WO_P_PARTS]
-    out["avg_wo_p"] = sum(p for p in parts if p is not None) / len(parts) if None not in parts else None
+def published_tables(board: Leaderboard, by_model: dict[str, dict[str, TaskResult]],
+                     include_reported: bool | None) -> list[PublishedTable]:
+    """Each benchmark with a measured task (every benchmark when include_reported is True)."""
+    out = []
+    for bench in BENCHMARKS.values():
+        measured_any = any(t in per_task for per_task in by_model.values() for t in bench.tasks)
+        if not measured_any and not include_reported:
+            continue
+        measured = {row.model: measured_columns(bench, row.results) for row in board.rows
+                    if any(t in row.results for t in bench.tasks)}
+        show_rows = measured_any if include_reported is None else include_reported
+        out.append(PublishedTable(bench, measured, bench.published_rows() if show_rows else []))
     return out
+
+
+def measured_columns(bench: Benchmark, per_task: dict[str, TaskResult]) -> dict[str, Cell]:
+    """A benchmark's columns from our headlines; an average column from its parts (all needed), with its CI."""
+    out: dict[str, Cell] = {}
+    for col in bench.columns:
+        if col.task is not None and col.task in per_task:
+            r = per_task[col.task]
+            out[col.key] = _cell(r, r.headline)
+    for col in bench.columns:
+        if col.parts and (average := _average(col, bench, per_task, out)) is not None:
+            out[col.key] = average
+    return out
+
+
+def _average(col: PublishedColumn, bench: Benchmark, per_task: dict[str, TaskResult],
+             cells: dict[str, Cell]) -> Cell | None:
+    parts = [cells.get(k) for k in col.parts]
+    if any(c is None or c.value is None for c in parts):
+        return None
+    tasks = {c.key: c.task for c in bench.columns}
+    results = [per_task[tasks[k]] for k in col.parts if tasks.get(k) in per_task]
+    value = sum(c.value or 0.0 for c in parts if c is not None) / len(parts)
+    low = high = None
+    if len(results) == len(parts) and all(r.headline_by_video for r in results):
+        from omnibench.scoring.metrics import mean_over_tasks
+
+        _, lo, hi = mean_over_tasks([dict(r.headline_by_video) for r in results])
+        low, high = 100.0 * lo, 100.0 * hi
+    return Cell(value, low, high, sum(c.n for c in parts if c is not None),
+                sum(c.n_samples for c in parts if c is not None), sum(c.n_errors for c in parts if c is not None),
+                sum(c.n_unscored for c in parts if c is not None))
+
 
 
 def fmt_pct(x: float | None, digits: int = 2) -> str:
     return MISSING if x is None else f"{x:.{digits}f}"
+
+
+def interval_text(x: Interval | None, signed: bool = False) -> str:
+    """'12.34 [10.1, 14.6]' (signed: '+1.20 [-0.4, 2.9]'); the bare value when there is no CI."""
+    if x is None:
+        return MISSING
+    value = f"{x.value:+.2f}" if signed else f"{x.value:.2f}"
+    return value if x.ci_low is None or x.ci_high is None else f"{value} [{x.ci_low:.1f}, {x.ci_high:.1f}]"
+
+
+def vs_next_text(row: ModelRow) -> str:
+    """'≠ +3.10 [1.2, 5.0]' when the CI excludes 0, '≈ ...' when it does not; '' for the last row."""
+    if row.vs_next is None:
+        return ""
+    d = row.vs_next.difference
+    return f"{'≠' if d.excludes_zero else '≈'} {interval_text(d, signed=True)}"
 
 
 def ci_text(cell: Cell) -> str:
@@ -316,10 +393,10 @@ def count_text(cell: Cell) -> str:
     return f"n={cell.n}/{cell.n_samples}" + (f" ({', '.join(extra)})" if extra else "")
 
 
-def reported_text(value: str, column: str) -> str:
+def reported_text(value: str, column: PublishedColumn) -> str:
     if value:
         return value
-    return UNABLE if column in ("pa", "pt") else MISSING
+    return UNABLE if column.empty_means_unable else MISSING
 
 
 def rtf_text(rtf: float | None) -> str:

@@ -8,12 +8,21 @@ from omnibench.data.schema import Query, Sample, VideoRef
 from omnibench.engine.eventlog import Event, EventLog, SampleRecord
 from omnibench.report import write_report
 from omnibench.results import RunInfo, SampleScore
-from tests.report.test_report import EVIL_TEXT, alert_sample, result, stream_record, write_run, write_stream_run
+from tests.report.test_report import (
+    EVIL_TEXT,
+    alert_sample,
+    result,
+    samples_html,
+    stream_record,
+    write_run,
+    write_stream_run,
+)
 
 
 def test_every_sample_is_shown_with_its_timeline_on_the_samples_axis(tmp_path):
     run = write_stream_run(tmp_path / "r", "streamer", 30)
-    page = write_report([run], tmp_path / "board")["html"].read_text(encoding="utf-8")
+    write_report([run], tmp_path / "board")
+    page = samples_html(tmp_path / "board")
     assert page.count('<section class="s" data-task="synth_pa" data-model="streamer" data-outcome="pass">') == 30
     assert page.count('<figure class="sample">') == 30                      # all 30, not a fixed first 12
     assert "pa&lt;0&gt;" in page and "pa&lt;29&gt;" in page
@@ -67,22 +76,26 @@ def judged_run(run, model: str = "judged"):
 def test_offline_samples_show_question_reference_answer_and_judge_reason(tmp_path):
     """Judge-scored offline tasks get per-sample views too: the old page had none."""
     run = judged_run(tmp_path / "r")
-    page = write_report([run], tmp_path / "board", include_reported=False)["html"].read_text(encoding="utf-8")
+    index = write_report([run], tmp_path / "board", include_reported=False)["html"].read_text(encoding="utf-8")
+    page = samples_html(tmp_path / "board")
     assert page.count('<section class="s"') == 3
     assert "Who speaks first? 0" in page and '<td class="ref">the chef</td>' in page
     assert '<td class="ans">&lt;img src=x onerror=alert(2)&gt;</td>' in page and EVIL_TEXT not in page
     assert "accuracy=0" in page and "judge: no (1/5)" in page and 'data-outcome="fail"' in page
     assert "unscored: judge reply unparseable: &#x27;maybe&#x27;" in page and 'data-outcome="unscored"' in page
     assert "error: ModelError: CUDA out of memory" in page and 'data-outcome="error"' in page
-    board = page.split('id="leaderboard"')[1].split("</table>")[0]
+    board = index.split('id="leaderboard"')[1].split("</table>")[0]
     assert "1× error: ModelError: CUDA out of memory" in board                # errors on the board, with reasons
-    assert 'id="problems"' in page and "#task=omnimmi_si&amp;model=judged&amp;failures=1" in page
+    assert 'id="problems"' in index and "#task=omnimmi_si&amp;model=judged&amp;failures=1" in index
 
 
-def test_offline_records_get_no_timeline_but_are_shown(tmp_path):
+def test_offline_records_get_a_timeline_too(tmp_path):
+    """The old page drew timelines for streaming records only: an offline sample showed no time at all."""
     run = write_stream_run(tmp_path / "r", "offline-model", 2, protocol="offline")
-    page = write_report([run], tmp_path / "board")["html"].read_text(encoding="utf-8")
-    assert '<figure class="sample">' not in page and page.count('<section class="s"') == 2
+    write_report([run], tmp_path / "board")
+    page = samples_html(tmp_path / "board")
+    assert page.count('<section class="s"') == 2 and page.count('<figure class="sample">') == 2
+    assert page.count('<svg') == 2 and "said at 9 s" in page
 
 
 def test_merged_labels_and_partial_runs_are_warned_about(tmp_path):
@@ -124,7 +137,7 @@ def test_metrics_are_defined_and_the_ranking_score_is_a_column(tmp_path):
     page = write_report([run], tmp_path / "board")["html"].read_text(encoding="utf-8")
     board = page.split('id="leaderboard"')[1].split("</table>")[0]
     assert 'title="score = mean of the model' in board and '<td class="score"><span class="v">75.00' in board
-    assert 'title="precision: share of the model&#x27;s alerts' in board
+    assert 'synth_pa · precision: share of the model&#x27;s alerts' in board
     assert "<dt>silence</dt><dd>share of noise turns the model stayed silent on</dd>" in page
 
 
@@ -141,7 +154,8 @@ def test_video_damage_on_a_record_is_shown_on_its_sample(tmp_path, protocol):
         "3 damaged packet(s): the decoder concealed them",
         "frozen: 1 stretch(es) without a new frame, 2.0 s in all (4.00-6.00 s)", EVIL_TEXT]})
     log.write_text(damaged.model_dump_json() + "\n" + clean.model_dump_json() + "\n", encoding="utf-8")
-    page = write_report([run], tmp_path / "board")["html"].read_text(encoding="utf-8")
+    write_report([run], tmp_path / "board")
+    page = samples_html(tmp_path / "board")
     sections = {s.split("<code>")[1].split("</code>")[0]: s.split("</section>")[0]
                 for s in page.split('<section class="s"')[1:]}
     assert "video damage" in sections["pa&lt;0&gt;"] and "video damage" not in sections["pa&lt;1&gt;"]
