@@ -157,7 +157,8 @@ def cmd_data(args) -> int:
     elif args.data_cmd == "synth":
         from omnibench.data.synth import generate
 
-        suite = generate(Path(args.out), seed=args.seed, n_per_task=args.n_per_task, progress=True)
+        sizes = {"n_per_task": args.n_per_task} if args.n_per_task else {}
+        suite = generate(Path(args.out), seed=args.seed, progress=True, **sizes)
         print(f"wrote {sum(len(v) for v in suite.samples.values())} samples to {suite.root}")
     elif args.data_cmd == "reference-prompts":
         from omnibench.reference import prompts_dir
@@ -194,10 +195,13 @@ def cmd_lmms_eval_path(args) -> int:
 
 
 def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limit: int | None = None,
-             root: Path = Path(".")) -> int:
+             n_per_task: int | None = None, root: Path = Path(".")) -> int:
     """No arguments: the synthetic suite x the built-in baselines (and m4-tiny), then the leaderboard.
 
-    `models` and `limit` narrow it (the fast test runs one model on a few samples); `root` holds runs/ and leaderboards/.
+    The suite's default sizes (data.synth.N_PER_TASK videos a task, N_INTERRUPTION for the
+    interruption tasks) keep every task's headline CI narrower than the board's 30 points.
+    `models`, `limit` and `n_per_task` narrow it (the fast test runs one model on a small suite);
+    `root` holds runs/ and leaderboards/.
     """
     from omnibench import registry
     from omnibench.data.synth import ensure_suite
@@ -206,8 +210,10 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
     from omnibench.report import load_results, markdown_table, write_report
     from omnibench.scoring.run_scores import score_run
 
+    settings = {"seed": 0, **({"n_per_task": n_per_task} if n_per_task else {})}
     if limit is None:              # the whole suite up front, with its progress bar
-        ensure_suite(seed=0, progress=True)
+        ensure_suite(seed=0, progress=True, **({"n_per_task": n_per_task, "n_interruption": n_per_task}
+                                               if n_per_task else {}))
     tasks = registry.resolve_tasks(BOARD_TASKS)
     run_dirs = []
     for name in models or registry.board_models():
@@ -219,17 +225,17 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
                   file=sys.stderr)
             continue
         try:
-            evaluation = Evaluation(model=name, out=out, limit=limit, task_settings={"seed": 0}, rerun_changed=True)
+            evaluation = Evaluation(model=name, out=out, limit=limit, task_settings=settings, rerun_changed=True)
         except ConfigError as exc:       # e.g. m4-tiny without its checkpoint
             print(f"omnibench: {name} skipped: {exc}", file=sys.stderr, flush=True)
             continue
         processes = _processes_for(limit)
         if processes > 1:
             del evaluation
-            _run_in_shards(name, out, tasks, limit, processes)
+            _run_in_shards(name, out, tasks, limit, processes, n_per_task)
         else:
             evaluation.run(tasks)
-        score_run(out, task_settings={"seed": 0}, tasks=tasks)
+        score_run(out, task_settings=settings, tasks=tasks)
         run_dirs.append(out)
     paths = write_report(run_dirs, Path(root) / "leaderboards" / "synth", title="omnibench synthetic suite")
     print(markdown_table(load_results(run_dirs)))
@@ -245,13 +251,15 @@ def _processes_for(limit: int | None) -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _run_in_shards(name: str, out: Path, tasks: list[str], limit: int | None, n: int) -> None:
+def _run_in_shards(name: str, out: Path, tasks: list[str], limit: int | None, n: int,
+                   n_per_task: int | None = None) -> None:
     """`omnibench run --shard i/n` in n processes on one run dir (the torchrun layout), one thread each."""
     import subprocess
 
     command = [sys.executable, "-m", "omnibench", "run", "--model", name, "--tasks", ",".join(tasks),
                "--out", str(out), "--seed", "0", "--rerun-changed", "--no-score", "--allow-errors", "--quiet"]
     command += ["--limit", str(limit)] if limit is not None else []
+    command += ["--n-per-task", str(n_per_task)] if n_per_task is not None else []
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     print(f"{name}: {n} processes (engine shards), one per core", flush=True)
     shards = [subprocess.Popen([*command, "--shard", f"{i}/{n}"], env=env) for i in range(n)]

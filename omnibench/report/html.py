@@ -106,9 +106,9 @@ def warnings_html(warnings: list[str]) -> str:
 
 
 def render_html(runs: list[LoadedRun], results: list[TaskResult], *, title: str, include_reported: bool | None,
-                warnings: list[str] = (), out_dir: Path | None = None) -> str:
+                warnings: list[str] = (), out_dir: Path | None = None, board: Leaderboard | None = None) -> str:
     """The page; with out_dir, the sample files are written there too (without it, the page lists none)."""
-    board = build_leaderboard(results, include_reported=include_reported)
+    board = board or build_leaderboard(results, include_reported=include_reported)
     groups = collect(runs)
     files = write_sample_files(groups, out_dir) if out_dir is not None else []
     problems = {(g.task, g.model): "; ".join(f"{n}× {why}" for why, n in g.problems.most_common(3))
@@ -145,15 +145,14 @@ def write_report(run_dirs: list[Path], out_dir: Path, *, title: str = "omnibench
     results = merge_results(runs)
     warnings = merge_warnings(runs)
     board = build_leaderboard(results, include_reported=include_reported)
-    shown = any(t.published for t in board.published)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"csv": out_dir / "leaderboard.csv", "md": out_dir / "leaderboard.md", "html": out_dir / "index.html"}
     from omnibench.sanitize import scrub  # secrets and invalid Unicode never reach a report
 
     paths["csv"].write_text(scrub(csv_text(board)), encoding="utf-8")
-    paths["md"].write_text(scrub(markdown_table(results, title=title, include_reported=shown, include_runs=True,
-                                                warnings=warnings)), encoding="utf-8")
-    paths["html"].write_text(scrub(render_html(runs, results, title=title, include_reported=shown,
-                                               warnings=warnings, out_dir=out_dir)), encoding="utf-8")
+    paths["md"].write_text(scrub(markdown_table(results, title=title, include_runs=True, warnings=warnings,
+                                                board=board)), encoding="utf-8")
+    paths["html"].write_text(scrub(render_html(runs, results, title=title, include_reported=include_reported,
+                                               warnings=warnings, out_dir=out_dir, board=board)), encoding="utf-8")
     return paths

@@ -93,9 +93,12 @@ def published_md(table: PublishedTable) -> list[str]:
 
 
 def markdown_table(results: list[TaskResult], *, title: str | None = None, include_reported: bool = False,
-                   include_runs: bool = False, with_ci: bool = True, warnings: list[str] = ()) -> str:
-    """Measured rows (value [95% CI] n=scored/samples), the tasks' chance levels, published benchmarks."""
-    board = build_leaderboard(results, include_reported=include_reported)
+                   include_runs: bool = False, with_ci: bool = True, warnings: list[str] = (),
+                   board: Leaderboard | None = None) -> str:
+    """Measured rows (value [95% CI] n=scored/samples), the tasks' chance levels, published benchmarks.
+
+    `board`: the leaderboard of `results` when the caller built it already (include_reported is then its own)."""
+    board = board or build_leaderboard(results, include_reported=include_reported)
     out = [f"# {_md(title)}", ""] if title else []
     if not board.rows:
         return "\n".join(out + ["(no results)"]) + "\n"

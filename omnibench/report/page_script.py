@@ -37,11 +37,11 @@ function draw(){var want=wanted(),all=[];
 groups.forEach(function(g){g.el.hidden=want.indexOf(g)<0;});
 want.forEach(function(g){all=all.concat(Array.prototype.slice.call(g.el.querySelectorAll('.s')));});
 var shown=all.filter(keep),pages=Math.max(1,Math.ceil(shown.length/per));
-page=Math.min(Math.max(page,0),pages-1);all.forEach(function(el){el.hidden=true;});
-shown.slice(page*per,(page+1)*per).forEach(function(el){el.hidden=false;});
 var loading=want.filter(function(g){return g.state===1;}).length,lost=want.filter(function(g){return g.state===3;});
+if(!loading)page=Math.min(Math.max(page,0),pages-1);var p=Math.min(Math.max(page,0),pages-1);
+all.forEach(function(el){el.hidden=true;});shown.slice(p*per,(p+1)*per).forEach(function(el){el.hidden=false;});
 count.textContent=!task.value?'pick a task to load its samples':shown.length+' of '+all.length+' samples · page '+
-(page+1)+' of '+pages+(loading?' · loading '+loading+' file(s)':'')+(lost.length?' · could not load '+
+(p+1)+' of '+pages+(loading?' · loading '+loading+' file(s)':'')+(lost.length?' · could not load '+
 lost.map(function(g){return g.src;}).join(', ')+' (keep the samples folder beside this page)':'');}
 function changed(){page=0;load();draw();}
 [task,model,fail].forEach(function(x){x.addEventListener('change',changed);});q.addEventListener('input',changed);

@@ -76,20 +76,22 @@ def _task_means(tasks: Sequence[Sequence[VideoSums]], n_boot: int, seed: int) ->
     """
     videos = sorted({v for group in tasks for sums in group for v in sums})
     index = {v: i for i, v in enumerate(videos)}
-    rng = np.random.default_rng(seed)
-    pick = rng.integers(0, len(videos), size=(n_boot, len(videos)))
-    counts = np.zeros((n_boot, len(videos)))
-    np.add.at(counts, (np.repeat(np.arange(n_boot), len(videos)), pick.ravel()), 1.0)
-    points = np.zeros((len(tasks), len(tasks[0]) if tasks else 0))
-    boots = np.zeros((len(tasks), n_boot, points.shape[1]))
+    n_tasks = len(tasks[0]) if tasks else 0
+    value = np.zeros((len(tasks), n_tasks, len(videos)))
+    weight = np.zeros_like(value)
     for g, group in enumerate(tasks):
         for t, sums in enumerate(group):
-            value, weight = np.zeros(len(videos)), np.zeros(len(videos))
             for v, (a, b) in sums.items():
-                value[index[v]], weight[index[v]] = a, b
-            points[g, t] = value.sum() / weight.sum()
-            drawn_value, drawn_weight = counts @ value, counts @ weight
-            boots[g, :, t] = np.where(drawn_weight > 0, drawn_value / np.maximum(drawn_weight, 1e-12), points[g, t])
+                value[g, t, index[v]], weight[g, t, index[v]] = a, b
+    points = value.sum(axis=2) / weight.sum(axis=2)
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(videos), size=(n_boot, len(videos)))
+    # how often each video was drawn in each resample
+    counts = np.bincount((pick + len(videos) * np.arange(n_boot)[:, None]).ravel(),
+                         minlength=n_boot * len(videos)).reshape(n_boot, len(videos)).astype(float)
+    drawn_value = np.einsum("bv,gtv->gbt", counts, value)
+    drawn_weight = np.einsum("bv,gtv->gbt", counts, weight)
+    boots = np.where(drawn_weight > 0, drawn_value / np.maximum(drawn_weight, 1e-12), points[:, None, :])
     return points, boots
 
 
