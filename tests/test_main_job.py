@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from omnibench.cli import main_job
-from tests.report.test_report import sample_files, samples_html
+from tests.report.test_report import samples_html
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -162,3 +162,56 @@ def test_video_damage_on_a_record_is_shown_on_its_sample(tmp_path, protocol):
     assert "3 damaged packet(s): the decoder concealed them" in sections["pa&lt;0&gt;"]
     assert "frozen: 1 stretch(es) without a new frame, 2.0 s in all (4.00-6.00 s)" in sections["pa&lt;0&gt;"]
     assert EVIL_TEXT not in page and "&lt;img src=x onerror=alert(2)&gt;" in sections["pa&lt;0&gt;"]
+
+
+def _one_sample_run(run, sample: Sample, events: list[Event], protocol: str = "streaming", model: str = "m"):
+    from omnibench.engine.evaluate import slug
+
+    (run / "samples").mkdir(parents=True)
+    (run / "samples" / f"{sample.task}.jsonl").write_text(sample.model_dump_json() + "\n")
+    EventLog(run / "logs" / sample.task / f"{slug(model)}.shard0of1.jsonl").append(
+        SampleRecord(sample_id=sample.id, task=sample.task, model=model, events=events, stream_s=20.0,
+                     settings={"protocol": protocol}))
+    return write_run(run, [result(sample.task, model, 0.0, n_samples=1)])
+
+
+def test_a_dependent_question_is_shown_as_asked_not_with_its_placeholder(tmp_path):
+    """MD showed the raw ##ANSWER## placeholder instead of the question the model was asked."""
+    md = Sample(id="md-0", task="synth_md", video=VideoRef(path="v.mp4", end=20.0), metadata={"video_id": "v"},
+                turns=[Query(t=5.0, text="What colour is the first shape?", target="red"),
+                       Query(t=9.0, text="How many ##ANSWER## shapes appear?", target="2", depends_on=0)])
+    run = _one_sample_run(tmp_path / "r", md, [Event(kind="emission", t=5.0, turn=0, text="green", done=True),
+                                               Event(kind="emission", t=9.0, turn=1, text="3", done=True)],
+                          protocol="offline")
+    write_report([run], tmp_path / "board")
+    page = samples_html(tmp_path / "board")
+    assert "How many green shapes appear?" in page and "##ANSWER##" not in page
+
+
+@pytest.mark.parametrize(("cls", "slot", "shown"), [("followup", "noise", "follow-up"), ("noise", "noise", "noise"),
+                                                    ("lure", "stop", "lure"), ("stop", "stop", "stop")])
+def test_an_interruption_shows_its_true_class_not_its_slot(tmp_path, cls, slot, shown):
+    """Follow-ups were shown as kind `noise` and lures as `stop` (the slot both classes of a pair share)."""
+    sample = Sample(id=f"x-{cls}", task="noise_rejection", video=VideoRef(path="v.mp4", end=20.0),
+                    metadata={"video_id": "v", "interruption": cls},
+                    turns=[Query(t=4.0, text="What colour is the square?", target="red"),
+                           Query(t=5.0, text="And the circle?", kind=slot)])
+    run = _one_sample_run(tmp_path / "r", sample, [Event(kind="query", t=4.0, turn=0, text="What colour is the square?"),
+                                                   Event(kind="emission", t=4.0, turn=0, text="red", done=True),
+                                                   Event(kind="query", t=5.0, turn=1, text="And the circle?")])
+    write_report([run], tmp_path / "board")
+    page = samples_html(tmp_path / "board")
+    kind_cell = f'<td title="asked in the {slot} slot">{shown}</td>' if shown != slot else f"<td>{shown}</td>"
+    assert f"<td>1</td><td>5 s</td>{kind_cell}" in page
+    assert 'class="mark" fill="#' in page and f">{shown}</text>" in page          # the timeline names it too
+    assert f"user · {shown} #1" in page                                            # and the transcript
+
+
+def test_an_empty_answer_says_so(tmp_path):
+    """Empty answers were blank cells, indistinguishable from a missing column."""
+    sample = Sample(id="pt-0", task="synth_pt", video=VideoRef(path="v.mp4", end=20.0), metadata={"video_id": "v"},
+                    turns=[Query(t=None, text="I wonder what is for dinner.", kind="noise")])
+    run = _one_sample_run(tmp_path / "r", sample, [Event(kind="emission", t=20.0, turn=0, text="", done=True)],
+                          protocol="offline")
+    write_report([run], tmp_path / "board")
+    assert '<td class="ans empty">(empty)</td>' in samples_html(tmp_path / "board")
