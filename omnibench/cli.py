@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from omnibench.cli_args import alias, build_parser, device_arg, lmms_task_names, run_parser, task_settings, unexpected
@@ -210,15 +211,18 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
     from omnibench.report import load_results, markdown_table, write_report
     from omnibench.scoring.run_scores import score_run
 
+    started = time.perf_counter()
     settings = {"seed": 0, **({"n_per_task": n_per_task} if n_per_task else {})}
     if limit is None:              # the whole suite up front, with its progress bar
         ensure_suite(seed=0, progress=True, **({"n_per_task": n_per_task, "n_interruption": n_per_task}
                                                if n_per_task else {}))
+        print(f"synthetic suite ready ({time.perf_counter() - started:.0f} s)", flush=True)
     tasks = registry.resolve_tasks(BOARD_TASKS)
     run_dirs = []
     for name in models or registry.board_models():
         out = Path(root) / "runs" / "synth" / name
         print(f"== {name}", flush=True)
+        model_start = time.perf_counter()
         if name == "m4-tiny" and importlib.util.find_spec("torch") is None:
             print("omnibench: m4-tiny skipped: it needs torch, which is not installed. Install the models "
                   "extra (pip install -e '.[models]', see the README for a CPU-only torch) and run this again.",
@@ -236,10 +240,12 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
         else:
             evaluation.run(tasks)
         score_run(out, task_settings=settings, tasks=tasks)
+        print(f"{name}: run and scored ({time.perf_counter() - model_start:.0f} s)", flush=True)
         run_dirs.append(out)
     paths = write_report(run_dirs, Path(root) / "leaderboards" / "synth", title="omnibench synthetic suite")
     print(markdown_table(load_results(run_dirs)))
     print("\n" + "\n".join(f"wrote {p}" for p in paths.values()))
+    print(f"main job: {time.perf_counter() - started:.0f} s")
     return 0
 
 
