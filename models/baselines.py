@@ -6,11 +6,11 @@ import hashlib
 import random
 import re
 
-from omnibench.data.schema import Query
-from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo
+from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo, UserTurn
 from omnibench.registry import model
 
 _WORD = re.compile(r"[a-z0-9]+")
+INTERRUPTION_BOARD = ("synth_noise", "synth_stop", "noise_rejection", "stop_turn")
 _QUESTION_WORDS = ("what", "who", "which", "when", "where", "why", "how", "is ", "are ", "does ", "do ", "can ",
                    "could ", "tell ", "describe", "choose", "signal", "notify", "alert", "let me know")
 
@@ -29,14 +29,14 @@ class _Streaming:
 
     def reset(self, info: StreamInfo) -> None:
         self.info = info
-        self.turns: list[Query] = []
+        self.turns: list[UserTurn] = []
         self.unanswered: list[int] = []
 
     def feed(self, t: float, frame) -> None:
         pass
 
-    def ask(self, t: float, query: Query) -> None:
-        self.turns.append(query)
+    def ask(self, t: float, turn: UserTurn) -> None:
+        self.turns.append(turn)
         self.unanswered.append(len(self.turns) - 1)
 
 
@@ -108,7 +108,7 @@ class Blind:
 
     def generate(self, request: OfflineRequest) -> str:
         # from the words alone: a statement (no question mark, no question word) gets no reply
-        words = (request.query.text if request.query is not None else request.prompt).strip().lower()
+        words = (request.utterance or request.prompt).strip().lower()
         if "?" not in words and not words.startswith(_QUESTION_WORDS):
             return ""
         if request.choices:
@@ -118,3 +118,45 @@ class Blind:
         if "yes or no" in request.prompt.lower():
             return "no"
         return "I cannot tell without seeing the video."
+
+
+class _OneLongAnswer(_Streaming):
+    """Answers the first question with a long answer, one word a poll (the first choice offered, when
+    there are choices, then words that name none), and treats every later utterance alike."""
+
+    needs_video = False
+    words = 60
+
+    def reset(self, info: StreamInfo) -> None:
+        super().reset(info)
+        self.left: list[str] = []
+
+    def ask(self, t: float, turn: UserTurn) -> None:
+        super().ask(t, turn)
+        if len(self.turns) == 1:
+            lead = [turn.choices[0]] if turn.choices else []
+            self.left = [*lead, *(["and", "then", "it", "goes", "on"] * self.words)][: self.words]
+        else:
+            self.second_utterance()
+
+    def second_utterance(self) -> None:
+        pass
+
+    def poll(self, t: float) -> list[Emission]:
+        if not self.left:
+            return []
+        word = self.left.pop(0)
+        return [Emission(word + " ", turn=0, done=not self.left)]
+
+
+@model("never_stop", board=True, board_tasks=INTERRUPTION_BOARD,
+       description="Streams a long first answer and ignores every later utterance (stop and lure alike)")
+class NeverStop(_OneLongAnswer):
+    pass
+
+
+@model("always_stop", board=True, board_tasks=INTERRUPTION_BOARD,
+       description="Streams a long first answer and stops at any later utterance, saying nothing after it")
+class AlwaysStop(_OneLongAnswer):
+    def second_utterance(self) -> None:
+        self.left = []

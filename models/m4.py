@@ -1,7 +1,7 @@
 """M4 (OmniMMI's reference model) as an omnibench adapter: offline and streaming.
 
 The model lives in omnibench.m4 and knows nothing of the harness; this file only translates the
-engine's protocols (OfflineRequest, Query, Emission) into M4's calls.
+engine's protocols (OfflineRequest, UserTurn, Emission) into M4's calls.
 """
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from omnibench.data.schema import Query
-from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo
+from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo, UserTurn
 from omnibench.errors import ConfigError, ModelError
 from omnibench.registry import model
 
@@ -158,11 +157,11 @@ class M4Adapter:
     def feed(self, t: float, frame: Any) -> None:
         self.session.feed(t, frame)
 
-    def ask(self, t: float, query: Query) -> None:
+    def ask(self, t: float, turn: UserTurn) -> None:
         # the k-th ask is turn k; only alert requests are routed by kind (they ask for the spotter),
         # noise and stop must be recognised by the model itself
-        self.session.ask(self.turns, query.text, alert_request=query.kind == "alert_request",
-                         speech=self._speech(query.audio))
+        self.session.ask(self.turns, turn.text, alert_request=turn.kind == "alert_request",
+                         speech=self._speech(turn.audio))
         self.turns += 1
 
     def poll(self, t: float) -> list[Emission]:

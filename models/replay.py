@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from omnibench.data.schema import Query, Sample
-from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo
+from omnibench.data.schema import Sample
+from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo, UserTurn
 from omnibench.errors import ConfigError, DataError, ModelError
 from omnibench.literal import parse_literal
 from omnibench.registry import model
@@ -155,9 +155,15 @@ class MatchReport:
 
 
 class PredictionStore:
-    """Predictions by sample id (omnibench) and by content key (omnimmi), handed out once each."""
+    """Predictions keyed by (task, sample id), handed out once each.
 
-    def __init__(self, path: str | Path, format: Format = "auto", lenient: bool = False):
+    omnibench files carry the sample id. OmniMMI's own files do not: their records are matched by
+    content (video and question text) against the same public annotation files the task loads,
+    read here (`data_dir`, as the task's) — never through anything the harness hands a model.
+    """
+
+    def __init__(self, path: str | Path, format: Format = "auto", lenient: bool = False,
+                 data_dir: str | None = None):
         self.skipped: list[str] | None = [] if lenient else None   # lenient: refused alert times
         if format not in ("omnibench", "omnimmi", "auto"):
             raise ConfigError(f"replay format must be omnibench, omnimmi or auto, not {format!r}")
@@ -167,9 +173,12 @@ class PredictionStore:
         files = sorted(p for p in root.iterdir() if p.suffix in (".json", ".jsonl")) if root.is_dir() else [root]
         if not files:
             raise ConfigError(f"replay path {root} holds no .json or .jsonl prediction files")
+        self.data_dir = data_dir
         self.by_id: dict[str, Prediction] = {}
         self.by_key: dict[Key, list[Prediction]] = defaultdict(list)
-        self.assigned: dict[str, Prediction] = {}
+        self.assigned: dict[tuple[str, str], Prediction] = {}
+        self.keys: dict[tuple[str, str], Key] = {}              # (task, sample id) -> content key
+        self.indexed: set[str] = set()
         for file in files:
             self._read(file, format)
         duplicates = sum(len(v) - 1 for v in self.by_key.values() if len(v) > 1)
@@ -209,28 +218,45 @@ class PredictionStore:
                 raise DataError(f"{source}: sample {sample_id} turn {turn} was given before")
             pred.texts[turn] = record["text"]
 
-    def find(self, sample: Sample) -> Prediction:
-        if sample.id in self.assigned:
-            return self.assigned[sample.id]
-        own = self.by_id.get(sample.id)
-        if own is not None and own.task in (None, sample.task):
-            self.assigned[sample.id] = own
+    def index(self, samples: list[Sample]) -> None:
+        """Learn the content keys of these samples (what OmniMMI-format predictions are matched by)."""
+        for sample in samples:
+            self.keys[sample.task, sample.id] = sample_key(sample)
+
+    def _key(self, task: str, sample_id: str) -> Key | None:
+        code = task.removeprefix("omnimmi_")
+        if (task, sample_id) not in self.keys and task not in self.indexed and code in TASK_CODES \
+                and task.startswith("omnimmi_"):
+            from omnibench.data import omnimmi
+
+            self.indexed.add(task)
+            self.index(omnimmi.load(code, self.data_dir, lenient=True))
+        return self.keys.get((task, sample_id))
+
+    def find(self, task: str, sample_id: str) -> Prediction:
+        if (task, sample_id) in self.assigned:
+            return self.assigned[task, sample_id]
+        own = self.by_id.get(sample_id)
+        if own is not None and own.task in (None, task):
+            self.assigned[task, sample_id] = own
             return own
-        code = sample.task.removeprefix("omnimmi_")
+        key = self._key(task, sample_id) if self.by_key else None
+        code = task.removeprefix("omnimmi_")
         taken = {id(p) for p in self.assigned.values()}
-        for pred in self.by_key.get(sample_key(sample), []):
+        for pred in self.by_key.get(key, []) if key is not None else []:
             if id(pred) not in taken and (pred.task is None or code not in TASK_CODES or pred.task == code):
-                self.assigned[sample.id] = pred
+                self.assigned[task, sample_id] = pred
                 return pred
-        raise ModelError(f"replay has no prediction for sample {sample.id} (task {sample.task}, video "
-                         f"{sample.video.path}, question {sample.turns[0].text[:60]!r})")
+        where = f"video {key[0]}, question {key[1][0][:60]!r}" if key else "no OmniMMI record has this id"
+        raise ModelError(f"replay has no prediction for sample {sample_id} (task {task}, {where})")
 
     def match(self, samples: list[Sample]) -> MatchReport:
         """Assign predictions to these samples (in id order) and say what is left on either side."""
+        self.index(samples)
         matched, missing = {}, []
         for sample in sorted(samples, key=lambda s: s.id):
             try:
-                matched[sample.id] = self.find(sample).source
+                matched[sample.id] = self.find(sample.task, sample.id).source
             except ModelError:
                 missing.append(sample.id)
         used = {id(p) for p in self.assigned.values()}
@@ -240,52 +266,50 @@ class PredictionStore:
 
 @model("replay", description="Plays back stored predictions (omnibench JSONL or OmniMMI's own prediction files)")
 class Replay:
-    """Answers with the stored prediction of each sample, offline or streaming; needs no video."""
+    """Answers with the stored prediction of each (task, sample id, turn), offline or streaming; needs no video."""
 
     needs_video = False
 
-    def __init__(self, path: str, format: Format = "auto", fps: float = 1.0, lenient: bool = False):
-        self.store = PredictionStore(path, format, lenient=_flag(lenient))
+    def __init__(self, path: str, format: Format = "auto", fps: float = 1.0, lenient: bool = False,
+                 data_dir: str | None = None):
+        self.store = PredictionStore(path, format, lenient=_flag(lenient), data_dir=data_dir)
         self.fps = float(fps)
 
     def match(self, samples: list[Sample]) -> MatchReport:
         return self.store.match(samples)
 
-    def _text(self, pred: Prediction, sample: Sample, turn: int) -> str:
+    @staticmethod
+    def _text(pred: Prediction, sample_id: str, turn: int) -> str:
         if turn not in pred.texts:
-            raise ModelError(f"replay: prediction {pred.source} has no answer for sample {sample.id} turn {turn}")
+            raise ModelError(f"replay: prediction {pred.source} has no answer for sample {sample_id} turn {turn}")
         return pred.texts[turn]
 
     def generate(self, request: OfflineRequest) -> str:
-        if request.sample is None:
-            raise ModelError(f"replay needs the sample with each request (sample {request.sample_id})")
-        pred = self.store.find(request.sample)
+        pred = self.store.find(request.task, request.sample_id)
         if pred.alerts is not None and not pred.texts:
             raise ModelError(f"replay: sample {request.sample_id} has alert times only; run it streaming")
-        return self._text(pred, request.sample, request.turn)
+        return self._text(pred, request.sample_id, request.turn)
 
     def reset(self, info: StreamInfo) -> None:
-        if info.sample is None:
-            raise ModelError(f"replay needs the sample at the start of each stream (sample {info.sample_id})")
-        self.sample, self.duration = info.sample, info.duration
-        self.pred = self.store.find(info.sample)
+        self.sample_id, self.duration = info.sample_id, info.duration
+        self.pred = self.store.find(info.task, info.sample_id)
         self.alerts = deque(self.pred.alerts or [])
-        self.asked = 0                              # the k-th ask is turn k (the runner's contract)
+        self.kinds: list[str] = []                  # the k-th ask is turn k (the runner's contract)
         self.unanswered: list[int] = []
 
     def feed(self, t: float, frame) -> None:
         pass
 
-    def ask(self, t: float, query: Query) -> None:
-        self.unanswered.append(self.asked)
-        self.asked += 1
+    def ask(self, t: float, turn: UserTurn) -> None:
+        self.unanswered.append(len(self.kinds))
+        self.kinds.append(turn.kind)
 
     def poll(self, t: float) -> list[Emission]:
         out = []
         for turn in self.unanswered:
-            if self.sample.turns[turn].kind == "alert_request" and turn not in self.pred.texts:
+            if self.kinds[turn] == "alert_request" and turn not in self.pred.texts:
                 continue
-            text = self._text(self.pred, self.sample, turn)
+            text = self._text(self.pred, self.sample_id, turn)
             if text:
                 out.append(Emission(text=text, turn=turn, done=True))
         self.unanswered = []

@@ -32,6 +32,8 @@ def cmd_run(args) -> int:
     model_args = device_arg(args.model, args.device, registry.parse_model_args(args.model_args))
     if args.lenient and args.model == "replay":
         model_args.setdefault("lenient", True)     # bad alert times skipped and reported, not fatal
+    if args.data_dir and args.model == "replay":
+        model_args.setdefault("data_dir", args.data_dir)   # OmniMMI's files are matched against the same annotations
     settings = task_settings(args)
     from omnibench import reference
 
@@ -217,9 +219,12 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
         ensure_suite(seed=0, progress=True, **({"n_per_task": n_per_task, "n_interruption": n_per_task}
                                                if n_per_task else {}))
         print(f"synthetic suite ready ({time.perf_counter() - started:.0f} s)", flush=True)
-    tasks = registry.resolve_tasks(BOARD_TASKS)
+    board = registry.resolve_tasks(BOARD_TASKS)
     run_dirs = []
     for name in models or registry.board_models():
+        entry = registry.models(include_hidden=True).get(name)
+        takes = entry.board_tasks if entry is not None and entry.board_tasks else board
+        tasks = [t for t in board if t in takes]
         out = Path(root) / "runs" / "synth" / name
         print(f"== {name}", flush=True)
         model_start = time.perf_counter()
@@ -233,7 +238,8 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
         except ConfigError as exc:       # e.g. m4-tiny without its checkpoint
             print(f"omnibench: {name} skipped: {exc}", file=sys.stderr, flush=True)
             continue
-        processes = _processes_for(limit)
+        # a model that reads no video is cheaper than a process start: no shards
+        processes = _processes_for(limit) if evaluation.model.caps.needs_video else 1
         if processes > 1:
             del evaluation
             _run_in_shards(name, out, tasks, limit, processes, n_per_task)

@@ -28,6 +28,7 @@ class Entry:
     group: str | None = None
     hidden: bool = False          # registered for tests, not listed to users
     board: bool = False           # a model of the default board (`python run_eval.py` with no flags)
+    board_tasks: tuple[str, ...] | None = None   # the board tasks it takes (None: all of them)
 
     @property
     def source(self) -> str:
@@ -62,10 +63,11 @@ def task(name: str, *, group: str | None = None, description: str = "", hidden: 
     return register
 
 
-def model(name: str, *, description: str = "", hidden: bool = False, board: bool = False):
+def model(name: str, *, description: str = "", hidden: bool = False, board: bool = False,
+          board_tasks: tuple[str, ...] | None = None):
     """Register a model adapter class (or factory) taking keyword settings."""
     def register(cls):
-        _add(_MODELS, Entry(name, cls, description or _first_line(cls), None, hidden, board), "model")
+        _add(_MODELS, Entry(name, cls, description or _first_line(cls), None, hidden, board, board_tasks), "model")
         cls.registry_name = name
         return cls
     return register

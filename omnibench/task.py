@@ -35,11 +35,7 @@ class Prompts:
 
     def offline(self, sample: Sample, turn: int, answers: list[str]) -> str:
         """The prompt for turn `turn` of an offline model."""
-        query = sample.turns[turn]
-        text = query.text
-        if query.depends_on is not None and "##ANSWER##" in text:
-            text = text.replace("##ANSWER##", answers[query.depends_on])
-        return text
+        return said(sample, turn, answers)
 
     def history(self, sample: Sample, turn: int, answers: list[str]) -> list[Message]:
         return list(sample.history)
@@ -51,6 +47,15 @@ class Prompts:
     def streaming(self, sample: Sample, turn: int, answers: list[str]) -> str:
         """The text a streaming model hears for turn `turn` (##ANSWER## filled like offline)."""
         return self.offline(sample, turn, answers)
+
+
+def said(sample: Sample, turn: int, answers: Sequence[str]) -> str:
+    """The user's words at `turn`: ##ANSWER## filled by the model's own answer to the turn it depends on."""
+    query = sample.turns[turn]
+    text = query.text
+    if query.depends_on is not None and "##ANSWER##" in text and query.depends_on < len(answers):
+        text = text.replace("##ANSWER##", answers[query.depends_on])
+    return text
 
 
 @dataclass
@@ -70,6 +75,9 @@ class Task:
     data_root: str | None = None             # where video paths are resolved
     video_hint: str = ""                     # how to get the videos, said when data_root is missing
     poll_every: float = 1.0                  # OfflineAsStreaming polling period (seconds)
+    # staying silent can be the right reply: an offline model's turn-taking head (should_respond) is
+    # consulted on every turn alike, so which turns are noise is never told by when it is asked
+    turn_taking: bool = False
     tail_s: float = 5.0                      # polls after the video ends
     build_settings: dict = field(default_factory=dict)   # what the factory was given (recorded in run.json)
 

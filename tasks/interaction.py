@@ -129,7 +129,7 @@ def interruption_task(name: str, *, seed: int, n_per_task: int | None, prompts_f
                  headline="balanced_accuracy", prompts=QuestionPrompts(prompt_overrides(prompts_file, name)),
                  group=group, description=description, data_root=str(default_root(seed)),
                  video_hint="The synthetic suite is generated on first use: run `python run_eval.py` once.",
-                 metric_docs=dict(METRIC_DOCS))
+                 metric_docs=dict(METRIC_DOCS), turn_taking=True)
     return task_
 
 

@@ -78,5 +78,7 @@ def omnimmi_pa(data_dir=None, lenient=False, prompts_file=None, alert_time=None,
 def omnimmi_pt(data_dir=None, lenient=False, prompts_file=None) -> Task:
     from omnibench.scoring.rules import silence
 
-    return _omnimmi("pt", "omnimmi_pt", TurnTakingPrompts, [silence()], "silence", data_dir=data_dir,
+    task = _omnimmi("pt", "omnimmi_pt", TurnTakingPrompts, [silence()], "silence", data_dir=data_dir,
                     lenient=lenient, prompts_file=prompts_file, judge_used=False)
+    task.turn_taking = True
+    return task

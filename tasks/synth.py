@@ -74,9 +74,11 @@ def synth_pt(seed: int = 0, n_per_task: int | None = None, prompts_file=None) ->
     from omnibench.scoring.rules import silence
     from omnibench.tasks.omnimmi_prompts import TurnTakingPrompts
 
-    return _synth("synth_pt", TurnTakingPrompts, [silence()], "silence", protocols=("offline", "streaming"),
+    task = _synth("synth_pt", TurnTakingPrompts, [silence()], "silence", protocols=("offline", "streaming"),
                   seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
                   description="Synthetic turn-taking: stay silent after a remark not meant for you")
+    task.turn_taking = True
+    return task
 
 
 @task("synth_noise", group="synth", description="Synthetic noise or follow-up mid-answer: ignore one, answer the other")

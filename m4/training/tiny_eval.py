@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 TASKS = ("noise_rejection", "stop_turn", "synth_noise", "synth_stop", "synth_pt")
-BASELINES = ("silent", "chatty", "random", "blind")     # the board's trivial baselines
+BASELINES = ("silent", "chatty", "random", "blind", "never_stop", "always_stop")     # every trivial policy of the board
 
 
 def run_tasks(model: str, model_args: dict[str, Any], out: Path, tasks=TASKS, protocol: str | None = "streaming",

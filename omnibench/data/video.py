@@ -95,31 +95,44 @@ class Frames:
     times: list[float]       # presentation time of each frame, stream seconds
 
 
-def _fit(width: int, height: int, size: int) -> tuple[int, int]:
-    scale = size / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
+FrameSize = int | tuple[int, int]      # a square side, or (height, width)
 
 
-def _pad_square(array: np.ndarray, size: int) -> np.ndarray:
+def _box(size: FrameSize) -> tuple[int, int]:
+    """(height, width) of the box frames are fitted into and padded to."""
+    h, w = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    if h <= 0 or w <= 0:
+        raise ValueError(f"frame size must be > 0, got {size!r}")
+    return h, w
+
+
+def _fit(width: int, height: int, size: FrameSize) -> tuple[int, int]:
+    """(width, height) of a width x height picture scaled to fit the box, aspect kept."""
+    box_h, box_w = _box(size)
+    scale = min(box_w / width, box_h / height)
+    return max(1, min(box_w, round(width * scale))), max(1, min(box_h, round(height * scale)))
+
+
+def _pad(array: np.ndarray, size: FrameSize) -> np.ndarray:
+    box_h, box_w = _box(size)
     h, w = array.shape[:2]
-    out = np.zeros((size, size, 3), dtype=np.uint8)
-    top, left = (size - h) // 2, (size - w) // 2
+    out = np.zeros((box_h, box_w, 3), dtype=np.uint8)
+    top, left = (box_h - h) // 2, (box_w - w) // 2
     out[top:top + h, left:left + w] = array
     return out
 
 
-def resize_pad_square(frame: np.ndarray, size: int) -> np.ndarray:
-    """Keep the aspect ratio, fit inside size x size (area-averaged), pad with black, centred."""
+def resize_pad_square(frame: np.ndarray, size: FrameSize) -> np.ndarray:
+    """Keep the aspect ratio, fit inside the box (a square side, or (height, width); area-averaged),
+    pad with black, centred."""
     import av
 
-    if size <= 0:
-        raise ValueError("size must be > 0")
     h, w = frame.shape[:2]
     nw, nh = _fit(w, h, size)
     if (nw, nh) != (w, h):
         image = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame, dtype=np.uint8), format="rgb24")
         frame = image.reformat(width=nw, height=nh, interpolation="AREA").to_ndarray()
-    return _pad_square(frame, size)
+    return _pad(frame, size)
 
 
 class FrameStream:
@@ -188,14 +201,14 @@ class VideoReader:
 
     # -- reading ------------------------------------------------------------------------------
     def iter_frames(self, *, fps: float, start: float = 0.0, end: float | None = None,
-                    size: int | None = None) -> FrameStream:
+                    size: FrameSize | None = None) -> FrameStream:
         """(time, frame) shown at start, start + 1/fps, ... (see the module doc), decoded lazily;
         `.issues` tells what damage the reading met so far."""
         targets = self._fps_targets(fps, start, end)
         return FrameStream(self._read(targets, size), self.issues)
 
     def sample(self, *, fps: float | None = None, count: int | None = None, start: float = 0.0,
-               end: float | None = None, size: int | None = None) -> Frames:
+               end: float | None = None, size: FrameSize | None = None) -> Frames:
         """Frames at `fps`, or `count` frames spread evenly over [start, end] (end: video end)."""
         if (fps is None) == (count is None):
             raise ValueError("give exactly one of fps or count")
@@ -203,7 +216,7 @@ class VideoReader:
         if not targets:
             raise VideoError(self.path, f"no frames in [{start}, {end}] (frames span "
                                         f"{self._facts.first_time:.3f}..{self.duration:.3f} s)")
-        h, w = (size, size) if size else (self.height, self.width)
+        h, w = _box(size) if size else (self.height, self.width)
         need = len(targets) * h * w * 3
         if need > MAX_SAMPLE_BYTES:
             raise VideoError(self.path, f"{len(targets)} frames of {w}x{h} would take {need / 2**30:.1f} GiB "
@@ -216,7 +229,7 @@ class VideoReader:
             times.append(t)
         return Frames(array, times)
 
-    def _read(self, targets: list[float], size: int | None) -> Iterator[tuple[float, np.ndarray]]:
+    def _read(self, targets: list[float], size: FrameSize | None) -> Iterator[tuple[float, np.ndarray]]:
         if not targets:
             return
         if self.backend == "decord":
@@ -235,7 +248,7 @@ class VideoReader:
         finally:
             frames.close()
 
-    def _to_array(self, frame, size: int | None) -> np.ndarray:
+    def _to_array(self, frame, size: FrameSize | None) -> np.ndarray:
         rotation = self._facts.rotation
         if isinstance(frame, np.ndarray):
             # decord 0.6 applies the display matrix itself; rotate only if it left a quarter turn undone
@@ -246,7 +259,7 @@ class VideoReader:
         if not size:
             return _video_pyav.to_rgb(frame, rotation)
         # PyAV: scale while converting from YUV (one swscale pass), then pad
-        return _pad_square(_video_pyav.to_rgb(frame, rotation, fit=_fit(self.width, self.height, size)), size)
+        return _pad(_video_pyav.to_rgb(frame, rotation, fit=_fit(self.width, self.height, size)), size)
 
     def close(self) -> None:
         if self._decord is not None:

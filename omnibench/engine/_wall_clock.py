@@ -14,8 +14,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from omnibench.engine.boundary import emission_event, stream_info, user_turn
 from omnibench.engine.eventlog import Event, SampleRecord
-from omnibench.engine.protocols import StreamInfo
 
 if TYPE_CHECKING:
     from omnibench.data.schema import Sample
@@ -32,9 +32,7 @@ def run_wall_clock(runner: StreamRunner, sample: Sample, plan: StreamPlan, *, mo
     first: list[float | None] = [None] * len(sample.turns)
     asked: list[float | None] = [None] * len(sample.turns)
     compute_s, dropped, late = 0.0, 0, 0.0
-    info = StreamInfo(sample_id=sample.id, task=sample.task, duration=plan.duration, fps=fps,
-                      history=list(sample.history), metadata=dict(sample.metadata), sample=sample)
-    model.stream_call("reset", info)        # connecting is set-up, before the stream starts
+    model.stream_call("reset", stream_info(sample, plan.duration, fps))        # connecting is set-up, before the stream starts
     t0 = time.perf_counter()
 
     def now() -> float:
@@ -49,12 +47,12 @@ def run_wall_clock(runner: StreamRunner, sample: Sample, plan: StreamPlan, *, mo
     def poll() -> None:
         for e in call("poll", now()):
             t = (e.arrived - t0) * speed if e.arrived is not None else now()
-            if e.turn is not None:
-                answers.setdefault(e.turn, []).append(e.text)
-                if e.text and 0 <= e.turn < len(first) and first[e.turn] is None and asked[e.turn] is not None:
-                    first[e.turn] = round(max(0.0, t - asked[e.turn]), 6)
-            events.append(Event(kind="emission", t=round(t, 6), turn=e.turn, text=e.text, done=e.done,
-                                refers_to=e.refers_to))
+            event = emission_event(e, t, sum(a is not None for a in asked))
+            if event.turn is not None:
+                answers.setdefault(event.turn, []).append(e.text)
+                if e.text and first[event.turn] is None and asked[event.turn] is not None:
+                    first[event.turn] = round(max(0.0, t - asked[event.turn]), 6)
+            events.append(event)
 
     def wait_until(t: float) -> None:
         while (left := t - now()) > 0:
@@ -73,7 +71,7 @@ def run_wall_clock(runner: StreamRunner, sample: Sample, plan: StreamPlan, *, mo
             asked[i] = now()
             late = max(late, asked[i] - plan.query_times[i])
             events.append(Event(kind="query", t=round(asked[i], 6), turn=i, text=text))
-            call("ask", asked[i], sample.turns[i].model_copy(update={"text": text}))
+            call("ask", asked[i], user_turn(sample.turns[i], text))
 
     try:
         for t, frame in plan.frames:

@@ -4,7 +4,9 @@ An adapter sets plain attributes (class or instance) or one `capabilities = Capa
     needs_video       False: the engine never opens the video (blind, replay)
     num_frames        frames per offline request (unless offline_fps is set)
     offline_fps       sample offline clips at this rate instead of a frame count
-    frame_size        square side (pixels) streaming frames are resized and padded to
+    frame_size        square side, or (height, width), streaming frames are resized and padded to
+    video_input       "frames" (decoded frames in the request) or "clip": the adapter reads the video
+                      itself from `request.video_path`, a clip cut at the request's end
     accepts_audio     the user's turns are given as speech (Query.audio, TTS)
     transient_errors  exception types worth retrying (rate limits, dropped connections)
     max_concurrency   calls that may run at once in one instance (1: never re-entered)
@@ -16,13 +18,13 @@ An adapter sets plain attributes (class or instance) or one `capabilities = Capa
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from omnibench.errors import ConfigError
 
-FIELDS = ("needs_video", "num_frames", "offline_fps", "frame_size", "accepts_audio", "transient_errors",
+FIELDS = ("needs_video", "num_frames", "offline_fps", "frame_size", "video_input", "accepts_audio", "transient_errors",
           "max_concurrency", "deterministic", "secrets", "weights_fingerprint")
 
 
@@ -33,6 +35,7 @@ class Capabilities(BaseModel):
     num_frames: int = 16
     offline_fps: float | None = None
     frame_size: int | tuple[int, int] | None = None
+    video_input: Literal["frames", "clip"] = "frames"
     accepts_audio: bool = False
     transient_errors: tuple[type, ...] = ()
     max_concurrency: int = 1

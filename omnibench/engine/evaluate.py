@@ -278,15 +278,21 @@ class Evaluation:
         try:
             if protocol == "offline":
                 record = run_offline(self.model, task.prompts, sample, video_root=self.video_root(task),
-                                     model_label=self.label, video_issues=self.video_issues)
+                                     model_label=self.label, video_issues=self.video_issues,
+                                     turn_taking=task.turn_taking)
             else:
-                streamer = self.model
+                streamer, bridge = self.model, None
                 if protocol == "bridge":
-                    bridge = OfflineAsStreaming(self.model, task.prompts, every=task.poll_every)
+                    bridge = OfflineAsStreaming(self.model, task.prompts, sample, every=task.poll_every,
+                                                turn_taking=task.turn_taking, video_root=self.video_root(task))
                     streamer = GuardedModel(bridge, model_id=self.model_name, isolate=False)
                 runner = StreamRunner(streamer, task.prompts, mode=self.mode, tail_s=task.tail_s)
                 plan = self.stream_plan(task, sample, streamer)
-                record = runner.run(sample, plan, model_label=self.label)
+                try:
+                    record = runner.run(sample, plan, model_label=self.label)
+                finally:
+                    if bridge is not None:
+                        bridge.close()
                 note_video_issues(record, plan.frames, self.video_issues)
                 record.settings["protocol"] = protocol
         except ModelStuck as exc:

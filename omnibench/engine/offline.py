@@ -7,20 +7,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from omnibench.data.schema import Query, Sample
+from omnibench.data.schema import Sample
+from omnibench.engine.boundary import offline_request
 from omnibench.engine.bounds import VideoIssuePolicy, note_video_issues
 from omnibench.engine.capabilities import Capabilities, capabilities_of
 from omnibench.engine.eventlog import Event, SampleRecord
-from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo
+from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo, UserTurn
 from omnibench.engine.wrapper import GuardedModel
 from omnibench.errors import DataError
 from omnibench.task import Prompts
 
 if TYPE_CHECKING:
     from omnibench.data.video import VideoIssues
-
-SILENT_KINDS = ("noise", "stop")
-
 
 def resolve_video(root: Path | None, relative: str) -> Path:
     """A video path inside the data root (paths were validated relative; symlinks are checked too)."""
@@ -72,6 +70,16 @@ class ClipSource:
         start = sample.video.start or 0.0
         return self._sample(sample.video.path, count=count, fps=fps, start=start, end=end)
 
+    def clip(self, sample: Sample, end: float | None) -> Path:
+        """A file of [start, end] for adapters that read video themselves: the dataset's pre-cut clip
+        (it ends at or before `end`), else one cut from the source (omnibench.data.clips)."""
+        from omnibench.data.clips import cut
+
+        ready = clip_for(sample, end)
+        if ready and resolve_video(self.root, ready).exists():
+            return resolve_video(self.root, ready)
+        return cut(resolve_video(self.root, sample.video.path), sample.video.start or 0.0, end)
+
     def _sample(self, relative: str, **span):
         from omnibench.data.video import VideoIssues
 
@@ -116,23 +124,12 @@ def frame_settings(model) -> tuple[int | None, float | None]:
     return (None, float(caps.offline_fps)) if caps.offline_fps else (caps.num_frames, None)
 
 
-def offline_request(sample: Sample, turn: int, prompt: str, *, end: float | None, history, frames=None,
-                    frame_times=(), video_path: str | None = None, max_new_tokens: int = 256,
-                    temperature: float = 0.0) -> OfflineRequest:
-    """The one place an OfflineRequest for a sample's turn is built (offline driver, bridge, lmms-eval)."""
-    query = sample.turns[turn]
-    return OfflineRequest(
-        prompt=prompt, frames=frames, frame_times=list(frame_times), video_path=video_path,
-        start=sample.video.start or 0.0, end=end, history=list(history), audio=query.audio,
-        choices=query.choices, max_new_tokens=max_new_tokens, temperature=temperature, task=sample.task,
-        sample_id=sample.id, turn=turn, query=query, sample=sample)
-
-
-def respond(model: GuardedModel, request: OfflineRequest, query: Query) -> tuple[str, float, dict]:
-    """Answer one request; noise/stop turns consult the turn-taking head when the model has one."""
+def respond(model: GuardedModel, request: OfflineRequest, turn_taking: bool = False) -> tuple[str, float, dict]:
+    """Answer one request. On a turn-taking task (staying silent can be right) the model's turn-taking
+    head, when it has one, is consulted on every turn alike: which turns are noise is the harness's secret."""
     extras: dict = {}
     seconds = 0.0
-    if query.kind in SILENT_KINDS and callable(getattr(model.inner, "should_respond", None)):
+    if turn_taking and callable(getattr(model.inner, "should_respond", None)):
         p, seconds = model.should_respond(request)
         extras["p_respond"] = round(p, 6)
         if p < 0.5:
@@ -142,10 +139,12 @@ def respond(model: GuardedModel, request: OfflineRequest, query: Query) -> tuple
 
 
 def run_offline(model: GuardedModel, prompts: Prompts, sample: Sample, *, video_root: Path | None,
-                model_label: str, max_new_tokens: int = 256, video_issues: VideoIssuePolicy = "report") -> SampleRecord:
+                model_label: str, max_new_tokens: int = 256, video_issues: VideoIssuePolicy = "report",
+                turn_taking: bool = False) -> SampleRecord:
     """Each turn in order: the clip [start, query time] (or its pre-cut clip), prompt and history.
     Damage the video reads met goes on the record under `video_issues` (bounds.note_video_issues)."""
-    needs_video = model_caps(model).needs_video
+    caps = model_caps(model)
+    needs_video, reads_clips = caps.needs_video, caps.needs_video and caps.video_input == "clip"
     source = ClipSource(video_root)
     count, fps = frame_settings(model)
     events: list[Event] = []
@@ -155,14 +154,15 @@ def run_offline(model: GuardedModel, prompts: Prompts, sample: Sample, *, video_
         duration = source.duration(sample) if needs_video else sample.video.end
         for i, query in enumerate(sample.turns):
             end = query.t if query.t is not None else duration
-            frames = source.frames(sample, end, count=count, fps=fps) if needs_video else None
+            frames = source.frames(sample, end, count=count, fps=fps) if needs_video and not reads_clips else None
             prompt = prompts.offline(sample, i, answers)
             request = offline_request(sample, i, prompt, end=end, history=prompts.history(sample, i, answers),
-                                      frames=frames.array if frames else None,
-                                      frame_times=frames.times if frames else (), max_new_tokens=max_new_tokens)
+                                      answers=answers, frames=frames.array if frames else None,
+                                      frame_times=frames.times if frames else (), max_new_tokens=max_new_tokens,
+                                      video_path=str(source.clip(sample, end)) if reads_clips else None)
             t = float(end or 0.0)
             events.append(Event(kind="query", t=t, turn=i, text=prompt))
-            text, seconds, extras = respond(model, request, query)
+            text, seconds, extras = respond(model, request, turn_taking)
             compute += seconds
             answers.append(text)
             events.append(Event(kind="emission", t=t, compute_s=round(seconds, 6), turn=i, text=text,
@@ -179,17 +179,20 @@ def run_offline(model: GuardedModel, prompts: Prompts, sample: Sample, *, video_
 class OfflineAsStreaming:
     """Lets an offline model take a streaming task by polling it every `every` seconds.
 
+    Harness-side: it is built for one sample and keeps it (the model it polls sees only requests).
     Alert requests: "has it happened yet? yes/no" on the clip so far; a yes is an alert at that
-    time. Questions (and noise/stop turns) are answered once, at the first poll after they arrive.
+    time. Other turns are answered once, at the first poll after they arrive.
     """
 
-    def __init__(self, model: GuardedModel, prompts: Prompts, *, every: float = 1.0, fps: float = 1.0):
-        self.model, self.prompts, self.every, self.fps = model, prompts, every, fps
+    def __init__(self, model: GuardedModel, prompts: Prompts, sample: Sample, *, every: float = 1.0,
+                 fps: float = 1.0, turn_taking: bool = False, video_root: Path | None = None):
+        self.model, self.prompts, self.sample, self.every, self.fps = model, prompts, sample, every, fps
+        self.turn_taking = turn_taking
         caps = model_caps(model)
         self.needs_video, self.num_frames = caps.needs_video, caps.num_frames
+        self.clips = ClipSource(video_root) if caps.needs_video and caps.video_input == "clip" else None
 
     def reset(self, info: StreamInfo) -> None:
-        self.sample: Sample = info.sample
         self.frames: list[np.ndarray] = []
         self.times: list[float] = []
         self.asked: list[int] = []
@@ -202,29 +205,29 @@ class OfflineAsStreaming:
             self.frames.append(frame)
             self.times.append(t)
 
-    def ask(self, t: float, query: Query) -> None:
+    def ask(self, t: float, turn: UserTurn) -> None:
         self.asked.append(len(self.asked))      # the k-th ask is turn k (the runner's contract)
 
     def _request(self, turn: int, prompt: str, end: float) -> OfflineRequest:
         frames, times = None, []
-        if self.needs_video and self.frames:
+        if self.needs_video and self.frames and self.clips is None:
             pick = np.unique(np.linspace(0, len(self.frames) - 1, self.num_frames).round().astype(int))
             frames = np.stack([self.frames[i] for i in pick])
             times = [self.times[i] for i in pick]
-        request = offline_request(self.sample, turn, prompt, end=end, frames=frames, frame_times=times,
-                                  history=self.prompts.history(self.sample, turn, self.answers))
-        request.start = 0.0          # the bridge's frames run from the stream's start
-        return request
+        clip = str(self.clips.clip(self.sample, end)) if self.clips is not None else None
+        # the bridge's frames run from the stream's start
+        return offline_request(self.sample, turn, prompt, end=end, frames=frames, frame_times=times, video_path=clip,
+                               history=self.prompts.history(self.sample, turn, self.answers), answers=self.answers,
+                               start=0.0)
 
     def poll(self, t: float) -> list[Emission]:
         out: list[Emission] = []
         for turn in self.asked:
-            query = self.sample.turns[turn]
-            if turn in self.answered or query.kind == "alert_request":
+            if turn in self.answered or self.sample.turns[turn].kind == "alert_request":
                 continue
             self.answered.add(turn)
             prompt = self.prompts.offline(self.sample, turn, self.answers)
-            text, _, _ = respond(self.model, self._request(turn, prompt, t), query)
+            text, _, _ = respond(self.model, self._request(turn, prompt, t), self.turn_taking)
             self.answers[turn] = text
             if text:
                 out.append(Emission(text=text, turn=turn))
@@ -237,3 +240,7 @@ class OfflineAsStreaming:
                 if text.strip().lower().startswith("yes"):
                     out.append(Emission(text="alert", turn=None, refers_to=t))
         return out
+
+    def close(self) -> None:
+        if self.clips is not None:
+            self.clips.close()

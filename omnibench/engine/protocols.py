@@ -1,36 +1,63 @@
-"""The two adapter protocols and the values that cross them."""
+"""The two adapter protocols and the values that cross them: the sealed boundary.
+
+Nothing model-facing holds what the model is scored against (no Sample, target, window or
+metadata label): the harness builds these values in `omnibench.engine.boundary`, the one place
+where a Sample's turn becomes what the model may see.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from omnibench.data.schema import Message, Query, Sample
+    from omnibench.data.schema import Message
+
+TurnKind = Literal["question", "alert_request"]
+
+
+@dataclass(frozen=True)
+class UserTurn:
+    """What the user says, as a person watching would hear it.
+
+    `kind` is "alert_request" for "tell me when ..." requests and "question" for everything else:
+    a remark, a stop, a follow-up or a lure all arrive as "question", so nothing but the words tells
+    them apart (the task's label stays with the harness).
+    """
+
+    text: str
+    kind: TurnKind = "question"
+    choices: tuple[str, ...] | None = None     # answer choices offered with the question
+    audio: str | None = None                   # path of a wav with the spoken turn
 
 
 @dataclass
 class OfflineRequest:
-    """One question about a clip. `frames` is (N, H, W, 3) uint8, or None for text-only models."""
+    """One question about a clip. `frames` is (N, H, W, 3) uint8, or None for text-only models.
 
-    prompt: str
+    Everything here is what a person answering would have: the prompt, the frames (or a clip cut at
+    `end`), the conversation so far, the spoken query and the choices offered. Never a sample, a
+    target, a window or a label.
+    """
+
+    prompt: str                            # what the task's wording makes of the turn (history, choices, ...)
+    utterance: str = ""                    # the user's own words at this turn, as spoken
     frames: np.ndarray | None = None
     frame_times: list[float] = field(default_factory=list)
-    video_path: str | None = None          # absolute path of the clip, for adapters that read video themselves
+    video_path: str | None = None          # a clip of [start, end] cut for this request, never the source file
     start: float = 0.0
     end: float | None = None
     history: list[Message] = field(default_factory=list)
     audio: str | None = None               # path of a wav with the spoken query
-    choices: list[str] | None = None
+    choices: tuple[str, ...] | None = None
+    kind: TurnKind = "question"
     max_new_tokens: int = 256
     temperature: float = 0.0
     task: str = ""
     sample_id: str = ""
     turn: int = 0
-    query: Query | None = None
-    sample: Sample | None = None            # the whole sample (for replay and test oracles)
 
 
 @dataclass
@@ -42,8 +69,6 @@ class StreamInfo:
     duration: float
     fps: float
     history: list[Message] = field(default_factory=list)
-    metadata: dict[str, Any] = field(default_factory=dict)
-    sample: Sample | None = None
 
 
 @dataclass
@@ -74,7 +99,7 @@ class StreamingModel(Protocol):
 
     def feed(self, t: float, frame: np.ndarray) -> None: ...
 
-    def ask(self, t: float, query: Query) -> None: ...
+    def ask(self, t: float, turn: UserTurn) -> None: ...
 
     def poll(self, t: float) -> list[Emission]: ...
 

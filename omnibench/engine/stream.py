@@ -15,8 +15,8 @@ from typing import Literal
 import numpy as np
 
 from omnibench.data.schema import Sample
+from omnibench.engine.boundary import emission_event, stream_info, user_turn
 from omnibench.engine.eventlog import Event, SampleRecord
-from omnibench.engine.protocols import Emission, StreamInfo
 from omnibench.engine.wrapper import GuardedModel
 from omnibench.errors import ConfigError, DataError
 from omnibench.task import Prompts
@@ -96,10 +96,9 @@ class StreamRunner:
         if any(b < a for a, b in zip(plan.query_times, plan.query_times[1:])):
             raise DataError(f"sample {sample.id}: turns are not in time order {plan.query_times}")
         pending = list(range(len(sample.turns)))
+        asked = [0]                      # turns asked so far: an emission may answer only those
 
-        info = StreamInfo(sample_id=sample.id, task=sample.task, duration=plan.duration, fps=fps,
-                          history=list(sample.history), metadata=dict(sample.metadata), sample=sample)
-        _, seconds = self.model.stream_call("reset", info)
+        _, seconds = self.model.stream_call("reset", stream_info(sample, plan.duration, fps))
         clock.compute_s += seconds       # set-up before the stream starts: not charged to the clock
 
         def deliver_queries(upto: float) -> None:
@@ -109,10 +108,10 @@ class StreamRunner:
                 clock.now = max(clock.now, t)
                 prior = ["".join(answers.get(j, [])) for j in range(len(sample.turns))]
                 text = self.prompts.streaming(sample, i, prior)
-                query = sample.turns[i].model_copy(update={"text": text})
                 # logged at the time the user spoke; the model hears it when it is free (realtime)
                 self.events.append(Event(kind="query", t=plan.query_times[i], turn=i, text=text))
-                _, seconds = self.model.stream_call("ask", clock.now, query)
+                asked[0] = i + 1
+                _, seconds = self.model.stream_call("ask", clock.now, user_turn(sample.turns[i], text))
                 clock.spend(seconds)
                 poll()
 
@@ -122,7 +121,10 @@ class StreamRunner:
             clock.spend(seconds)
             stamp = clock.now if self.mode == "realtime" else at
             for e in emitted:
-                self._log_emission(e, stamp, seconds, answers)
+                event = emission_event(e, stamp, asked[0], seconds)
+                if event.turn is not None:
+                    answers.setdefault(event.turn, []).append(e.text)
+                self.events.append(event)
 
         for t, frame in plan.frames:
             deliver_queries(t)
@@ -150,8 +152,3 @@ class StreamRunner:
             settings={"mode": self.mode, "fps": fps, "tail_s": self.tail_s, "dropped_frames": clock.dropped},
         )
 
-    def _log_emission(self, e: Emission, t: float, seconds: float, answers: dict[int, list[str]]) -> None:
-        if e.turn is not None:
-            answers.setdefault(e.turn, []).append(e.text)
-        self.events.append(Event(kind="emission", t=round(t, 6), compute_s=round(seconds, 6), turn=e.turn,
-                                 text=e.text, done=e.done, refers_to=e.refers_to))

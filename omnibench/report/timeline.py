@@ -54,8 +54,11 @@ def asked(sample: Sample, record: SampleRecord, turn: int) -> str:
     return q.text.replace("##ANSWER##", answer_text(record, q.depends_on))
 
 
-def _turn(turn: int | None) -> str:
-    return "unprompted" if turn is None else f"to turn {turn}"
+def _turn(turn: int | None, claimed: object = None) -> str:
+    if turn is not None:
+        return f"to turn {turn}"
+    # an emission that named a turn not yet asked is not an answer to it (engine.boundary.emission_event)
+    return "unprompted" if claimed is None else f"unprompted: named turn {e(claimed)} before it was asked"
 
 
 def _secs(t: float) -> str:
@@ -71,6 +74,7 @@ class Utterance:
     turn: int | None
     text: str
     refers_to: float | None = None
+    claimed: object = None                  # the turn an unprompted emission named (not yet asked)
 
 
 def utterances(record: SampleRecord) -> list[Utterance]:
@@ -85,7 +89,7 @@ def utterances(record: SampleRecord) -> list[Utterance]:
             open_.end, open_.text = ev.t, open_.text + (ev.text or "")
             open_.refers_to = ev.refers_to if ev.refers_to is not None else open_.refers_to
         else:
-            open_ = Utterance(ev.t, ev.t, ev.turn, ev.text or "", ev.refers_to)
+            open_ = Utterance(ev.t, ev.t, ev.turn, ev.text or "", ev.refers_to, (ev.data or {}).get("claimed_turn"))
             out.append(open_)
         if ev.done:
             open_ = None
@@ -168,7 +172,7 @@ def timeline_svg(sample: Sample, record: SampleRecord, end: float | None = None)
     for ev in _marks(record.emissions()):
         y = LANES["model"]
         out.append(f'<rect x="{x(ev.t) - 1.5:.1f}" y="{y - 7}" width="3" height="14" class="emission">'
-                   f'<title>said at {ev.t:g} s ({_turn(ev.turn)}): {e((ev.text or "")[:MAX_TEXT])}</title></rect>')
+                   f'<title>said at {ev.t:g} s ({_turn(ev.turn, (ev.data or {}).get("claimed_turn"))}): {e((ev.text or "")[:MAX_TEXT])}</title></rect>')
         if ev.refers_to is not None:
             out.append(f'<line x1="{x(ev.t):.1f}" y1="{y + 7}" x2="{x(ev.refers_to):.1f}" y2="{y + 13}" '
                        f'class="refers"/><path d="M{x(ev.refers_to):.1f} {y + 9} l4 4 l-4 4 l-4 -4 z" '
@@ -202,7 +206,7 @@ def transcript_html(sample: Sample, record: SampleRecord, end: float | None = No
     for u in utterances(record):
         claimed = f' <span class="target">claims {u.refers_to:g} s</span>' if u.refers_to is not None else ""
         span = _secs(u.start) if u.end == u.start else f"{_secs(u.start)}–{_secs(u.end)}"
-        rows.append((u.start, 1, f'<tr class="model"><td>{span}</td><td>model {_turn(u.turn)}</td>'
+        rows.append((u.start, 1, f'<tr class="model"><td>{span}</td><td>model {_turn(u.turn, u.claimed)}</td>'
                                  f'<td>{e(u.text[:MAX_TEXT])}{claimed}</td></tr>'))
     for ev in record.events:
         if ev.kind == "error":

@@ -304,3 +304,17 @@ def test_probe_reports_what_the_reader_sees(videos):
     assert probe(videos["vp9.webm"], fps=2.0, backend="decord")["frames_sampled"] == 6
     assert probe(videos["h264.mp4"].parent / "nope.mp4") == {"path": str(videos["h264.mp4"].parent / "nope.mp4"),
                                                              "error": "file not found"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_height_by_width_frame_size_fits_and_pads_to_that_box(tmp_path, backend):
+    """Capabilities.frame_size may be (height, width) (LLaVA-OneVision declares one): the frames fit that box."""
+    path = make_video(tmp_path / "wide.mp4", seconds=2.0, fps=4, size=(160, 120))
+    with VideoReader(path, backend=backend) as reader:
+        frames = list(reader.iter_frames(fps=1.0, size=(60, 100)))
+        sampled = reader.sample(count=2, size=(60, 100))
+    assert [f.shape for _, f in frames] == [(60, 100, 3)] * 2 and sampled.array.shape == (2, 60, 100, 3)
+    picture = frames[0][1]
+    cols = np.nonzero(picture[30, :, :].max(axis=1))[0]
+    assert picture[:, :10].max() == 0 and picture[:, -10:].max() == 0     # 80 x 60 picture, centred
+    assert 9 <= cols[0] <= 11 and 89 <= cols[-1] <= 91

@@ -59,8 +59,26 @@ def test_turn_taking_prompt_is_the_last_two_entries_and_the_head_can_stay_silent
             return 0.2
 
     record = run_offline(GuardedModel(Polite(), model_id="p"), TurnTakingPrompts(), sample, video_root=None,
-                         model_label="p")
+                         model_label="p", turn_taking=True)
     assert record.answer(0) == "" and record.emissions(0)[0].data == {"p_respond": 0.2}
+
+
+def test_the_turn_taking_head_is_asked_on_every_turn_alike_so_it_cannot_tell_noise_by_being_asked():
+    """Used to be consulted only on noise/stop turns: a head that always said 'silent' was told which
+    turns were noise by being asked at all."""
+    sample = Sample(id="n", task="t", video=VideoRef(path="v.mp4"),
+                    turns=[Query(t=1.0, text="What colour is the square?", target="red"),
+                           Query(t=2.0, text="Nice weather.", kind="noise")])
+
+    class Shy(Echo):
+        def should_respond(self, request):
+            return 0.0
+
+    record = run_offline(GuardedModel(Shy(), model_id="s"), Prompts(), sample, video_root=None, model_label="s",
+                         turn_taking=True)
+    assert [e.data for e in record.emissions()] == [{"p_respond": 0.0}, {"p_respond": 0.0}]
+    plain = run_offline(GuardedModel(Shy(), model_id="s"), Prompts(), sample, video_root=None, model_label="s")
+    assert all(e.data is None for e in plain.emissions()) and plain.answer(0)
 
 
 def test_clips_are_found_by_end_time():
@@ -84,7 +102,8 @@ def test_bridge_turns_yes_answers_into_alerts_at_poll_times():
                     turns=[Query(t=0.0, text="Tell me when.", kind="alert_request", target=[3.0, 4.0])])
     watcher = Watcher()
     prompts = Prompts()
-    bridge = GuardedModel(OfflineAsStreaming(GuardedModel(watcher, model_id="w"), prompts, every=1.0), model_id="b")
+    bridge = GuardedModel(OfflineAsStreaming(GuardedModel(watcher, model_id="w"), prompts, sample, every=1.0),
+                          model_id="b")
     runner = StreamRunner(bridge, prompts, tail_s=0.0)
     record = runner.run(sample, StreamPlan(5.0, clock_frames(5.0, 1.0), query_times(sample, 5.0)), model_label="w")
     alerts = [e.t for e in record.emissions(None)]
@@ -114,7 +133,7 @@ def test_bridge_follows_the_models_declared_capabilities():
     sample = Sample(id="q", task="t", video=VideoRef(path="v.mp4", end=9.0), turns=[Query(t=9.0, text="q?")])
     frames = [(float(t), np.full((2, 2, 3), t, np.uint8)) for t in range(10)]
     for model, shown in ((FourFrames(), 4), (Blind(), None)):
-        bridge = GuardedModel(OfflineAsStreaming(GuardedModel(model, model_id="m"), Prompts()), model_id="b")
+        bridge = GuardedModel(OfflineAsStreaming(GuardedModel(model, model_id="m"), Prompts(), sample), model_id="b")
         StreamRunner(bridge, Prompts(), tail_s=0.0).run(sample, StreamPlan(9.0, iter(frames), [9.0]), model_label="m")
         request = model.requests[0]
         assert (None if request.frames is None else len(request.frames)) == shown
@@ -158,3 +177,29 @@ def test_video_damage_met_by_the_offline_driver_is_on_the_record_once(tmp_path, 
     assert records["ok"].status == "ok" and records["ok"].video_issues is None
     if policy == "error":
         assert "damaged video" in records["bad"].error
+
+
+def test_an_adapter_that_reads_video_itself_gets_a_clip_cut_at_the_question_never_the_source(tmp_path):
+    """Used to be the whole source file: nothing stopped such an adapter from reading past `end`."""
+    from omnibench.data.video import VideoReader
+    from tests.videos import make_video, read_index
+
+    make_video(tmp_path / "v.mp4", seconds=4.0, fps=10)
+    sample = Sample(id="c", task="t", video=VideoRef(path="v.mp4"),
+                    turns=[Query(t=1.0, text="what now?"), Query(t=2.5, text="and now?")])
+
+    class Reader:
+        video_input = "clip"
+
+        def __init__(self):
+            self.seen = []
+
+        def generate(self, request):
+            assert request.frames is None and request.video_path != str(tmp_path / "v.mp4")
+            with VideoReader(request.video_path) as reader:
+                self.seen.append(read_index(reader.sample(fps=10.0).array[-1]))
+            return "ok"
+
+    model = Reader()
+    run_offline(GuardedModel(model, model_id="r"), Prompts(), sample, video_root=tmp_path, model_label="r")
+    assert model.seen == [10, 25]          # the last frame each clip holds is the one shown at the question

@@ -115,3 +115,42 @@ def test_the_stream_polls_at_the_video_end_when_the_last_frame_comes_earlier():
     runner.run(sample_with([1.0], duration=20.0), StreamPlan(20.0, frames, [1.0]), model_label="rec")
     polls = [c[1] for c in model.calls if c[0] == "poll"]
     assert polls[-3:] == [20.0, 21.0, 22.0]
+
+
+class Eager(Recorder):
+    """Answers every turn at t=0, before anything is asked, and names turns that never come."""
+
+    def poll(self, t):
+        if t == 0.0 and not self.calls[-1:] == [("early",)]:
+            self.calls.append(("early",))
+            return [Emission("red", turn=0), Emission("blue", turn=1), Emission("x", turn=7),
+                    Emission("y", turn=True)]
+        return super().poll(t)
+
+
+def test_an_emission_for_a_turn_not_yet_asked_is_logged_as_unprompted_not_as_its_answer():
+    """Used to count: an adapter that emitted turn 1's answer at t=0, before the question at 4.9 s, got full marks."""
+    record = run(Eager(), sample_with([2.0, 4.0]), duration=5.0)
+    early = [e for e in record.emissions() if e.t == 0.0 and e.text in ("red", "blue", "x", "y")]
+    assert [(e.turn, e.data) for e in early] == [(None, {"claimed_turn": 0}), (None, {"claimed_turn": 1}),
+                                                 (None, {"claimed_turn": 7}), (None, {"claimed_turn": True})]
+    assert record.answer(0) == "answer 0" and record.answer(1) == "answer 1"   # the answers given once asked
+
+
+def test_the_model_hears_a_user_turn_with_no_target_window_or_label():
+    seen = []
+
+    class Listener(Recorder):
+        def ask(self, t, turn):
+            seen.append(turn)
+            super().ask(t, turn)
+
+    sample = Sample(id="s", task="t", video=VideoRef(path="v.mp4"),
+                    turns=[Query(t=1.0, text="Tell me when.", kind="alert_request", target=[2.0, 3.0]),
+                           Query(t=2.0, text="Stop.", kind="stop"), Query(t=3.0, text="Hm.", kind="noise",
+                                                                          target="red", choices=["red", "blue"])])
+    run(Listener(), sample, duration=4.0)
+    assert [(u.text, u.kind, u.choices) for u in seen] == [("Tell me when.", "alert_request", None),
+                                                            ("Stop.", "question", None),
+                                                            ("Hm.", "question", ("red", "blue"))]
+    assert all(not hasattr(u, name) for u in seen for name in ("target", "window", "sample", "metadata"))

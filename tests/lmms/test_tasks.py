@@ -162,7 +162,7 @@ def test_request_from_doc_matches_offline_driver_frames(fake_tasks, tmp_path):
     request = request_from_doc(doc, Eyes(), {"max_new_tokens": 7})
     assert request.frames.shape[0] == 5 and request.frame_times[0] == 0.0 and request.frame_times[-1] <= 2.0
     assert (request.sample_id, request.turn, request.max_new_tokens) == ("lmmsfake_multi-1", 1, 7)
-    assert request.choices == COLOURS and request.query.kind == "question"
+    assert request.choices == tuple(COLOURS) and request.kind == "question"
 
 
 def test_request_from_visuals_reads_video_and_images(tmp_path):

@@ -15,7 +15,7 @@ import pytest
 from omnibench.data.schema import Query, Sample, VideoRef
 from omnibench.engine.evaluate import Evaluation
 from omnibench.engine.eventlog import EventLog
-from omnibench.engine.protocols import OfflineRequest, StreamInfo
+from omnibench.engine.protocols import OfflineRequest, StreamInfo, UserTurn
 from omnibench.errors import ConfigError, DataError, ModelError
 from omnibench.models.replay import Replay, parse_literal, read_records
 from omnibench.scoring.run_scores import score_run
@@ -103,8 +103,9 @@ def write(path: Path, *lines: str) -> Path:
 def test_alerts_are_said_once_their_time_comes_in_stored_order_and_flushed_after_the_end(tmp_path):
     line = json.dumps({"video": "a.mp4", "question": "Tell me when.", "answer": [5, 8], "pred": [6.5, 3.0, 30.0]})
     replay = Replay(path=str(write(tmp_path / "pa_M_0.json", line)))
-    replay.reset(StreamInfo(sample_id="x1", task="omnimmi_pa", duration=8.0, fps=1.0, sample=pa_sample()))
-    replay.ask(0.0, pa_sample().turns[0])
+    replay.store.index([pa_sample()])           # OmniMMI files are matched by content, as the annotations say
+    replay.reset(StreamInfo(sample_id="x1", task="omnimmi_pa", duration=8.0, fps=1.0))
+    replay.ask(0.0, UserTurn("Tell me when.", kind="alert_request"))
     said = {t: [(e.text, e.turn, e.refers_to) for e in replay.poll(t)] for t in (0.0, 6.0, 7.0, 8.0, 9.0, 10.0)}
     assert said[0.0] == said[6.0] == [] and said[8.0] == [] and said[10.0] == []
     assert said[7.0] == [("alert", None, 6.5), ("alert", None, 3.0)]
@@ -119,16 +120,14 @@ def test_own_format_answers_turns_and_alerts_by_sample_id(tmp_path):
                  json.dumps({"sample_id": "q1", "turn": 1, "text": ""}),
                  json.dumps({"sample_id": "x1", "alerts": [6.0]}))
     replay = Replay(path=str(path), format="omnibench")
-    q1 = Sample(id="q1", task="t", video=VideoRef(path="v.mp4"),
-                turns=[Query(t=1.0, text="Colour?"), Query(t=2.0, kind="noise", text="hm")])
-    assert replay.generate(OfflineRequest(prompt="", sample=q1, sample_id="q1", turn=0)) == "red"
-    assert replay.generate(OfflineRequest(prompt="", sample=q1, sample_id="q1", turn=1)) == ""
-    replay.reset(StreamInfo(sample_id="x1", task="omnimmi_pa", duration=8.0, fps=1.0, sample=pa_sample()))
+    assert replay.generate(OfflineRequest(prompt="", task="t", sample_id="q1", turn=0)) == "red"
+    assert replay.generate(OfflineRequest(prompt="", task="t", sample_id="q1", turn=1)) == ""
+    replay.reset(StreamInfo(sample_id="x1", task="omnimmi_pa", duration=8.0, fps=1.0))
     assert [e.refers_to for e in replay.poll(6.0)] == [6.0]
     with pytest.raises(ModelError, match="q2"):
-        replay.generate(OfflineRequest(prompt="", sample=q1.model_copy(update={"id": "q2"}), sample_id="q2"))
+        replay.generate(OfflineRequest(prompt="", task="t", sample_id="q2"))
     with pytest.raises(ModelError, match="turn 5"):
-        replay.generate(OfflineRequest(prompt="", sample=q1, sample_id="q1", turn=5))
+        replay.generate(OfflineRequest(prompt="", task="t", sample_id="q1", turn=5))
 
 
 def test_duplicate_records_go_to_samples_in_the_order_asked_and_never_twice(tmp_path):
@@ -139,7 +138,8 @@ def test_duplicate_records_go_to_samples_in_the_order_asked_and_never_twice(tmp_
         replay = Replay(path=str(path))
     samples = [Sample(id=f"si-{i}", task="omnimmi_si", video=VideoRef(path="videos/a.mp4"),
                       turns=[Query(t=1.0, text="What now?")]) for i in range(3)]
-    ask = lambda s: replay.generate(OfflineRequest(prompt="", sample=s, sample_id=s.id))  # noqa: E731
+    replay.store.index(samples)
+    ask = lambda s: replay.generate(OfflineRequest(prompt="", task=s.task, sample_id=s.id))  # noqa: E731
     assert [ask(samples[1]), ask(samples[0]), ask(samples[1])] == ["first", "second", "first"]
     with pytest.raises(ModelError, match="si-2"):
         ask(samples[2])
@@ -148,8 +148,9 @@ def test_duplicate_records_go_to_samples_in_the_order_asked_and_never_twice(tmp_
 def test_file_name_task_keeps_tasks_apart(tmp_path):
     line = json.dumps({"video": "a.mp4", "question": "Tell me when.", "answer": "x", "pred": "hello"})
     replay = Replay(path=str(write(tmp_path / "si_M_0.json", line)))
+    replay.store.index([pa_sample()])
     with pytest.raises(ModelError, match="x1"):
-        replay.reset(StreamInfo(sample_id="x1", task="omnimmi_pa", duration=8.0, fps=1.0, sample=pa_sample()))
+        replay.reset(StreamInfo(sample_id="x1", task="omnimmi_pa", duration=8.0, fps=1.0))
 
 
 # -- parsing ----------------------------------------------------------------------------------------
@@ -219,7 +220,8 @@ def test_lenient_skips_bad_alert_times_and_reports_them(tmp_path):
     with pytest.warns(UserWarning, match=r"skipped 3 bad alert time\(s\).*pa_M_0.json:1"):
         replay = Replay(path=str(write(tmp_path / "pa_M_0.json", line)), lenient="true")
     assert len(replay.store.skipped) == 3
-    replay.reset(StreamInfo(sample_id="x1", task="omnimmi_pa", duration=8.0, fps=1.0, sample=pa_sample()))
+    replay.store.index([pa_sample()])
+    replay.reset(StreamInfo(sample_id="x1", task="omnimmi_pa", duration=8.0, fps=1.0))
     assert [e.refers_to for e in replay.poll(9.0)] == [6.0]
 
 
@@ -233,3 +235,15 @@ def test_cli_lenient_flag_reaches_replay(tmp_path):
     assert main(argv) != 0                                   # strict: the NaN is a DataError naming file and line
     with pytest.warns(UserWarning, match="skipped 1 bad alert time"):
         assert main(argv + ["--lenient", "--allow-errors"]) == 0   # the record matches no sample: an error, allowed
+
+
+def test_omnimmi_files_are_matched_to_the_packaged_annotations_by_task_and_id_alone(tmp_path):
+    """The model gets (task, sample id, turn); the store maps OmniMMI's id-less records to ids through the
+    same public annotation file the task loads, never through a sample handed to it."""
+    from omnibench.data import omnimmi
+
+    sample = omnimmi.load("si")[3]
+    record = {"video": sample.video.path.removeprefix("videos/"), "question": sample.turns[0].text,
+              "answer": "whatever", "pred": "the man in red"}
+    replay = Replay(path=str(write(tmp_path / "si_M_0.json", json.dumps(record))))
+    assert replay.generate(OfflineRequest(prompt="?", task="omnimmi_si", sample_id=sample.id)) == "the man in red"

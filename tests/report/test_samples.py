@@ -215,3 +215,15 @@ def test_an_empty_answer_says_so(tmp_path):
                           protocol="offline")
     write_report([run], tmp_path / "board")
     assert '<td class="ans empty">(empty)</td>' in samples_html(tmp_path / "board")
+
+
+def test_an_emission_that_named_a_turn_before_it_was_asked_is_shown_as_unprompted():
+    from omnibench.report.timeline import transcript_html
+
+    sample = Sample(id="s", task="t", video=VideoRef(path="v.mp4", end=4.0),
+                    turns=[Query(t=1.0, text="q0?"), Query(t=3.0, text="q1?")])
+    record = SampleRecord(sample_id="s", task="t", model="m", events=[
+        Event(kind="emission", t=0.0, turn=None, text="early", data={"claimed_turn": 1}),
+        Event(kind="query", t=1.0, turn=0, text="q0?"), Event(kind="emission", t=1.0, turn=0, text="a0")])
+    html = transcript_html(sample, record)
+    assert "unprompted: named turn 1 before it was asked" in html and "model to turn 0" in html

@@ -19,7 +19,7 @@ from tests.oracle import Oracle
 SMALL = {"seed": 0, "n_per_task": 4}
 STREAMING = ("noise_rejection", "stop_turn", "synth_noise", "synth_stop")
 ALL = (*STREAMING, "noise_rejection_offline", "stop_turn_offline")
-BASELINES = ("silent", "chatty", "random", "blind")
+BASELINES = ("silent", "chatty", "random", "blind", "never_stop", "always_stop")
 
 
 def _by_video(samples):
@@ -77,7 +77,7 @@ def test_default_sizes_give_a_ci_half_width_of_at_most_ten_points_near_one_half(
 def _board(tmp_path, models, settings, tasks=STREAMING):
     out = {}
     for model in models:
-        obj = Oracle() if model == "oracle" else None
+        obj = Oracle.for_tasks(tasks, **settings) if model == "oracle" else None
         Evaluation(model=model, out=tmp_path / model, task_settings=settings, progress=False,
                    model_obj=obj).run(list(tasks))
         out[model] = {r.task: r for r in score_run(tmp_path / model, task_settings=settings, tasks=list(tasks))}
@@ -104,3 +104,13 @@ def test_trivial_baselines_are_never_above_chance(tmp_path):
 @pytest.mark.slow
 def test_trivial_baselines_are_never_above_chance_on_the_default_board(tmp_path):
     _assert_at_chance(_board(tmp_path, BASELINES, {"seed": 0}))
+
+
+def test_never_stop_and_always_stop_sit_at_one_half_on_both_stop_tasks_by_construction(tmp_path):
+    """Each treats every second utterance alike, with an answer under way: one class right, the other wrong."""
+    board = _board(tmp_path, ["never_stop", "always_stop"], SMALL, tasks=("stop_turn", "synth_stop"))
+    for model, results in board.items():
+        for task, result in results.items():
+            per_class = result.metrics["stopped" if model == "always_stop" else "continued"].value
+            assert result.metrics["balanced_accuracy"].value == 0.5 and per_class == 1.0, (model, task)
+            assert result.metrics["never_started"].value == 0.0, (model, task)

@@ -22,7 +22,7 @@ def _metrics(out, model, model_obj=None, protocol=None, tasks=ALL):
 @pytest.mark.parametrize("protocol", ["streaming", "offline"])
 def test_the_oracle_scores_full_marks_on_every_synth_task(tmp_path, protocol):
     tasks = [t for t in ALL if protocol in registry.get_task(t, **SETTINGS).protocols]
-    results = _metrics(tmp_path, "oracle", Oracle(), protocol, tasks)
+    results = _metrics(tmp_path, "oracle", Oracle.for_tasks(tasks, **SETTINGS), protocol, tasks)
     for task, result in results.items():
         assert result.n_errors == 0 and result.n_scored == result.n_samples > 0, task
         assert result.metrics[result.headline].value == 1.0, (task, result.metrics)
