@@ -207,7 +207,7 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
     `root` holds runs/ and leaderboards/.
     """
     from omnibench import registry
-    from omnibench.data.synth import ensure_suite
+    from omnibench.data.synth import N_INTERRUPTION, N_PER_TASK, ensure_suite
     from omnibench.engine.evaluate import Evaluation
     from omnibench.errors import ConfigError
     from omnibench.report import load_results, markdown_table, write_report
@@ -216,8 +216,8 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
     started = time.perf_counter()
     settings = {"seed": 0, **({"n_per_task": n_per_task} if n_per_task else {})}
     if limit is None:              # the whole suite up front, with its progress bar
-        ensure_suite(seed=0, progress=True, **({"n_per_task": n_per_task, "n_interruption": n_per_task}
-                                               if n_per_task else {}))
+        ensure_suite(seed=0, progress=True, n_per_task=n_per_task or N_PER_TASK,
+                     n_interruption=n_per_task or N_INTERRUPTION)
         print(f"synthetic suite ready ({time.perf_counter() - started:.0f} s)", flush=True)
     board = registry.resolve_tasks(BOARD_TASKS)
     run_dirs = []

@@ -90,8 +90,8 @@ def _score_cells(row: ModelRow, decided: list[str]) -> str:
     else:
         ci = (f'<span class="ci">[{rank.ci_low:.1f}, {rank.ci_high:.1f}]</span>'
               if rank.ci_low is not None and rank.ci_high is not None else "")
-        have = sum(t in row.results for t in decided)
-        part = f'<span class="n bad">on {have} of {len(decided)} tasks</span>' if have < len(decided) else ""
+        part = (f'<span class="n bad">on {row.ranked_tasks} of {len(decided)} tasks</span>'
+                if row.ranked_tasks < len(decided) else "")
         score = f'<td class="score"><span class="v">{rank.value:.2f}</span>{ci}{part}</td>'
     if row.vs_next is None:
         return score + "<td></td>"

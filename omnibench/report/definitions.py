@@ -22,7 +22,8 @@ LOWER_IS_BETTER = frozenset({"noise_replied", "followup_missed", "never_started"
 LOWER_MARK = "↓"
 
 RANK_DEFINITION = ("score = mean of the model's headline values over the decided tasks it has (each task once; "
-                   "a lower-is-better headline counts as 100 − value); rows are ranked by it")
+                   "a lower-is-better headline counts as 100 − value); rows are ranked by it, a row scored on "
+                   "fewer tasks after every row scored on more")
 CI_DEFINITION = "95% bootstrap CI, clustered by video"
 RANK_CI_DEFINITION = ("95% bootstrap CI of the score: videos resampled, the samples of one video kept together "
                       "across the tasks that share it")

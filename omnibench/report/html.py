@@ -9,6 +9,7 @@ files that script loads ('strict-dynamic'), so a missed escape still cannot run 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from omnibench.report.board import board_legend, leaderboard_table, metrics_legend, published_table
@@ -106,7 +107,7 @@ def warnings_html(warnings: list[str]) -> str:
 
 
 def render_html(runs: list[LoadedRun], results: list[TaskResult], *, title: str, include_reported: bool | None,
-                warnings: list[str] = (), out_dir: Path | None = None, board: Leaderboard | None = None) -> str:
+                warnings: Sequence[str] = (), out_dir: Path | None = None, board: Leaderboard | None = None) -> str:
     """The page; with out_dir, the sample files are written there too (without it, the page lists none)."""
     board = board or build_leaderboard(results, include_reported=include_reported)
     groups = collect(runs)

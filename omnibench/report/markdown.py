@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from omnibench.report.definitions import (
@@ -20,6 +21,7 @@ from omnibench.report.tables import (
     Cell,
     Column,
     Leaderboard,
+    ModelRow,
     PublishedTable,
     build_leaderboard,
     ci_text,
@@ -67,6 +69,11 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines + ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
 
 
+def score_text(row: ModelRow, decided: int, with_ci: bool = True) -> str:
+    text = interval_text(row.rank) if with_ci else fmt_pct(row.score)
+    return text + (f" (on {row.ranked_tasks} of {decided} tasks)" if row.rank and row.ranked_tasks < decided else "")
+
+
 def tasks_table(board: Leaderboard) -> list[str]:
     """Per task: its headline, chance level, and whether it ranks models (and why not)."""
     rows = [[c.task, metric_label(c.metric), fmt_pct(c.chance, 1), "yes" if c.undecided is None else f"no: {c.undecided}"]
@@ -93,7 +100,7 @@ def published_md(table: PublishedTable) -> list[str]:
 
 
 def markdown_table(results: list[TaskResult], *, title: str | None = None, include_reported: bool = False,
-                   include_runs: bool = False, with_ci: bool = True, warnings: list[str] = (),
+                   include_runs: bool = False, with_ci: bool = True, warnings: Sequence[str] = (),
                    board: Leaderboard | None = None) -> str:
     """Measured rows (value [95% CI] n=scored/samples), the tasks' chance levels, published benchmarks.
 
@@ -103,7 +110,7 @@ def markdown_table(results: list[TaskResult], *, title: str | None = None, inclu
     if not board.rows:
         return "\n".join(out + ["(no results)"]) + "\n"
     out += _md_table(["model", "score [95% CI]", "vs next", *(column_label(c) for c in board.columns)],
-                     [[r.model, interval_text(r.rank) if with_ci else fmt_pct(r.score), vs_next_text(r),
+                     [[r.model, score_text(r, len(board.decided), with_ci), vs_next_text(r),
                        *(cell_text(r.cells.get(c.key), c.headline, with_ci) for c in board.columns)]
                       for r in board.rows])
     out += ["", f"Percent. [{CI_DEFINITION}]; n = scored/samples; {MISSING} = not run; {LOWER_DEFINITION}. "

@@ -39,7 +39,7 @@ class TaskModelSamples:
     problems: Counter = field(default_factory=Counter)      # error / unscored reason -> samples
 
 
-def _jsonl(path: Path, model: type) -> list:
+def _jsonl(path: Path, model: type[Sample] | type[SampleScore]) -> list:
     if not path.exists():
         return []
     return [model.model_validate(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()
@@ -74,7 +74,7 @@ def collect(runs: list[LoadedRun]) -> list[TaskModelSamples]:
 
 def problem(record: SampleRecord, score: SampleScore | None) -> str | None:
     if record.status == "error" or (score is not None and score.error):
-        return f"error: {record.error or score.error}"
+        return f"error: {record.error or (score.error if score is not None else '')}"
     if score is not None and score.unscored:
         return f"unscored: {score.unscored}"
     return None

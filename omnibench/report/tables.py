@@ -103,7 +103,7 @@ def _shards(run_dir: Path, task: str, model: str) -> str | None:
     return f"{len({m.group(1) for m in found})}/{max(int(m.group(2)) for m in found)}"
 
 
-def _read(path: Path, model: type, what: str):
+def _read(path: Path, model: type[Results], what: str) -> Results:
     try:
         return model.model_validate_json(path.read_text(encoding="utf-8"))
     except ValueError as exc:
@@ -228,14 +228,16 @@ class ModelRow:
     cells: dict[str, Cell]                         # Column.key -> cell
     results: dict[str, TaskResult]                 # task -> result
     rank: Interval | None = None                   # the rank score and its CI (percent)
+    ranked_tasks: int = 0                          # the decided tasks the score averages
     vs_next: Comparison | None = None              # this row minus the next one down
 
     @property
     def score(self) -> float | None:
         return self.rank.value if self.rank else None
 
-    def rank_key(self) -> tuple[float, str]:
-        return (-self.score if self.score is not None else 1.0, self.model)
+    def rank_key(self) -> tuple[int, float, str]:
+        """More ranked tasks first (a score over fewer tasks averages other things), then the score."""
+        return (-self.ranked_tasks, -self.score if self.score is not None else 1.0, self.model)
 
 
 @dataclass
@@ -304,7 +306,8 @@ def build_leaderboard(results: list[TaskResult], include_reported: bool | None =
     board = Leaderboard(columns, [])
     for model, per_task in by_model.items():
         cells = {c.key: _cell(per_task[c.task], c.metric) for c in columns if c.task in per_task}
-        board.rows.append(ModelRow(model, cells, per_task, rank_score(per_task, board.decided)))
+        counted = sum(t in per_task for t in board.decided)
+        board.rows.append(ModelRow(model, cells, per_task, rank_score(per_task, board.decided), counted))
     board.rows.sort(key=ModelRow.rank_key)
     for row, below in zip(board.rows, board.rows[1:]):
         if row.rank is not None and below.rank is not None:
@@ -346,8 +349,8 @@ def _average(col: PublishedColumn, bench: Benchmark, per_task: dict[str, TaskRes
     parts = [cells.get(k) for k in col.parts]
     if any(c is None or c.value is None for c in parts):
         return None
-    tasks = {c.key: c.task for c in bench.columns}
-    results = [per_task[tasks[k]] for k in col.parts if tasks.get(k) in per_task]
+    tasks = {c.key: c.task for c in bench.columns if c.task is not None}
+    results = [per_task[t] for k in col.parts if (t := tasks.get(k)) is not None and t in per_task]
     value = sum(c.value or 0.0 for c in parts if c is not None) / len(parts)
     low = high = None
     if len(results) == len(parts) and all(r.headline_by_video for r in results):

@@ -146,3 +146,15 @@ def test_every_metric_on_the_page_is_defined_derailed_too(tmp_path):
         label = f"{metric} ↓" if metric in ("noise_replied", "followup_missed", "derailed") else metric
         assert f"<dt>{label}</dt>" in legend, metric
     assert "<dt>derailed ↓</dt><dd>The first answer was wrong" in legend and UNDEFINED not in legend
+
+
+def test_a_row_scored_on_fewer_tasks_ranks_after_the_rows_scored_on_all(tmp_path):
+    """never_stop and always_stop run the interruption tasks only: their mean over 4 tasks is no rival
+    for a mean over 10, however high."""
+    full = [measured(t, "full", 0.3, 100) for t in ("t_a", "t_b", "t_c")]
+    part = [measured("t_a", "part", 0.9, 100)]
+    board = build_leaderboard(full + part)
+    assert [(r.model, r.ranked_tasks) for r in board.rows] == [("full", 3), ("part", 1)]
+    assert board.rows[0].vs_next.tasks == 1                                 # compared where both ran
+    md = markdown_table(full + part)
+    assert "| part | 90.00" in md and "(on 1 of 3 tasks) |" in md

@@ -155,8 +155,8 @@ def test_synth_only_runs_show_headlines_and_secondary_metrics_without_reference_
     assert "| model | score [95% CI] | vs next | synth_pa accuracy | synth_pa (precision) | synth_pt silence |" in md
     assert ("| alerter | 68.75 |  | 50.00 [45.0, 55.0] n=100/100 | 25.00 [25.0, 25.0] | "
             "87.50 [82.5, 92.5] n=97/100 (2 err, 1 unscored) |") in md
-    assert "| quiet | 100.00 |  | – | – | 100.00 [95.0, 100.0] n=100/100 |" in md
-    assert md.index("| quiet") < md.index("| alerter")        # ranked by the score: 100 > (50 + 87.5) / 2
+    assert "| quiet | 100.00 (on 1 of 2 tasks) |  | – | – | 100.00 [95.0, 100.0] n=100/100 |" in md
+    assert md.index("| alerter") < md.index("| quiet")        # scored on both tasks: ahead of a one-task mean
     assert "reported" not in md and "OmniMMI" not in md
     rows = list(csv.DictReader(io.StringIO(paths["csv"].read_text(encoding="utf-8"))))
     value = {(r["model"], r["task"], r["metric"]): r for r in rows}
