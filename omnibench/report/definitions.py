@@ -11,14 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from omnibench.scoring.metrics import LOWER_IS_BETTER, lower_is_better
+
 # a task is decided when every model's headline 95% CI on it is at most this wide (percentage points)
 # and it has enough videos that even a 50% rate's CI can be: 2 * 1.96 * sqrt(0.25 / n) <= 0.30
 CI_THRESHOLD = 30.0
 MIN_VIDEOS = math.ceil((2 * 1.96 * 0.5 * 100 / CI_THRESHOLD) ** 2)     # 43
 
-# the metrics where less is better (errors, misses, words said after "stop"); every other metric: more is better
-LOWER_IS_BETTER = frozenset({"noise_replied", "followup_missed", "never_started", "false_stop", "derailed",
-                             "words_after_stop"})
 LOWER_MARK = "↓"
 
 RANK_DEFINITION = ("score = mean of the model's headline values over the decided tasks it has (each task once; "
@@ -36,6 +35,7 @@ CHANCE_DEFINITION = ("chance = the headline a guesser gets on these samples: clo
                      "picked at random per turn; alerts, one alert at a random time of the video; the balanced "
                      "interruption tasks and silence, 50%. The tick in each headline cell marks it")
 LOWER_DEFINITION = f"{LOWER_MARK} = lower is better"
+__all__ = ["LOWER_IS_BETTER", "lower_is_better"]    # re-exported: the report reads direction from here
 UNDEFINED = "defined by the task's scorer (the task records no definition)"
 
 GENERIC_METRICS = {
@@ -50,10 +50,6 @@ GENERIC_METRICS = {
     "time_precision": "share of alert time inside target windows",
     "time_recall": "share of target windows alerted in",
 }
-
-
-def lower_is_better(metric: str) -> bool:
-    return metric in LOWER_IS_BETTER
 
 
 def metric_label(metric: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from omnibench.errors import DataError
-from omnibench.report.definitions import UNDEFINED, lower_is_better, metric_definition
+from omnibench.report.definitions import UNDEFINED, metric_definition
 from omnibench.report.published import BENCHMARKS, Benchmark, PublishedColumn
 from omnibench.report.ranking import Comparison, Interval, compare, rank_score, undecided_reason
 from omnibench.results import Results, RunInfo, TaskResult
@@ -198,10 +198,6 @@ class Column:
     @property
     def key(self) -> str:
         return f"{self.task}.{self.metric}"
-
-    @property
-    def lower_is_better(self) -> bool:
-        return lower_is_better(self.metric)
 
     @property
     def short_task(self) -> str:

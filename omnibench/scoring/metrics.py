@@ -16,6 +16,14 @@ from omnibench.results import MetricValue, SampleScore, TaskResult
 
 VideoSums = Mapping[str, tuple[float, float]]     # video id -> (weighted sum of values, sum of weights)
 
+# the one list of metrics where less is better (errors, misses, words said after "stop"); every other: more is better
+LOWER_IS_BETTER = frozenset({"noise_replied", "followup_missed", "never_started", "false_stop", "derailed",
+                             "words_after_stop"})
+
+
+def lower_is_better(metric: str) -> bool:
+    return metric in LOWER_IS_BETTER
+
 
 def _usable(scores: list[SampleScore]) -> list[SampleScore]:
     return [s for s in scores if s.error is None and s.unscored is None]
