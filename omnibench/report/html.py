@@ -73,7 +73,8 @@ tr.noise td{color:#b45309}tr.stop td{color:#b91c1c}tr.err td{color:#b91c1c}.targ
 #col-sec:not(:checked)~.wrap .sec{display:none}
 #leaderboard th{white-space:normal;font-size:11px;line-height:1.25;padding:4px 5px;max-width:92px;vertical-align:bottom}
 #leaderboard th small{display:block;font-weight:400;color:#6b7280}#leaderboard th small.chance{color:#9a3412}
-#leaderboard th small.nr{color:#b91c1c}#leaderboard td{padding:4px 5px;max-width:104px}
+#leaderboard th small.nr{color:#b91c1c}#leaderboard td{padding:4px 4px;max-width:104px}
+#leaderboard td .ci,#leaderboard td .n{font-size:10px}#leaderboard td.model{min-width:6em}
 #leaderboard tr.groups th{border-bottom:0;text-align:left;font-size:11px;color:#374151;text-transform:uppercase;
 letter-spacing:.04em;white-space:nowrap;max-width:none;overflow:visible}
 #leaderboard td .v{font-size:14px}.undecided{opacity:.45}td.vs.sig .v{color:#166534}td.vs.same .v{color:#6b7280}
