@@ -24,9 +24,9 @@ from omnibench.report.timeline import MAX_TEXT, answer_text, asked, axis_end, e,
 from omnibench.results import SampleScore, TaskResult
 
 PER_PAGE = 25
-FAILED = ("fail", "error", "unscored", "not scored")
 SAMPLES_DIR = "samples"          # beside index.html
 EMPTY = "(empty)"
+
 
 @dataclass
 class TaskModelSamples:
@@ -165,14 +165,10 @@ class SampleFile:
     failures: int
 
 
-def _slug(text: str) -> str:
-    from omnibench.engine.evaluate import slug
-
-    return slug(text)
-
-
 def write_sample_files(groups: list[TaskModelSamples], out_dir: Path) -> list[SampleFile]:
     """samples/NN-task-model.js for each group with samples; stale files of an earlier report are removed."""
+    from omnibench.rundir import slug
+
     folder = Path(out_dir) / SAMPLES_DIR
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.js"):
@@ -183,7 +179,7 @@ def write_sample_files(groups: list[TaskModelSamples], out_dir: Path) -> list[Sa
     files = []
     for i, g in enumerate(gr for gr in groups if gr.samples):
         html = "".join(sample_block(g, s, axis[(g.task, s.id)]) for s in g.samples)
-        name = f"{i:02d}-{_slug(g.task)}-{_slug(g.model)}.js"
+        name = f"{i:02d}-{slug(g.task)}-{slug(g.model)}.js"
         # ensure_ascii: the literal holds no raw non-ASCII (U+2028 and kin), nothing but escaped text
         text = f"omnibenchSamples({i},{json.dumps(scrub(html), ensure_ascii=True)});\n"
         (folder / name).write_text(text, encoding="ascii")
