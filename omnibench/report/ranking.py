@@ -74,9 +74,14 @@ def undecided_reason(results: list[TaskResult]) -> str | None:
     return None
 
 
+def ranked(per_task: dict[str, TaskResult], decided: list[str]) -> list[TaskResult]:
+    """The results the rank score averages: the decided tasks this model has a headline value for."""
+    return [per_task[t] for t in decided if t in per_task and _headline_pct(per_task[t]) is not None]
+
+
 def rank_score(per_task: dict[str, TaskResult], decided: list[str]) -> Interval | None:
     """Mean of the oriented headline percentages over the decided tasks this model has, with its CI."""
-    counted = [per_task[t] for t in decided if t in per_task and _headline_pct(per_task[t]) is not None]
+    counted = ranked(per_task, decided)
     if not counted:
         return None
     value = sum(_headline_pct(r) or 0.0 for r in counted) / len(counted)

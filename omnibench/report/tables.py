@@ -16,7 +16,7 @@ from typing import Any
 from omnibench.errors import DataError
 from omnibench.report.definitions import UNDEFINED, metric_definition
 from omnibench.report.published import BENCHMARKS, Benchmark, PublishedColumn
-from omnibench.report.ranking import Comparison, Interval, compare, rank_score, undecided_reason
+from omnibench.report.ranking import Comparison, Interval, compare, rank_score, ranked, undecided_reason
 from omnibench.results import Results, RunInfo, TaskResult
 
 # a second number where the headline alone hides something (an alerting model that always speaks)
@@ -302,8 +302,8 @@ def build_leaderboard(results: list[TaskResult], include_reported: bool | None =
     board = Leaderboard(columns, [])
     for model, per_task in by_model.items():
         cells = {c.key: _cell(per_task[c.task], c.metric) for c in columns if c.task in per_task}
-        counted = sum(t in per_task for t in board.decided)
-        board.rows.append(ModelRow(model, cells, per_task, rank_score(per_task, board.decided), counted))
+        board.rows.append(ModelRow(model, cells, per_task, rank_score(per_task, board.decided),
+                                   len(ranked(per_task, board.decided))))
     board.rows.sort(key=ModelRow.rank_key)
     for row, below in zip(board.rows, board.rows[1:]):
         if row.rank is not None and below.rank is not None:

@@ -64,7 +64,7 @@ def csv_rows(board: Leaderboard) -> list[dict[str, Any]]:
     for r in board.rows:
         if r.rank is not None:
             rows.append({"source": "measured", "model": r.model, "task": BOARD_TASK, "metric": "score",
-                         **_interval(r.rank), "n": sum(t in r.results for t in board.decided), "headline": 1})
+                         **_interval(r.rank), "n": r.ranked_tasks, "headline": 1})
         if r.vs_next is not None:
             rows.append({"source": "measured", "model": r.model, "task": BOARD_TASK, "metric": "vs_next",
                          **_interval(r.vs_next.difference), "n": r.vs_next.tasks,
