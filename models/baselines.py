@@ -78,7 +78,7 @@ class RandomModel(_Streaming):
     def __init__(self, seed: int = 0, alert_rate: float = 0.1, watch: bool = True):
         self.seed, self.alert_rate, self.needs_video = seed, alert_rate, watch
 
-    def _answer(self, sample_id: str, turn: int, choices: list[str] | None) -> str:
+    def _answer(self, sample_id: str, turn: int, choices: tuple[str, ...] | None) -> str:
         rng = _rng(self.seed, sample_id, turn)
         if choices:
             return rng.choice(choices)
@@ -112,9 +112,9 @@ class Blind:
         if "?" not in words and not words.startswith(_QUESTION_WORDS):
             return ""
         if request.choices:
-            words = set(_WORD.findall(request.prompt.lower()))
+            said = set(_WORD.findall(request.prompt.lower()))
             # the choice sharing most words with the question, ties to the first listed
-            return max(request.choices, key=lambda c: len(words & set(_WORD.findall(c.lower()))))
+            return max(request.choices, key=lambda c: len(said & set(_WORD.findall(c.lower()))))
         if "yes or no" in request.prompt.lower():
             return "no"
         return "I cannot tell without seeing the video."

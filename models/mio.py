@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +73,7 @@ class MIO:
         repo, tokenizer_class = load_mio_tokenizer_class(mio_repo)
         self.model, self.device = hf.load_pretrained(AutoModelForCausalLM, str(local.resolve()), device=device,
                                                      dtype=dtype, attn_implementation=attn_implementation)
-        with contextlib.chdir(repo):   # MIOTokenizer opens image_tokenizer/configs/*.yaml relative to cwd
+        with _working_dir(repo):   # MIOTokenizer opens image_tokenizer/configs/*.yaml relative to cwd
             self.tokenizer = tokenizer_class(str(local.resolve()), device=self.device)
         text_tokenizer = self.tokenizer.tokenizer
         self.stop_id = text_tokenizer.convert_tokens_to_ids("<|im_end|>")
@@ -123,3 +125,14 @@ class MIO:
         if not texts:
             raise ModelError("mio: the tokenizer decoded no text")
         return _MEDIA_RUN.sub("", texts[0]).replace("<|im_end|>", "").replace("</s>", "").strip()
+
+
+@contextlib.contextmanager
+def _working_dir(path: str | Path) -> Iterator[None]:
+    """contextlib.chdir, which Python 3.10 lacks."""
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)

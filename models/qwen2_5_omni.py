@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from omnibench.engine.protocols import OfflineRequest
+from omnibench.errors import ModelError
 from omnibench.models import _hf_common as hf
 from omnibench.registry import model
 
@@ -58,6 +59,8 @@ class Qwen25Omni(hf.GenerateFromInputs):
 
     def audio_inputs(self, path: str) -> tuple[dict[str, Any], int]:
         samples = hf.read_wav_16k(path)
+        if self.feature_extractor is None:
+            raise ModelError("this qwen2_5_omni was built with audio=false: it takes no spoken query")
         features = self.feature_extractor(samples, sampling_rate=16000, return_attention_mask=True,
                                           padding="max_length", return_tensors="pt")
         mask = features["attention_mask"].to(self.device)

@@ -30,7 +30,7 @@ from omnibench.literal import parse_literal
 from omnibench.registry import model
 from omnibench.safejson import loads, read_text
 
-Format = Literal["omnibench", "omnimmi", "auto"]
+Format = Literal["omnibench", "omnimmi", "ovobench", "streamingbench", "auto"]
 TASK_CODES = ("ap", "md", "sg", "si", "pa", "pt")
 _FILE_TASK = re.compile(rf"^({'|'.join(TASK_CODES)})_")
 REPLIED = "[replay: the model replied]"       # PT online files say only that a reply was made
@@ -43,6 +43,7 @@ class Prediction:
     task: str | None                             # OmniMMI task code, when known
     texts: dict[int, str] = field(default_factory=dict)
     alerts: list[float] | None = None
+    alert_texts: list[str] | None = None        # what each alert says (StreamingBench proactive); else "alert"
 
 
 def read_records(path: Path) -> list[tuple[int, dict]]:
@@ -157,28 +158,36 @@ class MatchReport:
 class PredictionStore:
     """Predictions keyed by (task, sample id), handed out once each.
 
-    omnibench files carry the sample id. OmniMMI's own files do not: their records are matched by
+    omnibench files carry the sample id, and OVO-Bench's and StreamingBench's files are read into
+    sample ids by `_replay_peers`. OmniMMI's own files do not: their records are matched by
     content (video and question text) against the same public annotation files the task loads,
     read here (`data_dir`, as the task's) — never through anything the harness hands a model.
     """
 
     def __init__(self, path: str | Path, format: Format = "auto", lenient: bool = False,
-                 data_dir: str | None = None):
+                 data_dir: str | None = None, model: str | None = None):
         self.skipped: list[str] | None = [] if lenient else None   # lenient: refused alert times
-        if format not in ("omnibench", "omnimmi", "auto"):
-            raise ConfigError(f"replay format must be omnibench, omnimmi or auto, not {format!r}")
+        if format not in ("omnibench", "omnimmi", "ovobench", "streamingbench", "auto"):
+            raise ConfigError(f"replay format must be omnibench, omnimmi, ovobench, streamingbench or auto, "
+                              f"not {format!r}")
         root = Path(path).expanduser()
         if not root.exists():
             raise ConfigError(f"replay path {root} does not exist")
-        files = sorted(p for p in root.iterdir() if p.suffix in (".json", ".jsonl")) if root.is_dir() else [root]
-        if not files:
-            raise ConfigError(f"replay path {root} holds no .json or .jsonl prediction files")
         self.data_dir = data_dir
         self.by_id: dict[str, Prediction] = {}
         self.by_key: dict[Key, list[Prediction]] = defaultdict(list)
         self.assigned: dict[tuple[str, str], Prediction] = {}
         self.keys: dict[tuple[str, str], Key] = {}              # (task, sample id) -> content key
         self.indexed: set[str] = set()
+        if format in ("ovobench", "streamingbench"):     # their own files: see models/_replay_peers.py
+            from omnibench.models._replay_peers import read_predictions
+
+            for sample_id, p in read_predictions(format, root, model=model).items():
+                self.by_id[sample_id] = Prediction(p.source, p.task, p.texts, p.alerts, p.alert_texts)
+            return
+        files = sorted(p for p in root.iterdir() if p.suffix in (".json", ".jsonl")) if root.is_dir() else [root]
+        if not files:
+            raise ConfigError(f"replay path {root} holds no .json or .jsonl prediction files")
         for file in files:
             self._read(file, format)
         duplicates = sum(len(v) - 1 for v in self.by_key.values() if len(v) > 1)
@@ -264,15 +273,18 @@ class PredictionStore:
         return MatchReport(matched, missing, [p.source for p in every if id(p) not in used])
 
 
-@model("replay", description="Plays back stored predictions (omnibench JSONL or OmniMMI's own prediction files)")
+@model("replay", description="Plays back stored predictions (omnibench JSONL; OmniMMI's, OVO-Bench's or "
+                             "StreamingBench's own prediction files)")
 class Replay:
     """Answers with the stored prediction of each (task, sample id, turn), offline or streaming; needs no video."""
 
     needs_video = False
+    replays_predictions = True   # its streams replay a loop run elsewhere: live-loop scoring rules skip them
 
     def __init__(self, path: str, format: Format = "auto", fps: float = 1.0, lenient: bool = False,
-                 data_dir: str | None = None):
-        self.store = PredictionStore(path, format, lenient=_flag(lenient), data_dir=data_dir)
+                 data_dir: str | None = None, model: str | None = None):
+        """`model`: format=streamingbench, the key holding the replies (found when the file has one)."""
+        self.store = PredictionStore(path, format, lenient=_flag(lenient), data_dir=data_dir, model=model)
         self.fps = float(fps)
 
     def match(self, samples: list[Sample]) -> MatchReport:
@@ -293,7 +305,8 @@ class Replay:
     def reset(self, info: StreamInfo) -> None:
         self.sample_id, self.duration = info.sample_id, info.duration
         self.pred = self.store.find(info.task, info.sample_id)
-        self.alerts = deque(self.pred.alerts or [])
+        said = self.pred.alert_texts or ["alert"] * len(self.pred.alerts or [])
+        self.alerts = deque(zip(self.pred.alerts or [], said))
         self.kinds: list[str] = []                  # the k-th ask is turn k (the runner's contract)
         self.unanswered: list[int] = []
 
@@ -315,7 +328,7 @@ class Replay:
         self.unanswered = []
         # in stored order (the reference scores preds[0] and preds[-1] as given); alerts stored
         # past the stream's end are said at the first poll after it, still carrying their time
-        while self.alerts and (self.alerts[0] <= t + 1e-9 or t > self.duration + 1e-9):
-            at = self.alerts.popleft()
-            out.append(Emission(text="alert", turn=None, done=True, refers_to=at))
+        while self.alerts and (self.alerts[0][0] <= t + 1e-9 or t > self.duration + 1e-9):
+            at, text = self.alerts.popleft()
+            out.append(Emission(text=text, turn=None, done=True, refers_to=at))
         return out

@@ -40,7 +40,7 @@ def cmd_run(args) -> int:
     reference.check_resume(out, args.reference)
     if args.reference:
         settings = reference.task_settings(args.reference, settings)
-        model_args, model_note = reference.m4_model_args(args.model, model_args)
+        model_args, model_note = reference.m4_model_args(args.model, model_args, args.reference)
         reference.record(out, args.reference, settings, model_note)
         print(f"reference mode {args.reference}: {settings['reference_note']}; {model_note}")
     with sigterm_interrupts():
@@ -163,15 +163,26 @@ def cmd_data(args) -> int:
         sizes = {"n_per_task": args.n_per_task} if args.n_per_task else {}
         suite = generate(Path(args.out), seed=args.seed, progress=True, **sizes)
         print(f"wrote {sum(len(v) for v in suite.samples.values())} samples to {suite.root}")
+    elif args.data_cmd == "reference-prompts" and args.benchmark != "omnimmi":
+        from omnibench.peer_prompts import write_reference_prompts as write_peer
+        from omnibench.peer_reference import prompts_dir as peer_dir
+
+        print(f"wrote task prompts: {write_peer(args.benchmark, args.path, args.out or peer_dir(args.benchmark))}")
     elif args.data_cmd == "reference-prompts":
         from omnibench.reference import prompts_dir
         from omnibench.reference_prompts import write_reference_prompts
 
         for kind, path in write_reference_prompts(args.path, args.out or prompts_dir()).items():
             print(f"wrote {kind} prompts: {path}")
+    elif args.data_cmd == "reference-scores" and args.benchmark != "omnimmi":
+        from omnibench.peer_reference import print_reference_scores
+
+        return print_reference_scores(args.benchmark, args.path, model=args.model, as_json=args.json)
     elif args.data_cmd == "reference-scores":
         from omnibench.scoring.reference_results import aggregate_judged
 
+        if not args.task:
+            raise ConfigError("reference-scores --benchmark omnimmi needs --task (ap, si, sg or md)")
         metrics = aggregate_judged(args.path, args.task).metrics
         if args.json:
             print(json.dumps({name: m.value for name, m in metrics.items()}))
@@ -179,9 +190,13 @@ def cmd_data(args) -> int:
             for name, m in metrics.items():
                 print(f"{name:<20} {'-' if m.value is None else f'{m.value:.4f}'}")
     elif args.data_cmd == "download":
-        from omnibench.data import omnimmi
+        from omnibench.data import omnimmi, ovobench, streamingbench
 
-        print(f"downloaded to {omnimmi.download(args.out)}")
+        if args.dataset == "ovobench":
+            out = ovobench.download(args.out, videos=not args.no_videos)
+        else:
+            out = {"omnimmi": omnimmi, "streamingbench": streamingbench}[args.dataset].download(args.out)
+        print(f"downloaded to {out}")
     return 0
 
 
@@ -193,6 +208,9 @@ def cmd_lmms_eval_path(args) -> int:
     if not settings["omnimmi"]["data_dir"]:
         print("omnibench: OmniMMI videos not found: the omnibench_omnimmi_* docs have no video "
               "(set OMNIBENCH_OMNIMMI_DIR, then run this again)", file=sys.stderr)
+    if not settings["ovobench"]["data_dir"]:
+        print("omnibench: OVO-Bench annotations not found: no omnibench_ovobench_* tasks (set "
+              "OMNIBENCH_OVOBENCH_DIR or run `omnibench data download ovobench`, then run this again)", file=sys.stderr)
     print(task_dir(settings))
     return 0
 

@@ -151,13 +151,52 @@ def _task_options(p) -> None:
                    help="OmniMMI SI offline input: the clip up to the question (default) or the whole video")
     p.add_argument("--ask-times", choices=("ours", "reference"), default=None,
                    help="OmniMMI streaming ask times: ours (default) or the reference's frame arithmetic")
-    p.add_argument("--drop-first-second", action="store_true", default=None,
-                   help="OmniMMI PA: ignore alerts at int(t) == 0, as the reference's PA loop does")
+    p.add_argument("--drop-first-second", nargs="?", const="always", choices=("never", "live", "always"),
+                   default=None, help="OmniMMI PA alerts at int(t) == 0: never dropped (default), dropped on "
+                   "streams run here as the reference's PA loop does (live), or on every record, replayed "
+                   "prediction files too (always; the bare flag)")
+    p.add_argument("--count-empty-alerts", action="store_true", default=None,
+                   help="OmniMMI PA: a highlight a model claims (a time) counts even when it says nothing, as the "
+                        "reference counts every M4 highlight")
+    p.add_argument("--online-answers", choices=("joined", "first"), default=None,
+                   help="OmniMMI streaming answers: everything said for a turn (default), or the reference's "
+                        "loop: the first response, none after the last frame")
+    p.add_argument("--online-answer-slot", choices=("fill", "keep"), default=None,
+                   help="OmniMMI MD streaming: fill ##ANSWER## with the model's answer (default) or keep it, as the "
+                        "reference's online loop does")
+    p.add_argument("--pt-online-input", choices=("remark", "conversation"), default=None,
+                   help="OmniMMI PT streaming: the final remark (default) or the whole conversation (the reference)")
+    p.add_argument("--spoken-form", choices=("as_written", "reference"), default=None,
+                   help="OmniMMI, audio-input models: the instruction spoken as written (default) or as the "
+                        "reference's M4-Audio harness gives it to its TTS (numbers as words, '-' as 'to')")
+    p.add_argument("--missing-clip", choices=("cut", "error"), default=None,
+                   help="OmniMMI SG/MD offline without the pre-cut clip: read [0, end] of the video (default) or fail "
+                        "(the reference reads clips/ only)")
     p.add_argument("--judge-empty", action="store_true", default=None,
                    help="send empty predictions to the judge (default: scored no/0 without a call)")
     p.add_argument("--judge-temperature", type=_temperature, default=None, metavar="T|none",
                    help="judge sampling temperature (default 0); 'none' sends none, so the API default applies")
+    p.add_argument("--judge-timeout", type=_positive_seconds, default=None, metavar="S",
+                   help="seconds one judge call may take (default 60, $OMNIBENCH_JUDGE_TIMEOUT)")
+    p.add_argument("--judge-attempts", type=positive_int, default=None, metavar="N",
+                   help="tries per judged answer before it is unscored (default 5, $OMNIBENCH_JUDGE_ATTEMPTS)")
+    p.add_argument("--judge-parse", choices=("strict", "reference"), default=None,
+                   help="judge replies: strict (default; the verdict object, clear yes/no, score 0..5) or as "
+                        "OmniMMI's evaluate.py reads them (the whole reply a literal, 'yes' anywhere in pred)")
+    p.add_argument("--task-args", default=None, metavar="K=V,...",
+                   help="task settings by name (the OVO-Bench and StreamingBench rows of the README's differences "
+                        "tables, e.g. clip_end=ceil,context_s=60); a task takes the ones it knows")
     _reference_option(p)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0")
+    return value
 
 
 def _temperature(text: str) -> float | str:
@@ -173,9 +212,9 @@ def _temperature(text: str) -> float | str:
 
 
 def _reference_option(p) -> None:
-    p.add_argument("--reference", choices=("omnimmi",), default=None,
-                   help="the OmniMMI reference harness's behaviour for every row of the README's "
-                        "'Where omnibench differs' table (recorded in the run)")
+    p.add_argument("--reference", choices=("omnimmi", "ovobench", "streamingbench"), default=None,
+                   help="that benchmark's reference behaviour for every row of its table in the README's "
+                        "'Where omnibench differs' sections (recorded in the run)")
 
 
 def _fps(text: str) -> float:
@@ -222,16 +261,23 @@ def build_parser(prog: str = "omnibench") -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="suite seed (default 0)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--n-per-task", type=positive_int, default=None, help="samples per task (default: the suite's, 50)")
-    p = data.add_parser("reference-prompts", help="read the judge and AP prompts from your OmniMMI checkout")
-    p.add_argument("path", help="root of your OmniMMI repository checkout")
+    p = data.add_parser("reference-prompts", help="read a reference's prompt wording from your checkout of it")
+    p.add_argument("path", help="root of your checkout of the reference repository")
+    p.add_argument("--benchmark", choices=("omnimmi", "ovobench", "streamingbench"), default="omnimmi",
+                   help="whose checkout: OmniMMI (judge and AP prompts, default), OVO-Bench or StreamingBench")
     p.add_argument("--out", default=None, help="folder to write to (default: where --reference finds them)")
-    p = data.add_parser("reference-scores", help="the reference's judged gpt4o/*.json files through our metrics")
-    p.add_argument("path", help="its <output_dir>/<task>/<model>/gpt4o folder")
-    p.add_argument("--task", required=True, choices=("ap", "si", "sg", "md"), help="which task's files")
+    p = data.add_parser("reference-scores", help="a reference's own result files, scored as it scores them")
+    p.add_argument("path", help="omnimmi: its <output_dir>/<task>/<model>/gpt4o folder; ovobench: a results/<model> "
+                                "folder; streamingbench: an output JSON of its eval.py")
+    p.add_argument("--benchmark", choices=("omnimmi", "ovobench", "streamingbench"), default="omnimmi",
+                   help="whose files (default omnimmi)")
+    p.add_argument("--task", choices=("ap", "si", "sg", "md"), default=None, help="omnimmi: which task's files")
+    p.add_argument("--model", default=None, help="streamingbench: the key holding the replies (found when only one)")
     p.add_argument("--json", action="store_true", help="every metric as one JSON object (default: one per line)")
-    p = data.add_parser("download", help="fetch OmniMMI videos and clips from the Hugging Face Hub")
-    p.add_argument("dataset", choices=("omnimmi",), help="dataset name")
+    p = data.add_parser("download", help="fetch a benchmark's data from the Hugging Face Hub")
+    p.add_argument("dataset", choices=("omnimmi", "ovobench", "streamingbench"), help="dataset name")
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--no-videos", action="store_true", help="ovobench: the annotations only (no 44 GB of videos)")
     p = sub.add_parser("m4", help="M4: build-data (M4-IT data), train (SFT recipes); `omnibench m4 train --help`",
                        description="M4 training: `omnibench m4 build-data ...` and `omnibench m4 train --recipe NAME "
                                    "[key=value ...]`; each has its own --help.")
@@ -246,7 +292,14 @@ def task_settings(args) -> dict:
                                ("prompt", args.judge_prompt), ("judge_empty", args.judge_empty)) if v}
     if args.judge_temperature is not None:
         judge["temperature"] = None if args.judge_temperature == "none" else args.judge_temperature
+    from omnibench.peer_reference import parse_task_args
+
+    judge.update({k: v for k, v in (("timeout_s", args.judge_timeout), ("attempts", args.judge_attempts),
+                                    ("parse", args.judge_parse)) if v is not None})
     return {"data_dir": args.data_dir, "lenient": args.lenient or None, "seed": args.seed,
             "n_per_task": getattr(args, "n_per_task", None),
             "judge": judge or None, "prompts_file": args.prompts, "alert_time": args.time,
-            "si_input": args.si_input, "ask_times": args.ask_times, "drop_first_second": args.drop_first_second}
+            "si_input": args.si_input, "ask_times": args.ask_times, "drop_first_second": args.drop_first_second,
+            "count_empty_alerts": args.count_empty_alerts, "online_answers": args.online_answers,
+            "online_answer_slot": args.online_answer_slot, "pt_online_input": args.pt_online_input,
+            "missing_clip": args.missing_clip, "spoken_form": args.spoken_form, **parse_task_args(args.task_args)}

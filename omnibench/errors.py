@@ -1,5 +1,9 @@
 """One small error hierarchy: every message says what went wrong and where."""
 
+from __future__ import annotations
+
+import os
+
 
 class OmnibenchError(Exception):
     """Base of every error omnibench raises on purpose (the CLI prints these without traceback)."""
@@ -24,7 +28,7 @@ class DataError(OmnibenchError):
 class VideoError(OmnibenchError):
     """A video cannot be read; the message names the path and the reason."""
 
-    def __init__(self, path: str, reason: str):
+    def __init__(self, path: str | os.PathLike[str], reason: str):
         super().__init__(f"cannot read video {path}: {reason}")
         self.path, self.reason = str(path), reason
 

@@ -18,6 +18,7 @@ _TOKEN = re.compile(r"""\s*(?:(?P<str>[rRuU]?(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]
                     r"""|(?P<name>[A-Za-z_]\w*)|(?P<punct>[{}\[\](),:]))""")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b",
             "f": "\f", "v": "\v", "0": "\0", "\n": ""}
+_JSON_ONLY = frozenset({"null", "true", "false"})
 _NAMES = {"None": None, "True": True, "False": False, "null": None, "true": True, "false": False}
 
 
@@ -32,17 +33,23 @@ def _unescape(body: str) -> str:
     return re.sub(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)", one, body, flags=re.DOTALL)
 
 
-def parse_literal(text: str) -> Any:
-    """A Python/JSON literal made of dicts, lists, tuples, strings, numbers, None, True, False."""
-    tokens, pos, text = [], 0, text.strip()
+def parse_literal(text: str, *, json_names: bool = True) -> Any:
+    """A Python/JSON literal made of dicts, lists, tuples, strings, numbers, None, True, False.
+
+    `json_names=False` refuses JSON's null/true/false, as Python's ast.literal_eval does."""
+    tokens: list[tuple[str, str]] = []
+    pos, text = 0, text.strip()
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
             raise ValueError(f"unexpected {text[pos:pos + 20]!r} at column {pos}")
-        tokens.append((m.lastgroup, m.group(m.lastgroup)))
+        kind = m.lastgroup or ""
+        tokens.append((kind, m.group(kind)))
         pos = m.end()
         while pos < len(text) and text[pos].isspace():
             pos += 1
+    if not json_names and any(kind == "name" and tok in _JSON_ONLY for kind, tok in tokens):
+        raise ValueError("null, true and false are not Python names")
     value, end = _parse(tokens, 0)
     if end != len(tokens):
         raise ValueError("text after the literal")

@@ -11,8 +11,17 @@ even where we think it is a bug, when it changes numbers on valid input (rows 6 
     row 5  AP prompt wording         prompts_file=<same>         (ours: our sentence)
     row 6  streaming ask times       ask_times="reference"       (ours: "ours", video end / span end)
     row 7  PA alert time             alert_time="claimed"        (ours: "spoken")
-    rows 8-12  M4 settings           m4_reference_settings() of the M4 adapter, when it has one
-    row 12 for any model             drop_first_second=True      (the PA scorer ignores alerts at int(t) == 0)
+    rows 8-12, 16, 20, 22-24  M4     m4_reference_settings() of the M4 adapter, when it has one
+    row 12 for any model             drop_first_second="live"    (alerts at int(t) == 0 dropped on streams run
+                                                                  here, as its loop does; never on replayed files)
+    row 13 judge reply reading       judge.parse="reference"     (ours: "strict")
+    row 14 judge model               judge.model="gpt-4-turbo"   (ours: gpt-4o-2024-08-06; a model the user names wins)
+    row 15 empty M4 highlights       count_empty_alerts=True     (ours: an alert must say something)
+    row 17 MD online ##ANSWER##      online_answer_slot="keep"   (ours: "fill")
+    row 18 PT online input           pt_online_input="conversation"  (ours: "remark")
+    row 19 online answers            online_answers="first"      (ours: "joined", with a 5 s tail)
+    row 21 missing pre-cut clip      missing_clip="error"        (ours: "cut", [0, end] of the video)
+    row 25 spoken instruction text   spoken_form="reference"     (ours: "as_written"; audio-input models)
 
 The run directory keeps `reference.json` (the mode and the settings it applied), so `omnibench
 score RUN` scores a reference run the reference's way without the flag again.
@@ -22,18 +31,28 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
 from omnibench.cache import cache_dir
 from omnibench.errors import ConfigError
+from omnibench.scoring.judge.client import REFERENCE_MODEL
 
-MODES = ("omnimmi",)
+MODES = ("omnimmi", "ovobench", "streamingbench")   # the peers' rows: omnibench.peer_reference
 RECORD_FILE = "reference.json"
 JUDGE_PROMPT_FILE = "judge_prompt.json"
 TASK_PROMPTS_FILE = "task_prompts.json"
 OUR_WORDING = ("reference prompts not found: judge and AP prompts use omnibench's wording "
                "(run `omnibench data reference-prompts PATH-TO-OMNIMMI-CHECKOUT` to use the reference's)")
+
+
+# the reference's value of each task setting (the user's explicit choice wins)
+REFERENCE_TASK_SETTINGS: dict[str, Any] = {
+    "si_input": "whole", "ask_times": "reference", "alert_time": "claimed", "drop_first_second": "live",
+    "count_empty_alerts": True, "online_answer_slot": "keep", "pt_online_input": "conversation",
+    "online_answers": "first", "missing_clip": "error", "spoken_form": "reference",
+}
 
 
 def prompts_dir() -> Path:
@@ -48,15 +67,22 @@ def check_mode(mode: str | None) -> str | None:
 
 
 def task_settings(mode: str, given: dict[str, Any], *, prompts: Path | None = None) -> dict[str, Any]:
-    """`given` (the user's task settings) with the reference's rows 1-7 filled in; the user's explicit
+    """`given` (the user's task settings) with the reference's task and judge rows filled in; the user's explicit
     choices win. The result carries `reference` (the mode) and `reference_note` (whose wording)."""
     check_mode(mode)
+    if mode != "omnimmi":
+        from omnibench import peer_reference
+
+        return peer_reference.task_settings(mode, given, prompts=prompts)
     folder = prompts or prompts_dir()
     judge_prompt, task_prompts = folder / JUDGE_PROMPT_FILE, folder / TASK_PROMPTS_FILE
     out = dict(given)
     judge = dict(out.get("judge") or {})
     judge.setdefault("temperature", None)          # row 3: the API default, as the reference sends none
     judge.setdefault("judge_empty", True)          # row 2: empty predictions go to the judge
+    judge.setdefault("parse", "reference")         # row 13: literal of the whole reply, "yes" in pred.lower()
+    if "model" not in judge and not os.environ.get("OMNIBENCH_JUDGE_MODEL"):
+        judge["model"] = REFERENCE_MODEL           # row 14: its OpenAI path's judge
     notes = []
     if "prompt" not in judge:                      # row 4
         if judge_prompt.is_file():
@@ -69,11 +95,9 @@ def task_settings(mode: str, given: dict[str, Any], *, prompts: Path | None = No
             out["prompts_file"] = str(task_prompts)
         else:
             notes.append("AP")
-    out["si_input"] = out.get("si_input") or "whole"          # row 1
-    out["ask_times"] = out.get("ask_times") or "reference"    # row 6
-    out["alert_time"] = out.get("alert_time") or "claimed"    # row 7
-    if out.get("drop_first_second") is None:                   # row 12, for every streaming model
-        out["drop_first_second"] = True
+    for key, value in REFERENCE_TASK_SETTINGS.items():          # rows 1, 6, 7, 12, 15, 17-19, 21
+        if out.get(key) is None:
+            out[key] = value
     out["reference"] = mode
     out["reference_note"] = (OUR_WORDING.replace("judge and AP", " and ".join(notes)) if notes
                              else f"judge and AP prompts read from the reference checkout ({folder})")
@@ -81,14 +105,17 @@ def task_settings(mode: str, given: dict[str, Any], *, prompts: Path | None = No
 
 
 def m4_model_args(model: str, given: dict[str, Any], mode: str = "omnimmi") -> tuple[dict[str, Any], str]:
-    """Rows 8-12 for M4 models: the adapter's own reference preset under the user's model args.
+    """The M4 rows for M4 models: the adapter's own reference preset under the user's model args.
 
-    The M4 adapter owns what those rows mean; this only switches its preset on, when it has one.
+    The M4 adapter owns what those rows mean (and which apply to M4-Audio); this only switches its
+    preset on, when it has one.
     """
     if not model.startswith("m4"):
-        return dict(given), "not an M4 model: rows 8-12 do not apply"
+        return dict(given), "not an M4 model: the M4 rows do not apply"
+    if mode != "omnimmi":
+        return dict(given), f"the M4 rows are OmniMMI's M4 settings: not applied in {mode} mode"
     # the adapter's own setting switches its preset on (explicit model args still win inside it)
-    return {"reference": mode, **given}, "rows 8-12: M4 reference settings on (model setting reference=%s)" % mode
+    return {"reference": mode, **given}, "M4 rows: M4 reference settings on (model setting reference=%s)" % mode
 
 
 def record(run_dir: Path, mode: str, settings: dict[str, Any], model_note: str = "") -> None:

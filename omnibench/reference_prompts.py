@@ -61,9 +61,10 @@ def judge_prompt(evaluate_py: Path) -> dict[str, str]:
         if not isinstance(item, ast.Dict):
             raise ConfigError(f"{where}: a message is not a dict literal")
         fields = {k.value: v for k, v in zip(item.keys, item.values) if isinstance(k, ast.Constant)}
-        if not (isinstance(fields.get("role"), ast.Constant) and "content" in fields):
+        role = fields.get("role")
+        if not (isinstance(role, ast.Constant) and "content" in fields):
             raise ConfigError(f"{where}: a message lacks 'role' or 'content'")
-        by_role[fields["role"].value] = _text(fields["content"], JUDGE_SLOTS, escape_braces=False, where=where)
+        by_role[str(role.value)] = _text(fields["content"], JUDGE_SLOTS, escape_braces=False, where=where)
     if set(by_role) != {"system", "user"}:
         raise ConfigError(f"{where}: expected a system and a user message, found {sorted(by_role)}")
     missing = [s for s in JUDGE_SLOTS.values() if s not in by_role["user"]]

@@ -31,6 +31,7 @@ from omnibench import __version__
 from omnibench.cache import stable_hash
 from omnibench.data.schema import Sample
 from omnibench.errors import DataError
+from omnibench.peer_reference import SCORING_ONLY as PEER_SCORING_ONLY
 
 # whole setting names only: `max_tokens` or `tokens_per_poll` are settings, not secrets
 DEFAULT_SECRET_NAMES = frozenset({
@@ -240,7 +241,8 @@ def build_task(name: str, settings: dict[str, Any]):
 
 
 # task settings that only change how answers are scored, not what the model is asked
-SCORING_ONLY = frozenset({"judge", "alert_time", "drop_first_second", "lenient"})
+SCORING_ONLY = frozenset({"judge", "alert_time", "drop_first_second", "lenient", "online_answers",
+                          "count_empty_alerts"}) | PEER_SCORING_ONLY
 
 
 def spec_path(run_dir: Path, label: str) -> Path:

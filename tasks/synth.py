@@ -11,8 +11,10 @@ def suite_samples(name: str, seed: int, n_per_task: int | None):
     """(suite root, samples of `name`); an explicit n_per_task also sizes the interruption families."""
     from omnibench.data.synth import ensure_suite
 
-    sizes = {"n_per_task": n_per_task, "n_interruption": n_per_task} if n_per_task else {}
-    suite = ensure_suite(seed=seed, **sizes, tasks=[name], progress=False)
+    if n_per_task:
+        suite = ensure_suite(seed=seed, n_per_task=n_per_task, n_interruption=n_per_task, tasks=[name], progress=False)
+    else:
+        suite = ensure_suite(seed=seed, tasks=[name], progress=False)
     return suite.root, suite.samples[name]
 
 

@@ -245,8 +245,15 @@ def _interrupted(rng: np.random.Generator, kind: str) -> Built:
                                 "circle_colour": other, "interrupt_at": later})
 
 
+def build_forward(rng: np.random.Generator) -> Built:
+    from omnibench.tasks.synth_forward import build_forward as build  # its own module (it imports this one)
+
+    return build(rng)
+
+
 BUILDERS: dict[str, Callable[[np.random.Generator], Built]] = {
     "synth_pa": build_pa, "synth_sg": build_sg, "synth_ap": build_ap, "synth_md": build_md,
     "synth_si": build_si, "synth_pt": build_pt,
     "synth_noise": lambda rng: _interrupted(rng, "noise"), "synth_stop": lambda rng: _interrupted(rng, "stop"),
+    "synth_forward": build_forward,
 }

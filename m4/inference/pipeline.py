@@ -101,27 +101,52 @@ class M4Pipeline:
     # offline entry points ---------------------------------------------------------------------
     def answer(self, frames: Any, prompt: str, history: list[tuple[str, str]] = (), *,
                max_new_tokens: int | None = None, temperature: float = 0.0, seed: int | None = None,
-               speech: Any = None, speech_text: bool = False) -> str:
+               speech: Any = None, speech_text: bool = False, keep_special: bool = False) -> str:
+        """`keep_special`: the answer decoded with its special tokens, the closing <|im_end|> included
+        when the answer ended by itself, as M4-Audio's harness decodes (batch_decode without skipping)."""
         prefix, tail = self._conversation_embeds(frames, prompt, history, speech, speech_text)
         decoder = self.decoder(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
         decoder.start(prefix)
         decoder.ask(tail, force="query")          # an offline question is always answered
-        return self.chat.decode(decoder.generate())
+        tokens = decoder.generate()
+        if not keep_special:
+            return self.chat.decode(tokens)
+        ended = len(tokens) < decoder.max_new_tokens
+        return self.tokenizer.decode(tokens + [self.chat.im_end_id] * ended, skip_special_tokens=False).strip()
 
     def respond_probability(self, frames: Any, prompt: str, history: list[tuple[str, str]] = (),
-                            speech: Any = None, speech_text: bool = False) -> float:
+                            speech: Any = None, speech_text: bool = False, every_token: int = 0) -> float:
         """Turn-taking head: one pass, the entropy-adaptive test on p[<|im_start|>].
 
         Mapped so that 0.5 is the test's own threshold: 1 - p_start / (2 * threshold), clipped;
         below 0.5 means the model expects another user turn (noise), not a reply.
+        `every_token=n`: M4-Audio's harness test instead: decode greedily up to n tokens, testing
+        before each one; silent (0.0) as soon as a test fires, else 1.0.
         """
         from omnibench.m4.model.modeling import new_cache
 
         prefix, tail = self._conversation_embeds(frames, prompt, history, speech, speech_text)
         embeds = torch.cat([prefix, self.model.embed(tail)], dim=1)
-        logits = self.model.forward_embeds(embeds, new_cache(self.model)).logits[0, -1]
+        cache = new_cache(self.model)
+        logits = self.model.forward_embeds(embeds, cache).logits[0, -1]
         settings = self.config.offline_noise or self.config.noise
+        if every_token:
+            return self._every_token_test(logits, cache, settings, every_token)
         _, p_start, threshold, _ = noise_test(logits, self.chat.im_start_id, settings)
         if threshold <= 0:
             return 0.0 if p_start > 0 else 1.0
         return float(min(1.0, max(0.0, 1.0 - p_start / (2.0 * threshold))))
+
+    def _every_token_test(self, logits: torch.Tensor, cache: Any, settings: Any, limit: int) -> float:
+        """The harness's loop: test, then take the argmax with <|im_start|>'s logit set to 0 (not -inf,
+        as it does), stop at <|im_end|>."""
+        for _ in range(limit):
+            if noise_test(logits, self.chat.im_start_id, settings)[0]:
+                return 0.0
+            logits = logits.clone()
+            logits[self.chat.im_start_id] = 0
+            token = int(torch.argmax(logits))
+            if token == self.chat.im_end_id:
+                break
+            logits = self.model.forward_embeds(self.model.embed([token]), cache).logits[0, -1]
+        return 1.0

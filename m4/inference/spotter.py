@@ -75,25 +75,39 @@ class HighlightSpotter:
     chat: Any
     settings: SpotterSettings = field(default_factory=SpotterSettings)
     query_ids: list[int] = field(default_factory=list)
+    query_embeds: torch.Tensor | None = None   # a spoken query (settings.spoken_query): text, speech, header
     counts: dict[int, int] = field(default_factory=dict)
     alerted: set[int] = field(default_factory=set)
-    _heap: list[tuple[int, int]] = field(default_factory=list)   # (-count, frame), lazily updated
+    _heap: list[tuple[int, int, int]] = field(default_factory=list)   # (-count, tie key, frame), lazily updated
+    _pushes: int = 0
 
-    def set_query(self, text: str) -> None:
+    def set_query(self, text: str, speech: torch.Tensor | None = None) -> None:
+        """The alert query; with `speech` (its (1, L, H) speech embeddings) it is laid out as the
+        reference's audio model lays it out: '\n' + text, the speech, then the assistant header."""
         self.query_ids = self.chat.query_ids(text)
-        self.counts, self.alerted, self._heap = {}, set(), []
+        self.query_embeds = None
+        if speech is not None:
+            self.query_embeds = torch.cat([self.model.embed(self.chat.query_head_ids(text)), speech.to(self.model.device),
+                                           self.model.embed(self.chat.spoken_query_tail())], dim=1)
+        self.counts, self.alerted, self._heap, self._pushes = {}, set(), [], 0
+
+    @property
+    def query(self) -> list[int] | torch.Tensor:
+        """What follows the frames in each scoring pass (ids, or embeddings for a spoken query)."""
+        return self.query_embeds if self.query_embeds is not None else self.query_ids
 
     def step(self, cache: Any, frame_embeds: torch.Tensor, frames_start: int, frames_seen: int) -> Alert | None:
         """Append one frame (1, T, H) plus the query, score all frames, crop the query. `frames_start`:
         cache slot of the first frame token; `frames_seen`: frames in the cache before this one."""
         frame_embeds = frame_embeds.view(1, -1, frame_embeds.shape[-1])
         per_frame = frame_embeds.shape[1]
-        embeds = torch.cat([frame_embeds, self.model.embed(self.query_ids)], dim=1)
+        query = self.query_embeds if self.query_embeds is not None else self.model.embed(self.query_ids)
+        embeds = torch.cat([frame_embeds, query], dim=1)
         with LastLayerQueries(self.model) as capture:
             self.model.forward_embeds(embeds, cache)
-        row = per_frame + self.chat.alert_row(len(self.query_ids))
+        row = per_frame + self.chat.alert_row(query.shape[1])
         attention = last_layer_attention(self.model, capture.queries, cache, [row])[0]
-        cache.crop(-len(self.query_ids))
+        cache.crop(-query.shape[1])
         frames = frames_seen + 1
         columns = attention[frames_start: frames_start + frames * per_frame]
         scores = columns.view(frames, per_frame).mean(dim=1)
@@ -104,14 +118,16 @@ class HighlightSpotter:
         if frames <= self.settings.warmup:
             return None
         threshold = scores.mean() + self.settings.alpha * scores.std()
+        earliest = self.settings.tie_break == "earliest"
         for frame in torch.nonzero(scores > threshold).flatten().tolist():
             self.counts[frame] = self.counts.get(frame, 0) + 1
-            heapq.heappush(self._heap, (-self.counts[frame], frame))
-        while self._heap and -self._heap[0][0] != self.counts.get(self._heap[0][1]):
+            self._pushes += 1
+            heapq.heappush(self._heap, (-self.counts[frame], self._pushes if earliest else frame, frame))
+        while self._heap and -self._heap[0][0] != self.counts.get(self._heap[0][2]):
             heapq.heappop(self._heap)          # stale entry: the frame's count has grown since
         if not self._heap:
             return None
-        count, frame = -self._heap[0][0], self._heap[0][1]
+        count, frame = -self._heap[0][0], self._heap[0][2]
         if count > self.settings.count and frame not in self.alerted:
             self.alerted.add(frame)
             return Alert(frame, count, [float(s) for s in scores])

@@ -70,10 +70,12 @@ class StreamSession:
 
     def ask(self, turn: int, text: str, *, alert_request: bool = False, speech: Any = None) -> None:
         """A user turn; `speech` (a 16 kHz waveform, audio model only) replaces the text as the query.
-        The spotter always reads the alert request as text."""
+        The spotter reads the alert request as text, or as text plus its speech (`spoken_query`)."""
         if alert_request:
-            self.spotter = HighlightSpotter(self.model, self.chat, self.model.config.spotter)
-            self.spotter.set_query(text)
+            settings = self.model.config.spotter
+            self.spotter = HighlightSpotter(self.model, self.chat, settings)
+            heard = self.pipeline.speech_embeddings(speech) if settings.spoken_query and speech is not None else None
+            self.spotter.set_query(text, heard)
         else:
             self.pending.append((turn, text, speech))
 
@@ -103,7 +105,7 @@ class StreamSession:
 
     def _speak_alert(self, alert: Alert) -> StreamOutput:
         """The response after an alert: a short answer to the alert query, from the cache."""
-        self.decoder.ask(self.spotter.query_ids, force="query")
+        self.decoder.ask(self.spotter.query, force="query")
         tokens = self.decoder.generate(limit=self.spotter.settings.response_tokens)
         self.decoder.end_turn()
         return StreamOutput(self.chat.decode(tokens), None, True, self.frame_times[alert.frame])

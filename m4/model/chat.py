@@ -79,6 +79,10 @@ class ChatFormat:
         """A channel's opening: '\\n{text}<|im_end|>\\n<|im_start|>assistant\\n' as the template spells it."""
         return self.encode(self._query_before + text + self._query_after)
 
+    def query_head_ids(self, text: str) -> list[int]:
+        """'\n{text}': what precedes a spoken alert query's speech (the reference's audio PA loop)."""
+        return self.encode(self._query_before + text)
+
     def spoken_query_tail(self) -> list[int]:
         """What follows a spoken query's speech tokens in a channel opening: '<|im_end|>\n<|im_start|>assistant\n'
         (the reference's streaming audio model puts the speech right after the frames)."""

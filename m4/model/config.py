@@ -51,6 +51,12 @@ class SpotterSettings(BaseModel):
     # the OmniMMI harness drops every alert whose highlighted frame has int(time) == 0 (a quirk of its
     # PA loop, kept only to reproduce its numbers); we keep them
     drop_second_zero: bool = False
+    # which frame is on top when counts tie: the lowest index (ours), or the one that reached the count
+    # first, as the reference's MaxHeapDict orders its entries (a push counter breaks ties)
+    tie_break: Literal["lowest_frame", "earliest"] = "lowest_frame"
+    # the alert query as the reference's audio model hears it: "\n" + text, then the speech, then the
+    # assistant header (otherwise the query is read as text alone)
+    spoken_query: bool = False
 
 
 class M4Config(BaseModel):

@@ -147,7 +147,8 @@ def _base(code: str, index: int, video: str, **metadata: Any) -> dict[str, Any]:
     }
 
 
-def _turns_sample(code: str, index: int, rec: TurnsRecord, ask_times: str = "ours") -> Sample:
+def _turns_sample(code: str, index: int, rec: TurnsRecord, ask_times: str = "ours",
+                  missing_clip: str = "cut") -> Sample:
     stem = video_stem(rec.video)
     turns: list[Query] = []
     clips: dict[str, str] = {}
@@ -168,27 +169,33 @@ def _turns_sample(code: str, index: int, rec: TurnsRecord, ask_times: str = "our
         clips[str(int(end))] = f"clips/{stem}_{int(end)}.mp4"
     extra: dict[str, Any] = {"timestamps": [qa.timestamp for qa in rec.qa]}
     if ask_times == "reference":  # its online loop asks at the span midpoint (the offline clip still ends at the span end)
-        extra["stream_ask"] = [{"at_least": (q.span_start + q.t) / 2} for q in turns]
+        extra["stream_ask"] = [{"at_least": (float(q.span_start or 0.0) + float(q.t or 0.0)) / 2} for q in turns]
     if notes:
         extra["notes"] = notes
+    if missing_clip == "error":   # the reference reads clips/ only: a missing clip is an error there
+        extra["clips_required"] = True
     return Sample(**_base(code, index, rec.video, **extra),
                   video=VideoRef(path=f"videos/{rec.video}", clips=clips), turns=turns)
 
 
-def to_sample(code: str, index: int, rec: _Record, *, ask_times: str = "ours", si_input: str = "causal") -> Sample:
+def to_sample(code: str, index: int, rec: _Record, *, ask_times: str = "ours", si_input: str = "causal",
+              missing_clip: str = "cut") -> Sample:
     """The omnibench Sample for one validated record of task `code`.
 
     ask_times="reference": streaming turns are asked when the reference's online loop asks them
     (metadata `stream_ask`, read by the stream runner; see omnibench.reference.stream_ask_times).
     si_input="whole": an offline SI model sees the whole video, as in the reference, not [0, timestamp].
+    missing_clip="error": an SG/MD turn whose pre-cut clip is missing fails (metadata `clips_required`)
+    instead of reading [0, end] of the full video.
     """
-    if ask_times not in ("ours", "reference") or si_input not in ("causal", "whole"):
-        raise ValueError(f"ask_times must be 'ours' or 'reference' and si_input 'causal' or 'whole', "
-                         f"got {ask_times!r}, {si_input!r}")
+    if ask_times not in ("ours", "reference") or si_input not in ("causal", "whole") or \
+            missing_clip not in ("cut", "error"):
+        raise ValueError(f"ask_times must be 'ours' or 'reference', si_input 'causal' or 'whole' and missing_clip "
+                         f"'cut' or 'error', got {ask_times!r}, {si_input!r}, {missing_clip!r}")
     video = VideoRef(path=f"videos/{rec.video}")
     extra: dict[str, Any] = {}
     if isinstance(rec, TurnsRecord):
-        return _turns_sample(code, index, rec, ask_times)
+        return _turns_sample(code, index, rec, ask_times, missing_clip)
     if isinstance(rec, ActionRecord):  # asked when the video ends; the vocabulary is the choice list
         turn = Query(t=None, text=rec.question, target=rec.answer, choices=list(rec.vocab))
         if ask_times == "reference":

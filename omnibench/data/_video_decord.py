@@ -8,10 +8,8 @@ int64), since decord reports float32 seconds that drift by tens of microseconds 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
-
-import numpy as np
 
 from omnibench.errors import VideoError
 
@@ -48,7 +46,7 @@ class DecordSource:
         if not self.times:
             raise VideoError(path, "decord found no frames")
 
-    def decode(self, targets: list[float]) -> Iterator[tuple[float, np.ndarray]]:
+    def decode(self, targets: list[float]) -> Generator[tuple[float, object], None, None]:
         """The frames shown at `targets` (each once, in time order): exactly what the picker needs."""
         chosen = sorted({max(0, bisect_right(self.times, t + EPS) - 1) for t in targets})
         wanted = set(chosen)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -115,14 +115,15 @@ def _measure_end(path: Path, container, stream, period: float) -> tuple[float, f
 
 
 def _scan(container, stream, period: float) -> tuple[float, float] | None:
-    last = end = None
+    last: float | None = None
+    end = 0.0
     for packet in container.demux(stream):
         if packet.pts is None or packet.size == 0:
             continue
         t = float(packet.pts * stream.time_base)
         length = float(packet.duration * stream.time_base) if packet.duration else period
         last = t if last is None else max(last, t)
-        end = t + length if end is None else max(end, t + length)
+        end = max(end, t + length)
     return None if last is None else (last, end)
 
 
@@ -143,7 +144,7 @@ def _rewind(container, stream) -> None:
 
 
 def decode(path: Path, container, stream, targets: list[float], period: float,
-           issues=None) -> Iterator[tuple[float, object]]:
+           issues=None) -> Generator[tuple[float, object], None, None]:
     """Frames (time, av.VideoFrame) in presentation order that may be shown at one of `targets`.
 
     Every frame that could be the one shown at a target is decoded; others may be skipped. Stops

@@ -107,13 +107,14 @@ def _record_error(exc: ValidationError, path: Path, index: int) -> DataError:
 
 
 def load(code: str, data_dir: str | Path | None = None, *, lenient: bool = False,
-         skipped: list[DataError] | None = None, ask_times: str = "ours", si_input: str = "causal") -> list[Sample]:
+         skipped: list[DataError] | None = None, ask_times: str = "ours", si_input: str = "causal",
+         missing_clip: str = "cut") -> list[Sample]:
     """The samples of OmniMMI task `code` (sg, ap, md, si, pa, pt; 'omnimmi_' prefix accepted).
 
     Strict by default: the first unusable record raises a DataError naming file, record and field.
     `lenient=True` skips such records instead, appends their errors to `skipped` and warns once.
-    `ask_times` and `si_input` choose ours or the reference's ask times and SI offline input
-    (see _omnimmi_records.to_sample and omnibench.reference).
+    `ask_times`, `si_input` and `missing_clip` choose ours or the reference's ask times, SI offline
+    input and missing-clip rule (see _omnimmi_records.to_sample and omnibench.reference).
     """
     short = _task_code(code)
     path = annotation_file(short, data_dir)
@@ -126,7 +127,7 @@ def load(code: str, data_dir: str | Path | None = None, *, lenient: bool = False
                 raise DataError(f"must be a JSON object, got {type(raw).__name__}", file=str(path), index=index)
             try:
                 samples.append(to_sample(short, index, record_type.model_validate(raw),
-                                          ask_times=ask_times, si_input=si_input))
+                                          ask_times=ask_times, si_input=si_input, missing_clip=missing_clip))
             except ValidationError as exc:
                 raise _record_error(exc, path, index) from exc
         except DataError as err:

@@ -36,7 +36,8 @@ from omnibench.errors import DataError, OmnibenchError
 from omnibench.progress import progress as progress_bar
 
 SYNTH_VERSION = "3"   # 3: one part per task and size; x264 preset superfast
-SYNTH_TASKS = ("synth_pa", "synth_sg", "synth_ap", "synth_md", "synth_si", "synth_pt", "synth_noise", "synth_stop")
+SYNTH_TASKS = ("synth_pa", "synth_sg", "synth_ap", "synth_md", "synth_si", "synth_pt", "synth_noise", "synth_stop",
+               "synth_forward")
 # the interruption families (synth_noise, synth_stop; noise_rejection and stop_turn build on them)
 # get more videos: two samples per video, and 110 videos give a 95% CI half-width under 10 points
 # at 50% even when both samples of a video go the same way (1.96 * sqrt(0.25 / 110) = 0.093)

@@ -15,8 +15,9 @@ import shutil
 import subprocess
 import tempfile
 import wave
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -97,6 +98,67 @@ def attach_audio(sample: Sample, tts: TTS, voice: str | None = None) -> Sample:
              else q.model_copy(update={"audio": str(tts.synthesize(q.text, voice))})
              for q in sample.turns]
     return sample.model_copy(update={"turns": turns})
+
+
+# -- the whole instruction, spoken (audio-input models on OmniMMI) -----------------------------
+
+SpokenForm = Literal["as_written", "reference"]
+_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+         "sixteen seventeen eighteen nineteen").split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_GROUPS = ("", "thousand", "million", "billion", "trillion")
+
+
+def number_words(n: int) -> str:
+    """English cardinal words as num2words writes them ('one thousand, two hundred and thirty-four')."""
+    try:
+        from num2words import num2words  # the reference's own library, when the user has it
+
+        return str(num2words(n))
+    except ImportError:
+        pass
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else "-" + _ONES[n % 10])
+    if n < 1000:
+        return _ONES[n // 100] + " hundred" + ("" if n % 100 == 0 else " and " + number_words(n % 100))
+    if n >= 1000 ** len(_GROUPS):          # beyond trillions: digit by digit
+        return " ".join(_ONES[int(d)] for d in str(n))
+    groups = []
+    for name in _GROUPS:
+        n, part = divmod(n, 1000)
+        groups.append((part, name))
+    words = [(part, (number_words(part) + (" " + name if name else ""))) for part, name in reversed(groups) if part]
+    out = words[0][1]
+    for i, (part, text) in enumerate(words[1:], 1):
+        last = i == len(words) - 1 and groups[0][0] == part and part < 100
+        out += (" and " if last else ", ") + text
+    return out
+
+
+def reference_speech_text(text: str) -> str:
+    """The text the reference's M4-Audio harness gives ChatTTS (its clean_text): '-' read as 'to',
+    newlines as spaces, each whole number as words."""
+    text = text.replace("-", "to").replace("\n", " ")
+    return re.sub(r"\b\d+\b", lambda m: number_words(int(m.group(0))), text)
+
+
+def instruction_speaker(form: SpokenForm = "as_written", tts: TTS | None = None,
+                        voice: str | None = None) -> Callable[[str, bool], str]:
+    """speak(text, online) -> wav path: the whole instruction a model is given, in one voice.
+
+    OmniMMI's M4-Audio harness speaks the whole instruction (AP's vocabulary, SG's history, PT's
+    conversation; MD after ##ANSWER## is filled), not the bare question. `form="reference"` also
+    speaks it as it does: offline through clean_text (reference_speech_text), online as written.
+    The TTS caches each wav by (engine, voice, speed, text), so every turn has the same voice and a
+    rerun synthesizes nothing."""
+    engine = tts or EspeakTTS()
+
+    def speak(text: str, online: bool = False) -> str:
+        said = reference_speech_text(text) if form == "reference" and not online else text
+        return str(engine.synthesize(said, voice))
+    return speak
 
 
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:

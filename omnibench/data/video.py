@@ -28,7 +28,7 @@ Nothing is re-encoded to disk. Every failure is a VideoError naming the path and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -138,7 +138,7 @@ def resize_pad_square(frame: np.ndarray, size: FrameSize) -> np.ndarray:
 class FrameStream:
     """An iterator of (time, frame) that also carries the reader's VideoIssues."""
 
-    def __init__(self, frames: Iterator[tuple[float, np.ndarray]], issues: VideoIssues):
+    def __init__(self, frames: Generator[tuple[float, np.ndarray], None, None], issues: VideoIssues):
         self._frames, self.issues = frames, issues
 
     def __iter__(self) -> FrameStream:
@@ -174,7 +174,7 @@ class VideoReader:
         self._facts = facts
         self.codec, self.width, self.height = facts.codec, facts.width, facts.height
         self.native_fps, self.duration = facts.native_fps, facts.end_time
-        self._decord = None
+        self._decord: _video_decord.DecordSource | None = None
         self.issues = VideoIssues()
         if backend == "decord" and not _video_decord.available():
             self.close()
@@ -212,7 +212,7 @@ class VideoReader:
         """Frames at `fps`, or `count` frames spread evenly over [start, end] (end: video end)."""
         if (fps is None) == (count is None):
             raise ValueError("give exactly one of fps or count")
-        targets = self._fps_targets(fps, start, end) if fps is not None else self._count_targets(count, start, end)
+        targets = self._fps_targets(fps, start, end) if fps is not None else self._count_targets(int(count or 0), start, end)
         if not targets:
             raise VideoError(self.path, f"no frames in [{start}, {end}] (frames span "
                                         f"{self._facts.first_time:.3f}..{self.duration:.3f} s)")
@@ -227,11 +227,13 @@ class VideoReader:
                 array = np.empty((len(targets), *frame.shape), dtype=np.uint8)
             array[i] = frame
             times.append(t)
+        assert array is not None                     # targets is not empty, and every target yields a frame
         return Frames(array, times)
 
-    def _read(self, targets: list[float], size: FrameSize | None) -> Iterator[tuple[float, np.ndarray]]:
+    def _read(self, targets: list[float], size: FrameSize | None) -> Generator[tuple[float, np.ndarray], None, None]:
         if not targets:
             return
+        frames: Generator[tuple[float, object], None, None]
         if self.backend == "decord":
             if self._decord is None:
                 self._decord = _video_decord.DecordSource(self.path, self._container, self._stream)
@@ -239,7 +241,8 @@ class VideoReader:
         else:
             frames = _video_pyav.decode(self.path, self._container, self._stream, targets, 1.0 / self.native_fps,
                                         self.issues)
-        last, array = None, None
+        last: object = None
+        array = np.empty(0, np.uint8)
         try:
             for t, frame in _pick(frames, targets, self.path, 1.0 / self.native_fps, self.issues):
                 if frame is not last:                 # a frame shown at several targets: converted once

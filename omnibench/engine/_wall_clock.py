@@ -50,8 +50,9 @@ def run_wall_clock(runner: StreamRunner, sample: Sample, plan: StreamPlan, *, mo
             event = emission_event(e, t, sum(a is not None for a in asked))
             if event.turn is not None:
                 answers.setdefault(event.turn, []).append(e.text)
-                if e.text and first[event.turn] is None and asked[event.turn] is not None:
-                    first[event.turn] = round(max(0.0, t - asked[event.turn]), 6)
+                said_at = asked[event.turn]
+                if e.text and first[event.turn] is None and said_at is not None:
+                    first[event.turn] = round(max(0.0, t - said_at), 6)
             events.append(event)
 
     def wait_until(t: float) -> None:
@@ -68,10 +69,11 @@ def run_wall_clock(runner: StreamRunner, sample: Sample, plan: StreamPlan, *, mo
             wait_until(plan.query_times[i])
             prior = ["".join(answers.get(j, [])) for j in range(len(sample.turns))]
             text = runner.prompts.streaming(sample, i, prior)
-            asked[i] = now()
-            late = max(late, asked[i] - plan.query_times[i])
-            events.append(Event(kind="query", t=round(asked[i], 6), turn=i, text=text))
-            call("ask", asked[i], user_turn(sample.turns[i], text))
+            asked[i] = at = now()
+            late = max(late, at - plan.query_times[i])
+            events.append(Event(kind="query", t=round(at, 6), turn=i, text=text))
+            heard = runner.speak(text, True) if runner.speak is not None else None   # data/tts.instruction_speaker
+            call("ask", at, user_turn(sample.turns[i], text, audio=heard))
 
     try:
         for t, frame in plan.frames:

@@ -26,22 +26,33 @@ def turn_kind(query: Query) -> TurnKind:
     return "alert_request" if query.kind == "alert_request" else "question"
 
 
-def user_turn(query: Query, text: str | None = None) -> UserTurn:
-    """What the user says at this turn; `text` is the prompt as heard (##ANSWER## filled, wording applied)."""
+def user_turn(query: Query, text: str | None = None, audio: str | None = None) -> UserTurn:
+    """What the user says at this turn; `text` is the prompt as heard (##ANSWER## filled, wording applied),
+    `audio` the speech of that text when it was synthesised for this turn (else the turn's own)."""
     return UserTurn(text=query.text if text is None else text, kind=turn_kind(query),
-                    choices=tuple(query.choices) if query.choices else None, audio=query.audio)
+                    choices=tuple(query.choices) if query.choices else None,
+                    audio=audio if audio is not None else query.audio)
+
+
+def clip_start(sample: Sample, end: float | None) -> float:
+    """Where an offline clip starts: the video's start, or `context_s` seconds before `end` when the
+    sample's metadata asks for a context window (StreamingBench's --context_time)."""
+    start = sample.video.start or 0.0
+    context = sample.metadata.get("context_s")
+    return max(start, float(end) - float(context)) if context and end is not None else start
 
 
 def offline_request(sample: Sample, turn: int, prompt: str, *, end: float | None, history: Sequence[Message],
                     answers: Sequence[str] = (), frames: np.ndarray | None = None, frame_times: Iterable[float] = (),
                     video_path: str | None = None, start: float | None = None, max_new_tokens: int = 256,
-                    temperature: float = 0.0) -> OfflineRequest:
+                    temperature: float = 0.0, audio: str | None = None) -> OfflineRequest:
     """The request for one turn of a sample (offline driver, bridge, lmms-eval); `answers`: the
-    model's own earlier answers, which fill ##ANSWER## in the words it hears."""
-    heard = user_turn(sample.turns[turn], said(sample, turn, answers))
+    model's own earlier answers, which fill ##ANSWER## in the words it hears; `audio`: the spoken
+    instruction, when the task speaks it whole (else the turn's own audio)."""
+    heard = user_turn(sample.turns[turn], said(sample, turn, answers), audio=audio)
     return OfflineRequest(
         prompt=prompt, utterance=heard.text, frames=frames, frame_times=list(frame_times), video_path=video_path,
-        start=(sample.video.start or 0.0) if start is None else start, end=end, history=list(history),
+        start=clip_start(sample, end) if start is None else start, end=end, history=list(history),
         audio=heard.audio, choices=heard.choices, kind=heard.kind, max_new_tokens=max_new_tokens,
         temperature=temperature, task=sample.task, sample_id=sample.id, turn=turn)
 

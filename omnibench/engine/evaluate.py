@@ -63,7 +63,8 @@ def judge_settings(task: Task) -> dict[str, Any] | None:
         # temperature: None means "send none" (the API default), so it is recorded as given
         return {"model": client.model, "base_url": public_url(client.base_url),
                 "prompt": given.get("prompt") or client.prompt_version, "temperature": client.temperature,
-                "judge_empty": client.judge_empty}
+                "judge_empty": client.judge_empty, "timeout_s": client.timeout_s,
+                "attempts": client.max_retries + 1, "parse": client.parse}
     return None
 
 
@@ -225,7 +226,9 @@ class Evaluation:
         if isinstance(p, Task):
             p = self.prepare(p)
         task, protocol = p.task, p.protocol
-        samples = spoken(p.samples) if self.model.caps.accepts_audio else p.samples
+        # turns are spoken ahead once, unless the task speaks each whole instruction as it is built
+        ahead = self.model.caps.accepts_audio and not getattr(task.prompts, "speaks_instruction", False)
+        samples = spoken(p.samples) if ahead else p.samples
         mine = [s for s in samples if in_shard(s.id, self.shard)]
         latest, todo = self._resume_plan(p, mine)
         write_samples(self.out / "samples" / f"{task.name}.jsonl", samples)
@@ -276,17 +279,19 @@ class Evaluation:
     def run_sample(self, task: Task, sample: Sample, protocol: str) -> SampleRecord:
         self.model.take_retry_notes()
         try:
+            speak = instruction_speaker(task) if self.model.caps.accepts_audio else None
             if protocol == "offline":
                 record = run_offline(self.model, task.prompts, sample, video_root=self.video_root(task),
                                      model_label=self.label, video_issues=self.video_issues,
-                                     turn_taking=task.turn_taking)
+                                     turn_taking=task.turn_taking, speak=speak)
             else:
                 streamer, bridge = self.model, None
                 if protocol == "bridge":
                     bridge = OfflineAsStreaming(self.model, task.prompts, sample, every=task.poll_every,
                                                 turn_taking=task.turn_taking, video_root=self.video_root(task))
                     streamer = GuardedModel(bridge, model_id=self.model_name, isolate=False)
-                runner = StreamRunner(streamer, task.prompts, mode=self.mode, tail_s=task.tail_s)
+                runner = StreamRunner(streamer, task.prompts, mode=self.mode, tail_s=task.tail_s,
+                                      speak=speak if protocol == "streaming" else None)
                 plan = self.stream_plan(task, sample, streamer)
                 try:
                     record = runner.run(sample, plan, model_label=self.label)
@@ -295,6 +300,8 @@ class Evaluation:
                         bridge.close()
                 note_video_issues(record, plan.frames, self.video_issues)
                 record.settings["protocol"] = protocol
+                if getattr(self.model, "replays_predictions", False):
+                    record.settings["replayed"] = True     # not a live stream (scoring/live_loop.is_live)
         except ModelStuck as exc:
             self.stop_reason = str(exc)
             self.stop.set()
@@ -321,6 +328,15 @@ class Evaluation:
         end = stream_end(sample, reader.duration, self.max_stream_s)
         frames = reader.iter_frames(fps=fps, start=start, end=end, size=caps.frame_size)
         return StreamPlan(float(end), frames, query_times(sample, float(end), fps))
+
+
+def instruction_speaker(task: Task):
+    """For tasks whose prompts are heard whole (OmniMMI): speak(text, online) -> wav path, else None."""
+    if not getattr(task.prompts, "speaks_instruction", False):
+        return None
+    from omnibench.data.tts import instruction_speaker as speaker
+
+    return speaker(getattr(task.prompts, "spoken_form", "as_written"))
 
 
 def spoken(samples: list[Sample]) -> list[Sample]:

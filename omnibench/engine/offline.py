@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from omnibench.data.schema import Sample
-from omnibench.engine.boundary import offline_request
+from omnibench.engine.boundary import clip_start, offline_request
 from omnibench.engine.bounds import VideoIssuePolicy, note_video_issues
 from omnibench.engine.capabilities import Capabilities, capabilities_of
 from omnibench.engine.eventlog import Event, SampleRecord
@@ -18,7 +19,7 @@ from omnibench.errors import DataError
 from omnibench.task import Prompts
 
 if TYPE_CHECKING:
-    from omnibench.data.video import VideoIssues
+    from omnibench.data.video import VideoIssues, VideoReader
 
 def resolve_video(root: Path | None, relative: str) -> Path:
     """A video path inside the data root (paths were validated relative; symlinks are checked too)."""
@@ -47,7 +48,7 @@ class ClipSource:
 
     def __init__(self, root: Path | None):
         self.root = root
-        self._readers: dict[Path, object] = {}
+        self._readers: dict[Path, VideoReader] = {}
         self._damage: dict[Path, tuple[int, int, dict[float, float]]] = {}
 
     def reader(self, relative: str):
@@ -67,8 +68,10 @@ class ClipSource:
         clip = clip_for(sample, end)
         if clip and resolve_video(self.root, clip).exists():
             return self._sample(clip, count=count, fps=fps)
-        start = sample.video.start or 0.0
-        return self._sample(sample.video.path, count=count, fps=fps, start=start, end=end)
+        if clip and sample.metadata.get("clips_required"):     # reference mode: it reads clips/ only
+            raise DataError(f"sample {sample.id}: pre-cut clip {clip} is missing under {self.root} "
+                            "(--missing-clip error; `cut` reads [0, end] of the full video instead)")
+        return self._sample(sample.video.path, count=count, fps=fps, start=clip_start(sample, end), end=end)
 
     def clip(self, sample: Sample, end: float | None) -> Path:
         """A file of [start, end] for adapters that read video themselves: the dataset's pre-cut clip
@@ -78,7 +81,7 @@ class ClipSource:
         ready = clip_for(sample, end)
         if ready and resolve_video(self.root, ready).exists():
             return resolve_video(self.root, ready)
-        return cut(resolve_video(self.root, sample.video.path), sample.video.start or 0.0, end)
+        return cut(resolve_video(self.root, sample.video.path), clip_start(sample, end), end)
 
     def _sample(self, relative: str, **span):
         from omnibench.data.video import VideoIssues
@@ -140,9 +143,10 @@ def respond(model: GuardedModel, request: OfflineRequest, turn_taking: bool = Fa
 
 def run_offline(model: GuardedModel, prompts: Prompts, sample: Sample, *, video_root: Path | None,
                 model_label: str, max_new_tokens: int = 256, video_issues: VideoIssuePolicy = "report",
-                turn_taking: bool = False) -> SampleRecord:
+                turn_taking: bool = False, speak: Callable[[str, bool], str] | None = None) -> SampleRecord:
     """Each turn in order: the clip [start, query time] (or its pre-cut clip), prompt and history.
-    Damage the video reads met goes on the record under `video_issues` (bounds.note_video_issues)."""
+    Damage the video reads met goes on the record under `video_issues` (bounds.note_video_issues).
+    `speak(prompt, online=False)`: the whole prompt, spoken, is the request's audio (data/tts.py)."""
     caps = model_caps(model)
     needs_video, reads_clips = caps.needs_video, caps.needs_video and caps.video_input == "clip"
     source = ClipSource(video_root)
@@ -159,7 +163,8 @@ def run_offline(model: GuardedModel, prompts: Prompts, sample: Sample, *, video_
             request = offline_request(sample, i, prompt, end=end, history=prompts.history(sample, i, answers),
                                       answers=answers, frames=frames.array if frames else None,
                                       frame_times=frames.times if frames else (), max_new_tokens=max_new_tokens,
-                                      video_path=str(source.clip(sample, end)) if reads_clips else None)
+                                      video_path=str(source.clip(sample, end)) if reads_clips else None,
+                                      audio=speak(prompt, False) if speak else None)
             t = float(end or 0.0)
             events.append(Event(kind="query", t=t, turn=i, text=prompt))
             text, seconds, extras = respond(model, request, turn_taking)
@@ -181,7 +186,10 @@ class OfflineAsStreaming:
 
     Harness-side: it is built for one sample and keeps it (the model it polls sees only requests).
     Alert requests: "has it happened yet? yes/no" on the clip so far; a yes is an alert at that
-    time. Other turns are answered once, at the first poll after they arrive.
+    time. When the task's prompts have `alert_answer(sample, turn)` (StreamingBench's proactive
+    output: "when X happens, output Y"), a yes is followed by that question on the same clip, the
+    reply is the alert's text, and that request is not polled again. Other turns are answered once,
+    at the first poll after they arrive.
     """
 
     def __init__(self, model: GuardedModel, prompts: Prompts, sample: Sample, *, every: float = 1.0,
@@ -197,6 +205,7 @@ class OfflineAsStreaming:
         self.times: list[float] = []
         self.asked: list[int] = []
         self.answered: set[int] = set()
+        self.alerted: set[int] = set()          # requests already answered through alert_answer
         self.last_poll = float("-inf")
         self.answers: list[str] = ["" for _ in self.sample.turns]
 
@@ -234,10 +243,17 @@ class OfflineAsStreaming:
         if t - self.last_poll + 1e-9 < self.every:
             return out
         self.last_poll = t
+        answer_prompt = getattr(self.prompts, "alert_answer", None)
         for turn in self.asked:
-            if self.sample.turns[turn].kind == "alert_request":
+            if self.sample.turns[turn].kind == "alert_request" and turn not in self.alerted:
                 text, _ = self.model.generate(self._request(turn, self.prompts.poll(self.sample, turn), t))
-                if text.strip().lower().startswith("yes"):
+                if not text.strip().lower().startswith("yes"):
+                    continue
+                if callable(answer_prompt):
+                    said, _ = self.model.generate(self._request(turn, answer_prompt(self.sample, turn), t))
+                    self.alerted.add(turn)
+                    out.append(Emission(text=said or "alert", turn=None, refers_to=t))
+                else:
                     out.append(Emission(text="alert", turn=None, refers_to=t))
         return out
 

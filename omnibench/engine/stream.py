@@ -8,7 +8,7 @@ that answers on its own schedule) is paced by the wall clock instead (see `_wall
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -81,6 +81,7 @@ class StreamRunner:
     mode: Mode = "lockstep"
     tail_s: float = 5.0
     events: list[Event] = field(default_factory=list)
+    speak: Callable[[str, bool], str] | None = None     # the text each turn says, spoken (data/tts.py)
 
     def run(self, sample: Sample, plan: StreamPlan, *, model_label: str) -> SampleRecord:
         check_mode(self.model, self.mode)
@@ -108,10 +109,12 @@ class StreamRunner:
                 clock.now = max(clock.now, t)
                 prior = ["".join(answers.get(j, [])) for j in range(len(sample.turns))]
                 text = self.prompts.streaming(sample, i, prior)
+                # the turn as heard: after ##ANSWER## is filled
+                heard = self.speak(text, True) if self.speak is not None else None
                 # logged at the time the user spoke; the model hears it when it is free (realtime)
                 self.events.append(Event(kind="query", t=plan.query_times[i], turn=i, text=text))
                 asked[0] = i + 1
-                _, seconds = self.model.stream_call("ask", clock.now, user_turn(sample.turns[i], text))
+                _, seconds = self.model.stream_call("ask", clock.now, user_turn(sample.turns[i], text, audio=heard))
                 clock.spend(seconds)
                 poll()
 

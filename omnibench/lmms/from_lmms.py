@@ -57,6 +57,7 @@ class LmmsModel:
             self.lm.task_dict = {TASK: {SPLIT: {DOC_ID: doc}}}
             gen_kwargs = {"max_new_tokens": request.max_new_tokens, "temperature": request.temperature,
                           "do_sample": request.temperature > 0, "until": []}
+            args: tuple[Any, ...]
             if self.is_simple:
                 args = (simple_context(request), gen_kwargs, lambda d, *_: list(visuals), DOC_ID, TASK, SPLIT)
             else:

@@ -66,7 +66,8 @@ class OmnibenchModel(lmms):
         doc = self.task_dict[task][split][doc_id]
         if is_omnibench_doc(doc):
             offline = request_from_doc(doc, self.model, gen_kwargs)
-            text, _, _ = respond(self.model, offline, offline.query)   # turn-taking head as in omnibench
+            # the turn-taking head as in omnibench: on every turn of a turn-taking task
+            text, _, _ = respond(self.model, offline, bool(doc.get("turn_taking")))
             return text
         visuals = doc_to_visual(doc) if callable(doc_to_visual) else []
         offline = request_from_visuals(context, visuals if isinstance(visuals, list) else [visuals], self.model,

@@ -37,7 +37,7 @@ def aggregate(items: list[dict[str, Any]]) -> float:
         return math.nan
     metrics = score_items(items)
     value = metrics.get(items[0]["metric"])
-    return float(value.value) if value is not None else math.nan
+    return float(value.value) if value is not None and value.value is not None else math.nan
 
 
 def score_items(items: list[dict[str, Any]]) -> dict[str, MetricValue]:

@@ -40,7 +40,7 @@ class LmmsTaskSpec:
     """One omnibench task offered to lmms-eval, and the score values it reports."""
 
     task: str
-    family: str                                  # "synth" or "omnimmi": which settings it takes
+    family: str                                  # "synth", "omnimmi", "ovobench", "streamingbench": its settings
     metrics: tuple[str, ...]
 
     @property
@@ -68,6 +68,18 @@ SPECS: tuple[LmmsTaskSpec, ...] = (
     LmmsTaskSpec("omnimmi_md", "omnimmi", _JUDGE_MULTI),
     LmmsTaskSpec("omnimmi_si", "omnimmi", _JUDGE),
     LmmsTaskSpec("omnimmi_pt", "omnimmi", ("silence",)),
+    LmmsTaskSpec("synth_forward", "synth", ("accuracy", "count_accuracy", "event_accuracy")),
+    # the peer benchmarks' offline forms (StreamingBench's proactive task is streaming only)
+    *(LmmsTaskSpec(f"ovobench_{code}", "ovobench", ("accuracy",)) for code in
+      ("epm", "asi", "hld", "ojr", "stu", "ocr", "atr", "acr", "fpd", "rec", "ssr", "crr")),
+    LmmsTaskSpec("streamingbench_real", "streamingbench", (
+        "accuracy", "object_recognition", "attribute_recognition", "action_recognition", "counting",
+        "text_rich_understanding", "spatial_understanding", "event_understanding", "causal_reasoning",
+        "prospective_reasoning", "clips_summarize")),
+    LmmsTaskSpec("streamingbench_omni", "streamingbench", (
+        "accuracy", "emotion_recognition", "scene_understanding", "source_discrimination", "multimodal_alignment",
+        "misleading_context_understanding", "anomaly_context_understanding")),
+    LmmsTaskSpec("streamingbench_sqa", "streamingbench", ("accuracy",)),
 )
 
 
@@ -82,11 +94,18 @@ def spec_for(task: str) -> LmmsTaskSpec:
 
 def default_settings() -> dict[str, dict[str, Any]]:
     """Task settings per family, from the environment (the CLI command takes no flags)."""
-    from omnibench.data import omnimmi
+    from omnibench.data import omnimmi, ovobench, streamingbench
+    from omnibench.errors import DataError
 
     root = omnimmi.video_root(os.environ.get("OMNIBENCH_OMNIMMI_DIR") or None)
+    try:      # OVO-Bench's annotations are the user's own copy ($OMNIBENCH_OVOBENCH_DIR or the download cache)
+        ovo: str | None = str(ovobench.annotation_file().parent)
+    except DataError:
+        ovo = None
+    sb = streamingbench.video_root()
     return {"synth": {"seed": int(os.environ.get("OMNIBENCH_LMMS_SEED", "0"))},
-            "omnimmi": {"data_dir": str(root) if root else None}}
+            "omnimmi": {"data_dir": str(root) if root else None},
+            "ovobench": {"data_dir": ovo}, "streamingbench": {"data_dir": str(sb) if sb else None}}
 
 
 def task_dir(settings: dict[str, dict[str, Any]] | None = None, specs: tuple[LmmsTaskSpec, ...] = SPECS,
@@ -121,14 +140,22 @@ def write_task_dir(out: Path, settings: dict[str, dict[str, Any]],
 
 
 def render_docs(settings: dict[str, dict[str, Any]], specs: tuple[LmmsTaskSpec, ...]) -> dict[str, str]:
-    """{lmms-eval task name: JSONL text of its docs}, one doc per turn of every sample."""
+    """{lmms-eval task name: JSONL text of its docs}, one doc per turn of every sample. A task whose
+    annotations are not on this machine (OVO-Bench's are the user's own copy) is left out."""
+    from omnibench.errors import DataError
     from omnibench.rundir import build_task
 
     out = {}
     for spec in specs:
         family_settings = dict(settings.get(spec.family, {}))
         task = build_task(spec.task, family_settings)
-        docs = [doc for sample in task.samples() for doc in sample_docs(task, sample, family_settings, spec.metrics)]
+        try:
+            samples = task.samples()
+        except DataError:
+            if spec.family != "ovobench":
+                raise
+            continue
+        docs = [doc for sample in samples for doc in sample_docs(task, sample, family_settings, spec.metrics)]
         out[spec.lmms_name] = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs)
     return out
 
@@ -138,6 +165,8 @@ def write_files(out: Path, docs: dict[str, str], specs: tuple[LmmsTaskSpec, ...]
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, list[str]] = {}
     for spec in specs:
+        if spec.lmms_name not in docs:          # not available here (render_docs)
+            continue
         docs_name = f"{spec.lmms_name}.jsonl"
         (out / docs_name).write_text(docs[spec.lmms_name], encoding="utf-8")
         (out / f"{spec.lmms_name}.yaml").write_text(task_yaml(spec, final / docs_name), encoding="utf-8")
@@ -156,7 +185,7 @@ def reference_answers(sample: Sample) -> list[str]:
 def sample_docs(task: Task, sample: Sample, settings: dict[str, Any],
                 metrics: tuple[str, ...]) -> list[dict[str, Any]]:
     """One lmms-eval doc per turn: the prompt, the video omnibench would show, and the sample."""
-    from omnibench.engine.offline import clip_for, resolve_video
+    from omnibench.engine.offline import clip_for, clip_start, resolve_video
 
     root = Path(task.data_root) if task.data_root else None
     answers = reference_answers(sample)
@@ -171,11 +200,12 @@ def sample_docs(task: Task, sample: Sample, settings: dict[str, Any],
                 video = str(resolve_video(root, clip))          # a pre-cut clip is shown whole
             else:
                 video = str(resolve_video(root, sample.video.path))
-                span = [sample.video.start or 0.0, end]
+                span = [clip_start(sample, end), end]
         history = task.prompts.history(sample, turn, answers)
         docs.append({
             "doc_id": f"{sample.id}#{turn}", "task": task.name, "sample_id": sample.id, "turn": turn,
             "n_turns": len(sample.turns), "prompt": task.prompts.offline(sample, turn, answers),
+            "turn_taking": task.turn_taking,
             "video": video, "span": json.dumps(span),
             "history": json.dumps([m.model_dump() for m in history]),
             "target": query.target if isinstance(query.target, str) else json.dumps(query.target),

@@ -32,6 +32,11 @@ def _verdict(reply, where: str):
     return Verdict("yes" in str(reply["pred"]).lower(), score)
 
 
+def _no_client():
+    """Verdicts read from the reference's files are combined, never asked for: no judge is built."""
+    raise AssertionError("read_judged combines stored verdicts; it never calls a judge")
+
+
 def read_judged(folder: str | Path, task: str) -> list[SampleScore]:
     """One SampleScore per judged file in `folder` (the reference's gpt4o/ directory of `task`)."""
     from omnibench.scoring.judge.scorer import JudgeTurns
@@ -42,7 +47,7 @@ def read_judged(folder: str | Path, task: str) -> list[SampleScore]:
     files = sorted(Path(folder).glob("*.json"))
     if not files:
         raise DataError("holds no judged .json files", file=str(folder))
-    combine = JudgeTurns(lambda: None, per_turn=code in MULTI_TURN)._combine
+    combine = JudgeTurns(_no_client, per_turn=code in MULTI_TURN)._combine
     out = []
     for path in files:
         data = load_json(path)     # bad bytes, huge numbers, deep nesting: a DataError naming file and line

@@ -7,6 +7,11 @@ Conventions that reproduce OmniMMI's evaluate.py exactly on its own prediction f
   every PA metric but still counts; IoU is |[first, last] ∩ window| / |hull of both|.
 - PT: a reply is silent iff its text is exactly "" or begins with "<2>" (the silence token some
   streaming models print).
+Reference mode also applies the reference's online loop to live streams (scoring/live_loop.py):
+alerts at int(t) == 0 dropped there (not on replayed files, whose times went through a loop
+already), nothing after the last frame heard, and every highlight an M4 claims counted even when
+its spoken text is empty (`count_empty_alerts`: the reference's M4 answers every highlight with a
+placeholder).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Literal
 from omnibench.data.schema import Sample
 from omnibench.engine.eventlog import Event, SampleRecord
 from omnibench.scoring.base import Score, Scorer
+from omnibench.scoring.live_loop import OnlineAnswers, before_loop_end, first_second_mode, is_live, kept_alert
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = re.compile(r"[^\w\s]")
@@ -37,20 +43,24 @@ def _alert_turn(sample: Sample) -> int | None:
     return next((i for i, q in enumerate(sample.turns) if q.kind == "alert_request"), None)
 
 
-def alert_times(sample: Sample, record: SampleRecord, time: AlertTime = "spoken") -> list[float]:
+def alert_times(sample: Sample, record: SampleRecord, time: AlertTime = "spoken", *,
+                count_empty: bool = False, loop_end: bool = False) -> list[float]:
     """When the model alerted, in the order it did.
 
     An alert is an utterance, unprompted (turn None) or in reply to the alert request, that is
     not silent. A long utterance arrives as several deltas (done=False until the last): it is one
     alert, at its first delta. "claimed" takes the time the model names (refers_to), else when it spoke.
+    `count_empty`: an emission that claims a time (refers_to) is an alert even when silent.
+    `loop_end`: only what was said by the last frame (the reference's loop), on live records.
     """
     turn = _alert_turn(sample)
     out: list[float] = []
     speaking: dict[int | None, bool] = {}
+    cut = loop_end and is_live(record)
     for e in record.emissions():
-        if e.turn is not None and e.turn != turn:
+        if (e.turn is not None and e.turn != turn) or (cut and not before_loop_end(e, record)):
             continue
-        if is_silent(e.text or ""):
+        if is_silent(e.text or "") and not (count_empty and e.refers_to is not None):
             if e.done is not False:
                 speaking[e.turn] = False      # an empty closing delta ends the utterance
             continue
@@ -61,7 +71,7 @@ def alert_times(sample: Sample, record: SampleRecord, time: AlertTime = "spoken"
     return out
 
 
-def window_scores(times: list[float], window: tuple[float, float]) -> dict[str, float]:
+def window_scores(times: list[float], window: tuple[float, float]) -> dict[str, float | None]:
     """OmniMMI's PA metrics for one sample (window inclusive; times in the order given)."""
     if not times:
         return {"accuracy": 0.0, "precision": 0.0, "iou": 0.0}
@@ -75,22 +85,27 @@ def window_scores(times: list[float], window: tuple[float, float]) -> dict[str, 
     return {"accuracy": float(inside[0]), "precision": sum(inside) / len(times), "iou": iou}
 
 
-def alert_timing(time: AlertTime = "spoken", tolerance: float = 0.0, drop_first_second: bool = False) -> Scorer:
+def alert_timing(time: AlertTime = "spoken", tolerance: float = 0.0, drop_first_second: bool | str = False,
+                 count_empty: bool = False, online: OnlineAnswers = "joined") -> Scorer:
     """Accuracy (first alert inside the window), precision (share inside), IoU of [first, last].
 
     `time="spoken"` scores when the model spoke (causal, our default); "claimed" scores the time
     the model says the event happened (Emission.refers_to), as the OmniMMI reference does.
     `tolerance` widens the window by that many seconds on each side. `drop_first_second` ignores
-    alerts with int(t) == 0, as the reference's PA loop does for every streaming model.
+    alerts with int(t) == 0: "live" on streams run here, as the reference's PA loop does for every
+    streaming model (a replayed prediction file is scored as evaluate.py scores it), "always" on
+    every record (True, the older spelling), "never" (False). `count_empty` and `online="first"`
+    (nothing after the last frame): see alert_times.
     """
+    dropping = first_second_mode(drop_first_second)
+
     def score(sample: Sample, record: SampleRecord) -> Score:
         turn = _alert_turn(sample)
         window = sample.turns[turn].window if turn is not None else None
         if window is None:
             return Score(values={}, unscored="no alert request with a [start, end] window")
-        times = alert_times(sample, record, time)
-        if drop_first_second:
-            times = [t for t in times if int(t) != 0]
+        times = alert_times(sample, record, time, count_empty=count_empty, loop_end=online == "first")
+        times = [t for t in times if kept_alert(t, record, dropping)]
         values = window_scores(times, (window[0] - tolerance, window[1] + tolerance))
         return Score(values=values, explanation=f"{len(times)} alert(s) at {_fmt(times)} for window {list(window)}")
     return score
@@ -154,18 +169,21 @@ def _said(events: list[Event]) -> str:
     return "".join(e.text or "" for e in events if not is_silent(e.text or ""))
 
 
-def silence(turn: int | Literal["last"] = "last") -> Scorer:
+def silence(turn: int | Literal["last"] = "last", online: OnlineAnswers = "joined") -> Scorer:
     """1 if the model said nothing in reply to `turn` ("last": the last noise/stop turn, else the last).
 
     Said: a non-silent emission for that turn, or an unprompted one (turn None) after the turn
     was spoken and before the next turn. A replayed OmniMMI PT prediction is one emission, so
-    this is the reference's rule: silent iff "" or it begins with "<2>".
+    this is the reference's rule: silent iff "" or it begins with "<2>". `online="first"`: on a
+    live stream only what was said by the last frame counts (the reference's loop has no tail).
     """
     def score(sample: Sample, record: SampleRecord) -> Score:
         i = _interruption(sample, ("noise", "stop")) if turn == "last" else int(turn)
         nxt = next((e.t for e in record.events if e.kind == "query" and e.turn == i + 1), float("inf"))
         after = _after(record, i)
         replies = [e for e in record.emissions(i)] + [e for e in after if e.turn is None and e.t < nxt]
+        if online == "first" and is_live(record):
+            replies = [e for e in replies if before_loop_end(e, record)]
         said = _said(replies)
         return Score(values={"silence": float(not said)}, explanation=f"reply: {said[:80]!r}")
     return score
@@ -225,20 +243,21 @@ def noise_detection() -> Scorer:
     """
     def score(sample: Sample, record: SampleRecord) -> Score:
         cls = sample.metadata.get("interruption")
-        if cls not in ("noise", "followup") or len(sample.turns) < 2 or not isinstance(sample.turns[0].target, str):
+        target = sample.turns[0].target
+        if cls not in ("noise", "followup") or len(sample.turns) < 2 or not isinstance(target, str):
             return Score(values={}, unscored="needs a closed question and metadata interruption noise|followup")
         first, second = sample.turns[0], sample.turns[1]
         answer = record.answer(0)
-        right = _matches(answer, first.target, first.choices)
+        right = _matches(answer, target, first.choices)
         cut = not _offline(record) and _cut_at(record, 0, 1)
         reply = _said(record.emissions(1))
         if cls == "noise":
             counts = right and not cut
             correct = counts and not reply
-            values = {"noise_ignored": float(correct), "noise_replied": float(bool(reply))}
+            values: dict[str, float | None] = {"noise_ignored": float(correct), "noise_replied": float(bool(reply))}
         else:
             so_far = _said_before(record, 0, 1)
-            going = cut and bool(so_far.strip()) and not _names_wrong_choice(so_far, first.target, first.choices)
+            going = cut and bool(so_far.strip()) and not _names_wrong_choice(so_far, target, first.choices)
             counts = right or going
             correct = counts and isinstance(second.target, str) and _matches(record.answer(1), second.target,
                                                                              second.choices)
@@ -276,7 +295,7 @@ def stop_detection(max_words: int = 3) -> Scorer:
             went_on = own > max_words or (own > 0 and ended_on_its_own)
         if cls == "stop":
             correct = started and words <= max_words
-            values = {"stopped": float(correct), "words_after_stop": float(words)}
+            values: dict[str, float | None] = {"stopped": float(correct), "words_after_stop": float(words)}
         else:
             correct = started and went_on
             values = {"continued": float(correct), "false_stop": float(started and not went_on)}
@@ -320,7 +339,7 @@ def choice_match() -> Scorer:
         turns = _closed_turns(sample)
         if not turns:
             return Score(values={}, unscored="no closed question")
-        right = [_matches(record.answer(i), sample.turns[i].target, sample.turns[i].choices) for i in turns]
+        right = [_matches(record.answer(i), str(sample.turns[i].target), sample.turns[i].choices) for i in turns]
         return _turn_score(right, turns)
     return score
 
@@ -334,7 +353,7 @@ def exact_match(normalize: bool = True) -> Scorer:
         turns = _closed_turns(sample)
         if not turns:
             return Score(values={}, unscored="no closed question")
-        return _turn_score([same(record.answer(i), sample.turns[i].target) for i in turns], turns)
+        return _turn_score([same(record.answer(i), str(sample.turns[i].target)) for i in turns], turns)
     return score
 
 

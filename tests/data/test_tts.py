@@ -78,3 +78,65 @@ def test_attach_audio_fills_spoken_turns_only(tmp_path):
     assert tts.calls == [("What colour is the first shape?", None), ("Stop.", None)]
     assert all(q.audio is None for q in sample.turns)   # the original is untouched
     assert spoken.turns[0].target == "red" and spoken.id == sample.id
+
+
+# -- the whole instruction, spoken (issue 32) ----------------------------------------------------
+
+class _Recorder:
+    """A TTS that records the texts it is asked to say (each distinct text one path, as the cache does)."""
+
+    name = "recorder"
+
+    def __init__(self, root: Path):
+        self.root, self.said = root, []
+
+    def synthesize(self, text: str, voice: str | None = None) -> Path:
+        self.said.append((text, voice))
+        return self.root / f"{abs(hash((text, voice)))}.wav"
+
+
+def test_number_words_follow_num2words_english_cardinals():
+    from omnibench.data.tts import number_words
+
+    assert [number_words(n) for n in (0, 21, 105, 1000, 1001, 1234, 2024, 1_000_001)] == [
+        "zero", "twenty-one", "one hundred and five", "one thousand", "one thousand and one",
+        "one thousand, two hundred and thirty-four", "two thousand and twenty-four", "one million and one"]
+
+
+def test_the_reference_form_cleans_the_text_offline_and_speaks_online_turns_as_written(tmp_path):
+    from omnibench.data.tts import instruction_speaker
+
+    tts = _Recorder(tmp_path)
+    speak = instruction_speaker("reference", tts, voice="en+f3")
+    speak("user\nStep 3 - stir\nassistant\n", False)
+    speak("Tell me when step 3 starts.", True)
+    instruction_speaker("as_written", tts)("Step 3 - stir", False)
+    assert tts.said == [("user Step three to stir assistant ", "en+f3"), ("Tell me when step 3 starts.", "en+f3"),
+                        ("Step 3 - stir", None)]
+
+
+@needs_espeak
+def test_an_audio_model_hears_the_whole_instruction_with_the_vocabulary_and_filled_answers(tmp_path, monkeypatch):
+    """M4-Audio's harness speaks the AP vocabulary and MD's filled question; the bare question is not enough."""
+    from omnibench.engine.evaluate import Evaluation
+    from tests.reference_fixture import write_data
+
+    monkeypatch.setenv("OMNIBENCH_CACHE", str(tmp_path / "cache"))
+    data, _ = write_data(tmp_path / "files")
+    heard: list[tuple[str, str | None]] = []
+
+    class Listener:
+        needs_video = False
+        accepts_audio = True
+
+        def generate(self, request):
+            heard.append((request.prompt, request.audio))
+            return "a pen" if "first object" in request.prompt else "ok"
+
+    Evaluation(model="listener", model_obj=Listener(), out=tmp_path / "run", progress=False, protocol="offline",
+               task_settings={"data_dir": str(data)}).run(["omnimmi_ap", "omnimmi_md"])
+    tts = EspeakTTS()
+    prompts = [p for p, _ in heard]
+    assert "What is the next step? Choose the next step from this list of steps: ['add eggs', 'stir']." in prompts
+    assert "What is done with a pen?" in prompts                      # ##ANSWER## filled, then spoken
+    assert all(audio == str(tts.cache_path(prompt, None)) for prompt, audio in heard)

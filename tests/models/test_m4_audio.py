@@ -101,7 +101,7 @@ def test_streaming_spoken_query_reaches_the_speech_tower(audio_checkpoint, wav, 
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs the espeak-ng binary (CI installs it)")
-def test_omnimmi_task_runs_with_questions_spoken_by_the_tts(audio_checkpoint, tmp_path, speech_calls, monkeypatch):
+def test_omnimmi_task_runs_with_its_whole_instruction_spoken_by_the_tts(audio_checkpoint, tmp_path, speech_calls, monkeypatch):
     from omnibench.engine.evaluate import Evaluation
     from omnibench.engine.eventlog import EventLog
 
@@ -116,8 +116,81 @@ def test_omnimmi_task_runs_with_questions_spoken_by_the_tts(audio_checkpoint, tm
     Evaluation(model="m4", model_args={"checkpoint": str(audio_checkpoint), "max_new_tokens": 3},
                out=tmp_path / "run", progress=False, protocol="offline",
                task_settings={"data_dir": str(data)}).run(["omnimmi_pt"])
-    samples = [json.loads(line) for line in (tmp_path / "run" / "samples" / "omnimmi_pt.jsonl").read_text().splitlines()]
-    assert samples and all(q["audio"] for q in samples[0]["turns"])        # every question spoken
+    from omnibench.data.tts import EspeakTTS
+
+    # the whole instruction is spoken (the reference's PT conversation), not the bare remark
+    instruction = "human\nWhat colour is the screen?\nassistant\nGrey.\nhuman\nOh well, it is what it is.\n"
+    assert EspeakTTS().cache_path(instruction, None).exists()
+    assert not EspeakTTS().cache_path("Oh well, it is what it is.", None).exists()
     records = [r for p in (tmp_path / "run" / "logs" / "omnimmi_pt").glob("*.jsonl") for r in EventLog(p).records()]
     assert records and not [e for e in records[0].events if e.kind == "error"]
     assert speech_calls                                                   # the spoken turns were heard
+
+
+def test_reference_mode_runs_m4_audio_with_the_harness_settings(audio_checkpoint):
+    """intersuit_av_modeling.py: T=1.0, special tokens kept, the PT test at T=1 / alpha=1 at every token;
+    intersuitonline_av_modeling.py: scoring from the third frame, the query as '\\n' + text plus speech."""
+    audio = registry.get_model("m4", checkpoint=str(audio_checkpoint), reference="omnimmi")
+    visual = registry.get_model("m4", tiny=True, reference="omnimmi")
+    assert (audio.offline_temperature, visual.offline_temperature) == (1.0, 0.5)
+    assert audio.keep_special and not visual.keep_special
+    spot = audio.pipeline.config.spotter
+    assert (spot.warmup, spot.spoken_query, spot.tie_break) == (2, True, "earliest")
+    assert visual.pipeline.config.spotter.warmup == 4 and not visual.pipeline.config.spotter.spoken_query
+    test = audio.pipeline.config.offline_noise
+    assert (test.temperature, test.scale, test.cap) == (1.0, 1.0, None)
+    assert audio.settings["offline_noise_every_token"] and not visual.settings.get("offline_noise_every_token")
+    assert audio.stream_settings["judge_idle_turns"] is False
+    assert registry.get_model("m4", checkpoint=str(audio_checkpoint), reference="omnimmi",
+                              offline_temperature=0.2).offline_temperature == 0.2      # explicit wins
+
+
+def test_the_every_token_test_runs_before_each_generated_token(audio_checkpoint, wav, monkeypatch):
+    import omnibench.m4.inference.pipeline as pipeline_module
+
+    model = registry.get_model("m4", checkpoint=str(audio_checkpoint), reference="omnimmi", offline_max_new_tokens=6)
+    calls = []
+
+    def fires_at(n):
+        def test(logits, start_id, settings):
+            calls.append(float(logits[start_id]))
+            return len(calls) == n, 0.0, 0.0, 0.0
+        return test
+
+    request = OfflineRequest(prompt="human\nHi\nassistant\nHello\nhuman\nOh well\n", frames=FRAMES, audio=wav)
+    monkeypatch.setattr(pipeline_module, "noise_test", fires_at(3))
+    assert model.should_respond(request) == 0.0 and len(calls) == 3
+    calls.clear()
+    monkeypatch.setattr(pipeline_module, "noise_test", fires_at(99))
+    monkeypatch.setattr(model.pipeline.chat, "im_end_id", -1)          # never ends by itself here
+    assert model.should_respond(request) == 1.0 and len(calls) == 6     # one test per token, to the limit
+
+
+def test_special_tokens_are_kept_in_m4_audio_answers_in_reference_mode(audio_checkpoint, wav, monkeypatch):
+    from omnibench.m4.inference.multiplex import MultiplexDecoder
+
+    model = registry.get_model("m4", checkpoint=str(audio_checkpoint), reference="omnimmi")
+    word = model.pipeline.chat.encode("hello")
+    monkeypatch.setattr(MultiplexDecoder, "generate", lambda self, limit=None: list(word))
+    text = model.generate(OfflineRequest(prompt="What is shown?", frames=FRAMES, audio=wav))
+    assert text == "hello<|im_end|>"
+    model.keep_special = False
+    assert model.generate(OfflineRequest(prompt="What is shown?", frames=FRAMES, audio=wav)) == "hello"
+
+
+def test_the_alert_query_is_text_plus_speech_in_reference_mode(audio_checkpoint, wav, speech_calls):
+    for reference, heard in ((None, 0), ("omnimmi", 1)):
+        model = registry.get_model("m4", checkpoint=str(audio_checkpoint), reference=reference)
+        model.reset(StreamInfo(sample_id="s", task="t", duration=5, fps=1.0))
+        model.ask(0.0, Query(t=0, kind="alert_request", text="Tell me when it turns red.", audio=wav))
+        spotter = model.session.spotter
+        chat = model.pipeline.chat
+        if heard:
+            speech_tokens = spotter.query_embeds.shape[1] - len(chat.query_head_ids("Tell me when it turns red.")) \
+                - len(chat.spoken_query_tail())
+            assert speech_tokens > 0 and len(speech_calls) == 1
+        else:
+            assert spotter.query_embeds is None and not speech_calls
+        for t in range(4):
+            model.feed(float(t), FRAMES[t])
+            model.poll(float(t))

@@ -107,3 +107,70 @@ def test_score_reuses_the_recorded_reference_settings_and_explicit_flags_win(tmp
     other.mkdir()
     assert reference.score_settings(other, None, given) == given
     assert reference.score_settings(other, "omnimmi", given)["alert_time"] == "claimed"
+
+
+# row 12 on live streams only: a replayed prediction file is scored as evaluate.py scores it
+def test_first_second_drop_applies_to_live_streams_and_is_forced_on_files_with_always(data):
+    sample = build_task("omnimmi_pa", {"data_dir": str(data)}).samples()[0]       # window [10, 20]
+    events = [Event(kind="query", t=0.0, turn=0, text="q"), Event(kind="emission", t=0.6, text="now", done=True),
+              Event(kind="emission", t=12.0, text="now", done=True)]
+    live = SampleRecord(sample_id=sample.id, task=sample.task, model="m", events=events,
+                        settings={"protocol": "streaming"})
+    replayed = live.model_copy(update={"settings": {"protocol": "streaming", "replayed": True}})
+
+    def accuracy(record, mode):
+        task = build_task("omnimmi_pa", {"data_dir": str(data), "drop_first_second": mode})
+        return task.scorers[0](sample, record).values["accuracy"]
+
+    assert REF["drop_first_second"] == "live"
+    assert (accuracy(live, "live"), accuracy(replayed, "live")) == (1.0, 0.0)
+    assert (accuracy(live, "always"), accuracy(replayed, "always")) == (1.0, 1.0)
+    assert (accuracy(live, "never"), accuracy(replayed, None)) == (0.0, 0.0)
+
+
+# row 15: the reference counts every highlight an M4 claims, even with nothing said
+def test_an_empty_claimed_highlight_counts_only_in_reference_mode(data):
+    sample = build_task("omnimmi_pa", {"data_dir": str(data)}).samples()[0]
+    record = SampleRecord(sample_id=sample.id, task=sample.task, model="m", events=[
+        Event(kind="query", t=0.0, turn=0, text="q"), Event(kind="emission", t=13.0, text="", refers_to=12.0)])
+    ours = build_task("omnimmi_pa", {"data_dir": str(data), "alert_time": "claimed"})
+    ref = build_task("omnimmi_pa", {"data_dir": str(data), "alert_time": "claimed", "count_empty_alerts": True})
+    assert ours.scorers[0](sample, record).values["accuracy"] == 0.0
+    assert ref.scorers[0](sample, record).values["accuracy"] == 1.0 and REF["count_empty_alerts"] is True
+
+
+# row 17: MD's ##ANSWER## online
+def test_md_online_question_is_filled_here_and_kept_in_reference_mode(data):
+    ours = build_task("omnimmi_md", {"data_dir": str(data)})
+    ref = build_task("omnimmi_md", {"data_dir": str(data), "online_answer_slot": REF["online_answer_slot"]})
+    sample = ours.samples()[0]
+    assert ours.prompts.streaming(sample, 1, ["a pen", ""]) == "What is done with a pen?"
+    assert ref.prompts.streaming(sample, 1, ["a pen", ""]) == "What is done with ##ANSWER##?"
+    assert ref.prompts.offline(sample, 1, ["a pen", ""]) == "What is done with a pen?"    # offline fills it
+
+
+# row 18: PT's online input
+def test_pt_online_input_is_the_remark_here_and_the_conversation_in_reference_mode(data):
+    ours = build_task("omnimmi_pt", {"data_dir": str(data)})
+    ref = build_task("omnimmi_pt", {"data_dir": str(data), "pt_online_input": REF["pt_online_input"]})
+    sample = ours.samples()[0]
+    assert ours.prompts.streaming(sample, 0, []) == "Honey, pass me the salt."
+    assert ref.prompts.streaming(sample, 0, []) == (
+        "human\nWhat is he cooking?\nassistant\nSoup.\nhuman\nHoney, pass me the salt.\n")
+
+
+# row 21: a missing pre-cut clip
+def test_a_missing_clip_reads_the_video_here_and_fails_in_reference_mode(data, tmp_path):
+    from omnibench.engine.offline import ClipSource
+    from omnibench.errors import DataError
+
+    ours = _samples("omnimmi_sg", data)[0]
+    ref = _samples("omnimmi_sg", data, missing_clip=REF["missing_clip"])[0]
+    (tmp_path / "videos").mkdir()
+    source = ClipSource(tmp_path)
+    read = []
+    source._sample = lambda relative, **span: read.append((relative, span))   # no decoding needed here
+    source.frames(ours, 4.0, count=4, fps=None)
+    assert read == [("videos/kitchen.mp4", {"count": 4, "fps": None, "start": 0.0, "end": 4.0})]
+    with pytest.raises(DataError, match="clips/kitchen_4.mp4 is missing"):
+        source.frames(ref, 4.0, count=4, fps=None)

@@ -5,7 +5,9 @@ gpt-4o-2024-08-06, the reference's Azure judge; its OpenAI path used gpt-4-turbo
 OMNIBENCH_JUDGE_BASE_URL, OMNIBENCH_JUDGE_API_KEY (then OPENAI_API_KEY), and
 OMNIBENCH_JUDGE_API_VERSION (only for classic Azure deployments: switches to AzureOpenAI with
 base_url as the endpoint; Azure's /openai/v1/ endpoint works without it). The API key never
-appears in reprs, usage, reasons, logs or exception text.
+appears in reprs, usage, reasons, logs or exception text. Each call waits `timeout_s` (default
+60, OMNIBENCH_JUDGE_TIMEOUT) and is tried `attempts` times (default 5, OMNIBENCH_JUDGE_ATTEMPTS).
+`parse`: "strict" (ours) or "reference" (how evaluate.py reads a reply; judge/parse.py).
 
 Differences from the reference judge (evaluations/evaluate.py), on purpose:
 - temperature 0 (the reference sends none, i.e. the API default 1.0), so re-runs agree;
@@ -33,12 +35,14 @@ from pathlib import Path
 from omnibench.errors import JudgeError
 from omnibench.sanitize import register_secrets
 from omnibench.scoring.judge.cache import JudgmentCache, default_cache_path, judgment_key
-from omnibench.scoring.judge.parse import VerdictParseError, parse_verdict
+from omnibench.scoring.judge.parse import PARSE_MODES, ParseMode, VerdictParseError, parse_verdict
 from omnibench.scoring.judge.prompts import JudgePrompt, load_prompt
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "gpt-4o-2024-08-06"
+REFERENCE_MODEL = "gpt-4-turbo"     # the reference's OpenAI path (its Azure path used DEFAULT_MODEL)
+DEFAULT_TIMEOUT_S, DEFAULT_ATTEMPTS = 60.0, 5
 # USD per 1k (prompt, completion) tokens; for the usage estimate only
 KNOWN_PRICES_PER_1K: dict[str, tuple[float, float]] = {
     "gpt-4o-2024-08-06": (0.0025, 0.01),
@@ -81,8 +85,9 @@ class JudgeClient:
     """Judges (question, answer, prediction) triples; see the module docstring for settings."""
 
     def __init__(self, *, model: str | None = None, base_url: str | None = None, api_key: str | None = None,
-                 prompt: str | Path | JudgePrompt = "omnimmi-v1", concurrency: int = 16, max_retries: int = 4,
-                 timeout_s: float = 60.0, cache_path: str | Path | None = None, use_cache: bool = True,
+                 prompt: str | Path | JudgePrompt = "omnimmi-v1", concurrency: int = 16,
+                 max_retries: int | None = None, timeout_s: float | None = None, attempts: int | None = None,
+                 parse: ParseMode = "strict", reask_unparsed: bool = True, cache_path: str | Path | None = None, use_cache: bool = True,
                  price_per_1k: tuple[float, float] | None = None, api_version: str | None = None,
                  backoff_s: float = 1.0, max_backoff_s: float = 60.0, judge_empty: bool = False,
                  temperature: float | None = 0.0):
@@ -94,9 +99,17 @@ class JudgeClient:
         register_secrets([self._key.reveal()])   # masked in every text stored (omnibench.sanitize)
         self.prompt: JudgePrompt = load_prompt(prompt)
         self.prompt_version: str = self.prompt.version
-        if concurrency < 1 or max_retries < 0 or timeout_s <= 0:
-            raise JudgeError("judge settings: concurrency >= 1, max_retries >= 0 and timeout_s > 0 are required")
-        self.concurrency, self.max_retries, self.timeout_s = concurrency, max_retries, float(timeout_s)
+        timeout_s = timeout_s if timeout_s is not None else _env_number("OMNIBENCH_JUDGE_TIMEOUT", DEFAULT_TIMEOUT_S)
+        if attempts is None:   # max_retries: the older spelling of attempts - 1
+            attempts = max_retries + 1 if max_retries is not None else int(
+                _env_number("OMNIBENCH_JUDGE_ATTEMPTS", DEFAULT_ATTEMPTS))
+        if concurrency < 1 or attempts < 1 or not timeout_s > 0 or parse not in PARSE_MODES:
+            raise JudgeError("judge settings: concurrency >= 1, attempts >= 1, timeout > 0 and parse strict|reference "
+                             "are required")
+        self.concurrency, self.max_retries, self.timeout_s = concurrency, attempts - 1, float(timeout_s)
+        self.parse = parse
+        # False: a reply that cannot be read is final (the reference's SG/MD loop drops the turn at once)
+        self.reask_unparsed = reask_unparsed
         self.backoff_s, self.max_backoff_s = backoff_s, max_backoff_s
         self.judge_empty = judge_empty
         # judge_progress on stderr, off under --quiet (the CLI sets OMNIBENCH_QUIET for the command)
@@ -134,7 +147,8 @@ class JudgeClient:
     def key(self, question: str, answer: str, prediction: str) -> str:
         # a verdict sampled at another temperature is another judgment (0 keeps the old keys)
         sampling = "" if self.temperature == 0 else f"@temperature={self.temperature}"
-        return judgment_key(self.model, self.prompt_version + sampling, question, answer, prediction)
+        reading = "" if self.parse == "strict" else f"@parse={self.parse}"   # another reading, another verdict
+        return judgment_key(self.model, self.prompt_version + sampling + reading, question, answer, prediction)
 
     # --- entry points ----------------------------------------------------------------------
     def judge_many(self, items: list[tuple[str, str, str]]) -> list[Verdict]:
@@ -228,9 +242,11 @@ class JudgeClient:
             self._record_tokens(reply)
             try:
                 text = reply.choices[0].message.content if getattr(reply, "choices", None) else None
-                pred, score = parse_verdict(text if isinstance(text, str) else None)
+                pred, score = parse_verdict(text if isinstance(text, str) else None, self.parse)
             except VerdictParseError as exc:
                 reason = str(exc)
+                if not self.reask_unparsed:
+                    return Verdict(None, None, reason=f"unscored (not asked again): {reason}")
                 continue
             except (AttributeError, IndexError, TypeError):  # body parsed into something odd
                 reason = f"unusable judge response: {str(reply)[:200]!r}"
@@ -284,6 +300,16 @@ class JudgeClient:
         if self._cache is not None:
             self._cache.close()
             self._cache = None
+
+
+def _env_number(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise JudgeError(f"{name}={text!r} is not a number") from None
 
 
 def judge_progress(total: int, model: str, *, enabled: bool = True):

@@ -34,13 +34,16 @@ annotation's question unchanged. `fill_answers=True` fills it with the model's e
 For AP the question is the bare question, without the vocabulary list, as in the reference.
 
 A turn the judge could not score makes the whole sample unscored (values None, reason given),
-instead of the reference's silent drop of that turn. Errored records are not judged.
+instead of the reference's silent drop of that turn; `drop_unscored_turns=True` (reference mode)
+drops it as multi_evaluate does, and the item's remaining verdicts are numbered again from 1 as
+the reference's enumerate numbers them (an item left with none is unscored: the reference divides
+by zero there). Errored records are not judged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from omnibench.errors import JudgeError
 from omnibench.scoring.base import Score
@@ -58,15 +61,18 @@ class JudgeTurns:
     """A batch scorer; the client (or a factory for it) is injected and built on first use."""
 
     def __init__(self, client: JudgeClient | Callable[[], JudgeClient], *, per_turn: bool | None = None,
-                 fill_answers: bool = False):
+                 fill_answers: bool = False, drop_unscored_turns: bool = False, online: str = "joined"):
         self._client = client if isinstance(client, JudgeClient) else None
         self._factory = None if isinstance(client, JudgeClient) else client
         self.per_turn = per_turn
         self.fill_answers = fill_answers
+        self.drop_unscored_turns = drop_unscored_turns
+        self.online = online      # "first": a live stream's answers as the reference's online loop keeps them
 
     @property
     def client(self) -> JudgeClient:
         if self._client is None:
+            assert self._factory is not None                  # one of the two is always given
             self._client = self._factory()
         return self._client
 
@@ -88,10 +94,11 @@ class JudgeTurns:
                 plans.append(([], f"not judged: the model errored on this sample ({record.error})"))
                 continue
             positions = []
+            answers = self._answers(sample, record)
             for i, query in enumerate(sample.turns):
                 if isinstance(query.target, str):
                     positions.append(len(triples))
-                    triples.append((self._question(sample, record, i), query.target, record.answer(i)))
+                    triples.append((self._question(sample, answers, i), query.target, answers[i]))
             plans.append((positions, None if positions else "no turn with a text answer to judge"))
         try:
             verdicts = self.client.judge_many(triples) if triples else []
@@ -102,25 +109,36 @@ class JudgeTurns:
         return [self._combine(sample, [verdicts[p] for p in positions], reason)
                 for (sample, _), (positions, reason) in zip(items, plans)]
 
-    def _question(self, sample: Sample, record: SampleRecord, turn: int) -> str:
+    def _answers(self, sample: Sample, record: SampleRecord) -> list[str]:
+        from omnibench.scoring.live_loop import first_answers, is_live
+
+        if self.online == "first" and is_live(record):
+            return first_answers(sample.task, len(sample.turns), record)
+        return [record.answer(i) for i in range(len(sample.turns))]
+
+    def _question(self, sample: Sample, answers: list[str], turn: int) -> str:
         query = sample.turns[turn]
         if self.fill_answers and query.depends_on is not None:
-            return query.text.replace(ANSWER_SLOT, record.answer(query.depends_on))
+            return query.text.replace(ANSWER_SLOT, answers[query.depends_on])
         return query.text
 
-    def _is_multi_turn(self, sample: Sample, n_turns: int) -> bool:
+    def _is_multi_turn(self, sample: Sample | None, n_turns: int) -> bool:
         if self.per_turn is not None:
             return self.per_turn
-        return n_turns > 1 or sample.task.endswith(MULTI_TURN_TASK_SUFFIXES)
+        return n_turns > 1 or (sample is not None and sample.task.endswith(MULTI_TURN_TASK_SUFFIXES))
 
-    def _combine(self, sample: Sample, verdicts: list[Verdict], not_judged: str | None) -> Score:
+    def _combine(self, sample: Sample | None, verdicts: list[Verdict], not_judged: str | None) -> Score:
         multi = self._is_multi_turn(sample, len(verdicts))
         keys = ["accuracy", "score"] + (["turn_accuracy", "step_accuracy"] if multi else [])
         if not_judged:
             return Score(values=dict.fromkeys(keys), unscored=not_judged)
-        extras = {"verdicts": [{"pred": v.pred, "score": v.score, "cached": v.cached, "reason": v.reason}
+        extras: dict[str, Any] = {"verdicts": [{"pred": v.pred, "score": v.score, "cached": v.cached, "reason": v.reason}
                                for v in verdicts]}
         failed = [(i, v) for i, v in enumerate(verdicts) if v.pred is None or v.score is None]
+        if failed and multi and self.drop_unscored_turns and len(failed) < len(verdicts):
+            verdicts = [v for v in verdicts if v.pred is not None and v.score is not None]
+            extras["dropped_turns"] = [i + 1 for i, _ in failed]    # as the reference's multi_evaluate
+            failed = []
         if failed:
             why = "; ".join(f"turn {i + 1}: {v.reason or 'no verdict'}" for i, v in failed)
             return Score(values=dict.fromkeys(keys), unscored=f"judge gave no verdict: {why}", extras=extras)
@@ -146,6 +164,7 @@ class JudgeTurns:
 
 
 def judge_turns(client: JudgeClient | Callable[[], JudgeClient], *, per_turn: bool | None = None,
-                fill_answers: bool = False) -> JudgeTurns:
+                fill_answers: bool = False, drop_unscored_turns: bool = False, online: str = "joined") -> JudgeTurns:
     """The judge scorer (see the module docstring for the values and how they match OmniMMI)."""
-    return JudgeTurns(client, per_turn=per_turn, fill_answers=fill_answers)
+    return JudgeTurns(client, per_turn=per_turn, fill_answers=fill_answers, drop_unscored_turns=drop_unscored_turns,
+                      online=online)

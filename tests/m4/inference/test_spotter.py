@@ -98,3 +98,28 @@ def test_last_layer_scores_match_eager_attention(pipeline, prefix):
     ours = last_layer_attention(model, capture.queries, cache, rows)
     reference = eager.forward_embeds(embeds, new_cache(eager), output_attentions=True).attentions[-1][0].mean(0)
     assert torch.allclose(ours, reference[[prefix.shape[1] + r for r in rows]], atol=1e-6)
+
+
+def _salient(frames: int, hot: list[int]):
+    """Scores for `frames` frames where the `hot` ones stand far above the rest (salient at alpha 1)."""
+    scores = torch.zeros(frames)
+    scores[hot] = 10.0
+    return scores
+
+
+def test_ties_go_to_the_lowest_frame_here_and_to_the_earliest_to_reach_the_count_in_reference_mode():
+    """Frame 7 reaches count 5 first, frame 3 later: the reference's MaxHeapDict keeps 7 on top (its
+    entry was pushed first), so 3 never alerts at that count; we alert 3 too (lowest frame on a tie)."""
+    def alerts(tie_break):
+        spotter = HighlightSpotter(None, None, SpotterSettings(alpha=1.0, count=4, warmup=0, tie_break=tie_break))
+        fired = []
+        for _step in range(5):
+            alert = spotter.update(_salient(8, [7]), 8)
+            fired += [alert.frame] if alert else []
+        for _step in range(5):
+            alert = spotter.update(_salient(8, [3]), 8)
+            fired += [alert.frame] if alert else []
+        return fired
+
+    assert alerts("lowest_frame") == [7, 3]
+    assert alerts("earliest") == [7]
