@@ -328,36 +328,51 @@ def published_tables(board: Leaderboard, by_model: dict[str, dict[str, TaskResul
 
 
 def measured_columns(bench: Benchmark, per_task: dict[str, TaskResult]) -> dict[str, Cell]:
-    """A benchmark's columns from our headlines; an average column from its parts (all needed), with its CI."""
-    out: dict[str, Cell] = {}
+    """A benchmark's columns from our results: task columns as they are, combined ones as the benchmark combines them."""
+    cells: dict[str, Cell] = {}
+    leaves: dict[str, dict[str, float]] = {}      # column -> {task column: its share of the value}
+    counts: dict[str, float] = {}                 # column -> the questions it stands for (pool weights)
     for col in bench.columns:
-        if col.task is not None and col.task in per_task:
-            r = per_task[col.task]
-            out[col.key] = _cell(r, r.headline)
-    for col in bench.columns:
-        if col.parts and (average := _average(col, bench, per_task, out)) is not None:
-            out[col.key] = average
-    return out
+        if col.task is not None:
+            r = per_task.get(col.task)
+            cell = _cell(r, col.metric or r.headline) if r is not None else None
+            if cell is not None and cell.value is not None:
+                cells[col.key], leaves[col.key] = cell, {col.key: 1.0}
+                counts[col.key] = float(cell.n_samples - cell.n_errors - cell.n_unscored)
+            continue
+        weights = col.weights or (1.0,) * len(col.parts)
+        parts = [(k, w) for k, w in zip(col.parts, weights) if k in cells]
+        if not parts or (len(parts) < len(col.parts) and not col.partial):
+            continue
+        resolved = [(k, counts[k] if w is None else float(w)) for k, w in parts]
+        total = sum(w for _, w in resolved)
+        if total <= 0:
+            continue
+        share: dict[str, float] = {}
+        for k, w in resolved:
+            for leaf, x in leaves[k].items():
+                share[leaf] = share.get(leaf, 0.0) + x * w / total
+        leaves[col.key], counts[col.key] = share, total
+        cells[col.key] = _combined(bench, share, cells, per_task)
+    return cells
 
 
-def _average(col: PublishedColumn, bench: Benchmark, per_task: dict[str, TaskResult],
-             cells: dict[str, Cell]) -> Cell | None:
-    parts = [cells.get(k) for k in col.parts]
-    if any(c is None or c.value is None for c in parts):
-        return None
-    tasks = {c.key: c.task for c in bench.columns if c.task is not None}
-    results = [per_task[t] for k in col.parts if (t := tasks.get(k)) is not None and t in per_task]
-    value = sum(c.value or 0.0 for c in parts if c is not None) / len(parts)
+def _combined(bench: Benchmark, share: dict[str, float], cells: dict[str, Cell],
+              per_task: dict[str, TaskResult]) -> Cell:
+    """The weighted sum of task columns, with a CI when every one is a headline with per-video values."""
+    parts = [cells[k] for k in share]
+    value = sum((cells[k].value or 0.0) * x for k, x in share.items())
     low = high = None
-    if len(results) == len(parts) and all(r.headline_by_video for r in results):
+    columns = {c.key: c for c in bench.columns}
+    results = [per_task[columns[k].task or ""] for k in share]
+    if all(columns[k].metric in (None, r.headline) and r.headline_by_video for k, r in zip(share, results)):
         from omnibench.scoring.metrics import mean_over_tasks
 
-        _, lo, hi = mean_over_tasks([dict(r.headline_by_video) for r in results])
+        _, lo, hi = mean_over_tasks([dict(r.headline_by_video) for r in results], weights=list(share.values()))
         low, high = 100.0 * lo, 100.0 * hi
-    return Cell(value, low, high, sum(c.n for c in parts if c is not None),
-                sum(c.n_samples for c in parts if c is not None), sum(c.n_errors for c in parts if c is not None),
-                sum(c.n_unscored for c in parts if c is not None))
-
+    tasks = {r.task: r for r in results}.values()          # several columns may read one task's metrics
+    return Cell(value, low, high, sum(c.n for c in parts), sum(r.n_samples for r in tasks),
+                sum(r.n_errors for r in tasks), sum(r.n_unscored for r in tasks))
 
 
 def fmt_pct(x: float | None, digits: int = 2) -> str:

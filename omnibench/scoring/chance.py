@@ -1,41 +1,58 @@
-"""Chance levels: the headline a model gets by guessing, computed from the samples a task ran.
+"""Chance levels: the headline a guesser gets on a task's samples, one rule per kind of scorer.
 
-One rule per headline the shared scorers produce, each the expectation of a stated guesser
-under that scorer (tests/scoring/test_chance.py checks each against the scorer by simulation):
-- accuracy on closed questions (choice_match): the guesser names one offered choice uniformly
-  at random on every turn; a sample counts when all its turns are right, so its chance is the
-  product of 1/len(choices) over its closed turns (0 for a turn whose target is not offered).
-- accuracy on alert requests (alert_timing): the guesser alerts once, at a uniformly random time
-  of the video; chance is the share of the video the (inclusive) target window covers.
-- balanced_accuracy (the interruption tasks): 0.5, what a model that treats both kinds of
-  second utterance alike gets at best (each video holds one sample of each kind).
-- silence: 0.5, a guesser that replies or stays silent with even odds.
-Any other headline, or samples the rule does not fit (free-text answers, an unknown video
-length), has no chance level: None.
+A task names the rule that fits its headline (Task.chance); `omnibench score` records the value in
+each result and the board draws it on the headline column. Each rule is the expectation of a
+stated guesser under that scorer (tests/scoring/test_chance.py checks every synthetic task's rule
+against its own scorer, enumerating every guess):
+- all_turns: closed questions, one offered choice picked uniformly at random per turn, a sample
+  right when every turn is (choice_match's item accuracy): the mean over samples of the product
+  of 1/len(choices) over its closed turns (0 for a turn whose target is not offered);
+- per_turn: the same guesser, scored per turn and pooled over samples (the share of turns right);
+- alert_window: one alert at a uniformly random time of the video, right when it falls in the
+  (inclusive) target window: the share of the video the window covers;
+- constant(x): x by construction (0.5 for the balanced interruption tasks, where a model that
+  treats both kinds of second utterance alike gets half; and for silence, reply or not at even odds).
+A rule that does not fit the samples (free-text answers, an unknown video length) gives None.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
-from omnibench.data.schema import Sample
+from omnibench.data.schema import Query, Sample
 from omnibench.scoring.rules import normalize_answer
 
-BY_CONSTRUCTION = {"balanced_accuracy": 0.5, "silence": 0.5}
+ChanceRule = Callable[[list[Sample]], float | None]
 
 
-def _choice_chance(sample: Sample) -> float | None:
+def _closed(sample: Sample) -> list[Query] | None:
     closed = [q for q in sample.turns if q.kind == "question" and isinstance(q.target, str)]
-    if not closed or any(not q.choices for q in closed):
+    return closed if closed and all(q.choices for q in closed) else None
+
+
+def _guess(q: Query) -> float:
+    """The chance a uniform pick among the offered choices names the target."""
+    options = {normalize_answer(c) for c in q.choices or []} - {""}
+    return 1 / len(options) if normalize_answer(str(q.target)) in options else 0.0
+
+
+def all_turns(samples: list[Sample]) -> float | None:
+    closed = [_closed(s) for s in samples]
+    if not samples or any(c is None for c in closed):
         return None
-    chance = 1.0
-    for q in closed:
-        options = {normalize_answer(c) for c in q.choices or []} - {""}
-        chance *= 1 / len(options) if normalize_answer(str(q.target)) in options else 0.0
-    return chance
+    return math.fsum(math.prod(_guess(q) for q in c or []) for c in closed) / len(samples)
 
 
-def _alert_chance(sample: Sample) -> float | None:
+def per_turn(samples: list[Sample]) -> float | None:
+    closed = [_closed(s) for s in samples]
+    if not samples or any(c is None for c in closed):
+        return None
+    turns = [q for c in closed for q in c or []]
+    return math.fsum(_guess(q) for q in turns) / len(turns)
+
+
+def _window_share(sample: Sample) -> float | None:
     request = next((q for q in sample.turns if q.kind == "alert_request" and q.window), None)
     if request is None or sample.video.end is None:
         return None
@@ -46,14 +63,14 @@ def _alert_chance(sample: Sample) -> float | None:
     return max(0.0, min(e - start, length) - max(s - start, 0.0)) / length
 
 
-def chance_level(headline: str, samples: list[Sample]) -> float | None:
-    """The chance level of `headline` on `samples` (a fraction), or None when no rule fits all of them."""
-    if headline in BY_CONSTRUCTION:
-        return BY_CONSTRUCTION[headline]
-    if headline != "accuracy" or not samples:
+def alert_window(samples: list[Sample]) -> float | None:
+    shares = [_window_share(s) for s in samples]
+    if not samples or any(x is None for x in shares):
         return None
-    alerts = any(q.kind == "alert_request" for q in samples[0].turns)
-    levels = [(_alert_chance if alerts else _choice_chance)(s) for s in samples]
-    if any(x is None for x in levels):
-        return None
-    return math.fsum(x for x in levels if x is not None) / len(levels)
+    return math.fsum(x or 0.0 for x in shares) / len(shares)
+
+
+def constant(value: float) -> ChanceRule:
+    def rule(samples: list[Sample]) -> float | None:
+        return value
+    return rule

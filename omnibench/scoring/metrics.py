@@ -108,13 +108,16 @@ def _interval(point: float, boot: np.ndarray) -> tuple[float, float, float]:
     return point, float(low), float(high)
 
 
-def mean_over_tasks(tasks: Sequence[VideoSums], *, n_boot: int = 1000, seed: int = 0) -> tuple[float, float, float]:
-    """(mean of the per-task means, 95% CI low, high): every task counts once, videos resampled together."""
-    tasks = [t for t in tasks if t]
-    if not tasks:
+def mean_over_tasks(tasks: Sequence[VideoSums], *, weights: Sequence[float] | None = None, n_boot: int = 1000,
+                    seed: int = 0) -> tuple[float, float, float]:
+    """(mean of the per-task means, 95% CI low, high): every task counts once (or by `weights`), videos
+    resampled together."""
+    kept = [(t, w) for t, w in zip(tasks, weights or [1.0] * len(tasks)) if t]
+    if not kept:
         raise ValueError("no task with a scored video")
-    points, boots = _task_means([tasks], n_boot, seed)
-    return _interval(float(points[0].mean()), boots[0].mean(axis=1))
+    w = np.array([x for _, x in kept], dtype=float)
+    points, boots = _task_means([[t for t, _ in kept]], n_boot, seed)
+    return _interval(float(points[0] @ w / w.sum()), boots[0] @ w / w.sum())
 
 
 def paired_difference(a: Sequence[VideoSums], b: Sequence[VideoSums], *, n_boot: int = 1000,

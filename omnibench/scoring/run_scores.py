@@ -100,7 +100,6 @@ def check_sample_hashes(task: str, samples: list[Sample], records: dict[str, Sam
 def score_run(run_dir: str | Path, *, task_settings: dict[str, Any] | None = None,
               tasks: list[str] | None = None) -> list[TaskResult]:
     from omnibench.rundir import build_task
-    from omnibench.scoring.chance import chance_level
     from omnibench.scoring.metrics import summarize
 
     run_dir = Path(run_dir)
@@ -127,7 +126,7 @@ def score_run(run_dir: str | Path, *, task_settings: dict[str, Any] | None = Non
             result.settings = dict(next(iter(records.values())).settings) if records else {}
             result.task_settings = dict(task.build_settings)
             result.metric_docs = dict(task.metric_docs)
-            result.chance = chance_level(task.headline, samples)
+            result.chance = task.chance(samples) if task.chance is not None else None
             results.append(result)
     _merge_results(run_dir / "results.json", results)
     return results
