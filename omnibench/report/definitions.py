@@ -31,9 +31,9 @@ VS_NEXT_DEFINITION = ("vs next = this row's score minus the next row's, on the t
 UNDECIDED_DEFINITION = (f"too few samples to decide: some model's headline CI on the task is wider than "
                         f"{CI_THRESHOLD:g} points, or the task has fewer than {MIN_VIDEOS} videos (then even a "
                         f"50% rate's CI is wider); shown greyed, left out of the score")
-CHANCE_DEFINITION = ("chance = the headline a guesser gets on these samples: closed questions, one offered choice "
-                     "picked at random per turn; alerts, one alert at a random time of the video; the balanced "
-                     "interruption tasks and silence, 50%. The tick in each headline cell marks it")
+CHANCE_DEFINITION = ("chance = the headline a guesser gets on these samples, by the task's rule: closed questions, "
+                     "one offered choice picked at random per turn; alerts, one alert at a random time of the video; "
+                     "the balanced interruption tasks and silence, 50%. The tick in each headline cell marks it")
 LOWER_DEFINITION = f"{LOWER_MARK} = lower is better"
 __all__ = ["LOWER_IS_BETTER", "lower_is_better"]    # re-exported: the report reads direction from here
 UNDEFINED = "defined by the task's scorer (the task records no definition)"
