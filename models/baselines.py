@@ -42,6 +42,8 @@ class _Streaming:
 
 @model("silent", description="Never speaks: perfect at staying quiet, zero at everything else", board=True)
 class Silent(_Streaming):
+    runtime_settings = frozenset({"watch"})     # watch=False: the same answers without decoding (not identity)
+
     def __init__(self, watch: bool = True):
         self.needs_video = watch   # watch=False skips decoding: same answers, faster
 
@@ -54,6 +56,8 @@ class Silent(_Streaming):
 
 @model("chatty", description="Answers every turn at once with a fixed text and alerts every second", board=True)
 class Chatty(_Streaming):
+    runtime_settings = frozenset({"watch"})
+
     def __init__(self, text: str = "Sure, here is what I see.", every: float = 1.0, watch: bool = True):
         self.text, self.every, self.needs_video = text, every, watch
 
@@ -75,6 +79,8 @@ class Chatty(_Streaming):
 
 @model("random", description="Seeded random alerts, random choice from the vocabulary, random yes/no", board=True)
 class RandomModel(_Streaming):
+    runtime_settings = frozenset({"watch"})
+
     def __init__(self, seed: int = 0, alert_rate: float = 0.1, watch: bool = True):
         self.seed, self.alert_rate, self.needs_video = seed, alert_rate, watch
 

@@ -93,9 +93,14 @@ def sample_key(sample: Sample) -> Key:
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise DataError(f"{where}: alert time {value!r} is not a number")
-    if not math.isfinite(value) or value < 0:     # NaN/inf used to become the time it was said
-        raise DataError(f"{where}: alert time {value!r} is not a finite number of seconds >= 0")
-    return float(value)
+    try:
+        seconds = float(value)                    # an int beyond a float's range raises here
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds) or seconds < 0:     # NaN/inf used to become the time it was said
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise DataError(f"{where}: alert time {shown} is not a finite number of seconds >= 0")
+    return seconds
 
 
 def _alert_times(values: list, where: str, skipped: list[str] | None) -> list[float]:

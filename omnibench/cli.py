@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from omnibench.cli_args import alias, build_parser, device_arg, lmms_task_names, run_parser, task_settings, unexpected
@@ -29,7 +31,7 @@ def cmd_run(args) -> int:
                           "declares how many calls may run at once (max_concurrency). Drop the flag or give 1.")
     tasks = registry.resolve_tasks(lmms_task_names(args.tasks))
     out = Path(args.out or Path("runs") / slug(args.model))
-    model_args = device_arg(args.model, args.device, registry.parse_model_args(args.model_args))
+    model_args = device_arg(args.model, args.device, registry.parse_model_args(args.model_args, args.model))
     if args.lenient and args.model == "replay":
         model_args.setdefault("lenient", True)     # bad alert times skipped and reported, not fatal
     if args.data_dir and args.model == "replay":
@@ -49,7 +51,7 @@ def cmd_run(args) -> int:
                                 protocol=args.protocol, timeout_s=args.timeout or None, task_settings=settings,
                                 progress=not args.quiet, keep_errors=args.keep_errors,
                                 rerun_changed=args.rerun_changed, cache=args.cache, check_judge=not args.no_score,
-                                video_issues=args.video_issues,
+                                video_issues=args.video_issues, label=args.label,
                                 **({"max_stream_s": args.max_stream_s} if args.max_stream_s else {}))
         runs = evaluation.run(tasks)
     for r in runs:
@@ -71,7 +73,7 @@ def cmd_run(args) -> int:
     from omnibench.report import markdown_table
 
     print(markdown_table(results))
-    return code
+    return max(code, _say_what_went_unscored(results))
 
 
 def check_run_dir(run_dir: Path) -> None:
@@ -86,12 +88,12 @@ def check_run_dir(run_dir: Path) -> None:
                           "made it (it resumes), then score it.")
 
 
-def _score(run_dir, settings: dict, tasks):
+def _score(run_dir, settings: dict, tasks, **options):
     """score_run, then each result says which reference mode (and whose wording) produced it."""
     from omnibench.reference import stamp_results
     from omnibench.scoring.run_scores import score_run
 
-    results = score_run(run_dir, task_settings=settings, tasks=tasks)
+    results = score_run(run_dir, task_settings=settings, tasks=tasks, **options)
     if settings.get("reference"):
         stamp_results(run_dir, settings)
         for r in results:
@@ -105,7 +107,8 @@ def cmd_score(args) -> int:
 
     check_run_dir(Path(args.run_dir))
     tasks = registry.resolve_tasks(lmms_task_names(args.tasks)) if args.tasks else None
-    results = _score(args.run_dir, score_settings(args.run_dir, args.reference, task_settings(args)), tasks)
+    results = _score(args.run_dir, score_settings(args.run_dir, args.reference, task_settings(args)), tasks,
+                     judge_url_from_run=args.judge_url_from_run, force=args.force)
     if args.json:
         print(json.dumps({r.task: {"model": r.model, **{k: v.model_dump() for k, v in r.metrics.items()},
                                    "n_samples": r.n_samples, "n_errors": r.n_errors,
@@ -114,13 +117,41 @@ def cmd_score(args) -> int:
         from omnibench.report import markdown_table
 
         print(markdown_table(results))
-    return 0
+    return _say_what_went_unscored(results)
+
+
+def _say_what_went_unscored(results) -> int:
+    """Why samples stayed unscored, judges that failed, results kept (on stderr); 1 when the scoring failed."""
+    for line in results.notes():
+        print(f"omnibench: {line}", file=sys.stderr)
+    return 1 if results.failed else 0
+
+
+def _rescore_stale(run_dirs: list[Path], rescore: bool) -> None:
+    """Score again each run whose logs are newer than its results.json (or that has none), with the recorded
+    settings and the user's judge; without `rescore`, a stale run is an error."""
+    from omnibench.reference import score_settings
+    from omnibench.report.tables import stale_reason
+
+    for run_dir in run_dirs:
+        why = stale_reason(run_dir)
+        if why is None:
+            continue
+        if not rescore:
+            raise ConfigError(f"{run_dir}: {why}; its numbers are stale. Run `omnibench score {run_dir}` (or drop "
+                              "--no-rescore), then report again.")
+        print(f"omnibench: {run_dir}: {why}; scoring it again", file=sys.stderr)
+        check_run_dir(run_dir)
+        if _say_what_went_unscored(_score(run_dir, score_settings(run_dir, None, {}), None)):
+            raise ConfigError(f"{run_dir}: scoring it again did not give complete results (see above); fix that "
+                              f"and run `omnibench score {run_dir}`, then report again")
 
 
 def cmd_report(args) -> int:
     from omnibench.report import load_results, markdown_table, write_report
     from omnibench.report.tables import load_runs, merge_warnings
 
+    _rescore_stale([Path(d) for d in args.run_dirs], args.rescore)
     if args.reference:
         from omnibench.reference import recorded
 
@@ -256,8 +287,7 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
         except ConfigError as exc:       # e.g. m4-tiny without its checkpoint
             print(f"omnibench: {name} skipped: {exc}", file=sys.stderr, flush=True)
             continue
-        # a model that reads no video is cheaper than a process start: no shards
-        processes = _processes_for(limit) if evaluation.model.caps.needs_video else 1
+        processes = _processes_for(limit, out, tasks, evaluation.model.caps.needs_video)
         if processes > 1:
             del evaluation
             _run_in_shards(name, out, tasks, limit, processes, n_per_task)
@@ -273,10 +303,16 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
     return 0
 
 
-def _processes_for(limit: int | None) -> int:
+def _processes_for(limit: int | None, out: Path, tasks: Sequence[str], needs_video: bool = True) -> int:
     """The full board is CPU-bound, one sample at a time per process (video decoding; m4-tiny's streams
-    in Python): one engine shard per core. A --limit run is too small to pay for the process starts."""
-    if limit is not None:
+    in Python): one engine shard per core. A --limit run, or a model that reads no video, is too small
+    to pay for the process starts. A run directory resumes in the shard layout it was started with."""
+    from omnibench.rundir import log_layouts
+
+    for task in tasks:
+        if found := sorted(log_layouts(out, task)):
+            return found[0]
+    if limit is not None or not needs_video:
         return 1
     return max(1, min(4, os.cpu_count() or 1))
 
@@ -320,7 +356,16 @@ COMMANDS = {"run": cmd_run, "score": cmd_score, "report": cmd_report, "list": cm
 
 
 def guarded(call, *, debug: bool, prog: str) -> int:
-    """Run one command: an error is one paragraph on stderr and a non-zero exit; the traceback only under --debug."""
+    """Run one command: an error is one paragraph on stderr and a non-zero exit; the traceback only under --debug.
+
+    Everything it prints passes the scrubber every file passes (omnibench.sanitize): no key reaches the terminal."""
+    from omnibench.sanitize import scrubbed_terminal
+
+    with scrubbed_terminal():
+        return _guarded(call, debug=debug, prog=prog)
+
+
+def _guarded(call, *, debug: bool, prog: str) -> int:
     try:
         return call()
     except OmnibenchError as exc:
@@ -354,16 +399,25 @@ def main(argv: list[str] | None = None, prog: str = "omnibench") -> int:
         if rest[0] == "m4" and len(rest) > 1 and rest[1] in ("train", "build-data"):
             return _m4_command(rest[1], rest[2:])
         args = build_parser(prog).parse_args(argv)
-        if not getattr(args, "quiet", False):
+        # read deep inside (judge progress, safejson's read limit) and by shard processes: set for this command
+        scoped = {"OMNIBENCH_QUIET": "1" if getattr(args, "quiet", False) else None,
+                  "OMNIBENCH_MAX_READ_MB": str(args.max_read_mb) if getattr(args, "max_read_mb", None) else None}
+        with _environment({k: v for k, v in scoped.items() if v is not None}):
             return COMMANDS[args.command](args)
-        before = os.environ.get("OMNIBENCH_QUIET")
-        os.environ["OMNIBENCH_QUIET"] = "1"          # read by progress displays deep inside (judge client)
-        try:
-            return COMMANDS[args.command](args)
-        finally:
-            os.environ.pop("OMNIBENCH_QUIET") if before is None else os.environ.update(OMNIBENCH_QUIET=before)
 
     return guarded(dispatch, debug=debug, prog=prog)
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]):
+    """These environment variables set while the block runs, then restored."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in before.items():
+            os.environ.pop(key, None) if old is None else os.environ.update({key: old})
 
 
 def run_eval_main(argv: list[str] | None = None) -> int:

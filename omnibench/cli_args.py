@@ -100,6 +100,8 @@ def run_parser(sub, prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="model name (`omnibench list models`) or lmms:<lmms-eval model>")
     p.add_argument("--model-args", default="", help="key=value,... given to the adapter")
     p.add_argument("--out", default=None, help="run directory (default runs/<model>)")
+    p.add_argument("--label", default=None, help="the row's name on the board (default: the model's name and its "
+                                                 "short answer-changing settings; never a path or a port)")
     p.add_argument("--shard", default=None, help="i/n (default: RANK/WORLD_SIZE, else 0/1)")
     p.add_argument("--mode", choices=("lockstep", "realtime"), default="lockstep",
                    help="lockstep: the stream waits for the model (default); realtime: compute time moves the clock")
@@ -124,6 +126,7 @@ def run_parser(sub, prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--video-issues", choices=("report", "error"), default="report",
                    help="samples whose video is damaged (decode errors, frozen stretches): report, or count as errors")
     _task_options(p)
+    read_limit_option(p)
     p.add_argument("--no-score", action="store_true", help="only run; score later with `omnibench score`")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--device", default=None, help="lmms-eval spelling: given to the model as device=D "
@@ -211,6 +214,11 @@ def _temperature(text: str) -> float | str:
     return value
 
 
+def read_limit_option(p) -> None:
+    p.add_argument("--max-read-mb", type=positive_int, default=None, metavar="N",
+                   help="largest file (JSONL: line) read from a data root or run directory, in MiB (default 256)")
+
+
 def _reference_option(p) -> None:
     p.add_argument("--reference", choices=("omnimmi", "ovobench", "streamingbench"), default=None,
                    help="that benchmark's reference behaviour for every row of its table in the README's "
@@ -239,13 +247,22 @@ def build_parser(prog: str = "omnibench") -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print {task: {metric: value}} as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress output (judge calls)")
     p.add_argument("--tasks", default=None, help="only these tasks (default: every task logged in the run)")
+    p.add_argument("--force", action="store_true",
+                   help="replace results even when the new scoring scored fewer samples (a judge that failed)")
+    p.add_argument("--judge-url-from-run", action="store_true",
+                   help="send your judge key to the endpoint the run directory records (default: only to "
+                        "--judge-base-url or $OMNIBENCH_JUDGE_BASE_URL; a different recorded one is refused)")
     _task_options(p)
+    read_limit_option(p)
     p = sub.add_parser("report", help="leaderboard (CSV, Markdown, HTML) from runs",
                        description="Leaderboard and per-sample page from one or more scored run directories.")
     p.add_argument("run_dirs", nargs="+", help="scored run directories")
     p.add_argument("--out", required=True, help="folder for leaderboard.csv, leaderboard.md and index.html")
     p.add_argument("--title", default="omnibench leaderboard", help="page title")
+    p.add_argument("--no-rescore", dest="rescore", action="store_false",
+                   help="a run whose logs are newer than its results.json is an error (default: score it again)")
     _reference_option(p)
+    read_limit_option(p)
     p = sub.add_parser("list", help="list tasks or models")
     p.add_argument("what", choices=("tasks", "models"), help="tasks or models")
     data = sub.add_parser("data", help="datasets: stats, probe, synth, download").add_subparsers(

@@ -51,10 +51,10 @@ def task_settings(mode: str, given: dict[str, Any], *, prompts: Path | None = No
 
 
 def parse_task_args(text: str | None) -> dict[str, Any]:
-    """`--task-args clip_end=ceil,context_s=60`: typed like --model-args (never eval'd)."""
-    from omnibench.registry import parse_model_args
+    """`--task-args clip_end=ceil,context_s=60`: typed by the task factories' annotations (never eval'd)."""
+    from omnibench.registry import parse_task_args as typed
 
-    return parse_model_args(text)
+    return typed(text)
 
 
 def print_reference_scores(benchmark: str, path: str, *, model: str | None, as_json: bool) -> int:

@@ -154,6 +154,8 @@ def score_settings(run_dir: str | Path, mode: str | None, given: dict[str, Any])
     rec = recorded(run_dir)
     if rec is not None:
         base = dict(rec["task_settings"])
+        if isinstance(base.get("judge"), dict):     # the endpoint is the user's, never the run directory's
+            base["judge"] = {k: v for k, v in base["judge"].items() if k != "base_url"}
         explicit = {k: v for k, v in given.items() if v is not None and k not in ("seed",)}
         if explicit.get("judge"):
             base["judge"] = {**(base.get("judge") or {}), **explicit.pop("judge")}
@@ -171,7 +173,9 @@ def stamp_results(run_dir: str | Path, settings: dict[str, Any]) -> None:
     path = Path(run_dir) / "results.json"
     if not path.is_file():
         return
-    results = Results.model_validate_json(path.read_text(encoding="utf-8"))
+    from omnibench.safejson import read_text
+
+    results = Results.model_validate_json(read_text(path))
     for r in results.results:
         r.settings["reference"] = settings["reference"]
         r.settings["reference_note"] = settings.get("reference_note", "")

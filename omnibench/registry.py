@@ -15,6 +15,7 @@ import pkgutil
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from omnibench.errors import ConfigError
@@ -175,18 +176,138 @@ def get_model(name: str, **settings: Any):
     return entry.factory(**settings)
 
 
-def parse_model_args(text: str | None) -> dict[str, Any]:
-    """`a=1,b=x,c=true` -> {'a': 1, 'b': 'x', 'c': True} (numbers and booleans typed, never eval'd)."""
+def parse_model_args(text: str | None, model: str | None = None) -> dict[str, Any]:
+    """`a=1,b=x` -> settings typed by the model factory's annotations (never eval'd, never guessed).
+
+    A `str` setting stays the text given (`checkpoint=0001`, `revision=1.10`, `tag=nan`); `int`,
+    `float` and `bool` are parsed strictly (an unannotated setting: as its default's type); None only
+    where the annotation allows it and the text is empty (`fault=`). A repeated key, or a key the factory does not take, is an error listing the
+    keys it takes. Without a model (or for `lmms:` models, which lmms-eval types itself by guessing,
+    as its own command line does) values stay text, except lmms-eval's guesses for `lmms:`.
+    """
+    pairs = _key_values(text, "model argument")
+    if model is not None and model.startswith("lmms:"):
+        return {k: _lmms_guess(v) for k, v in pairs}
+    entry = models(include_hidden=True).get(model) if model else None
+    if entry is None:
+        return dict(pairs)
+    params, hints, open_ended = _factory_parameters(entry.factory)
     out: dict[str, Any] = {}
-    for part in (p for p in (text or "").split(",") if p.strip()):
-        if "=" not in part:
-            raise ConfigError(f"model argument {part!r} is not key=value")
-        key, value = (s.strip() for s in part.split("=", 1))
-        out[key] = _typed(value)
+    for key, value in pairs:
+        if key not in params and not open_ended:
+            raise ConfigError(f"model {model!r} takes no setting {key!r}; it takes: {', '.join(sorted(params)) or 'none'}")
+        out[key] = _typed(f"model {entry.name!r}", key, value, hints.get(key, inspect.Parameter.empty))
     return out
 
 
-def _typed(value: str) -> Any:
+def parse_task_args(text: str | None) -> dict[str, Any]:
+    """`--task-args clip_end=ceil,context_s=60`: each value typed as the task factories that take that
+    setting annotate it (or by their default's type); where no factory says (`context_s=None`), read
+    as lmms-eval reads `key=value` text, as these settings always were."""
+    out: dict[str, Any] = {}
+    for key, value in _key_values(text, "task argument"):
+        hints = [h[key] for entry in tasks(include_hidden=True).values()
+                 for names, h, _ in [_factory_parameters(entry.factory)]
+                 if key in names and h[key] is not inspect.Parameter.empty]
+        out[key] = _typed("--task-args", key, value, hints[0]) if hints else _lmms_guess(value)
+    return out
+
+
+def _key_values(text: str | None, what: str) -> list[tuple[str, str]]:
+    """`a=1,b=x` as (key, text) pairs; not key=value, or a key given twice, is an error."""
+    pairs: list[tuple[str, str]] = []
+    for part in (p for p in (text or "").split(",") if p.strip()):
+        if "=" not in part:
+            raise ConfigError(f"{what} {part!r} is not key=value")
+        key, value = (s.strip() for s in part.split("=", 1))
+        if key in dict(pairs):
+            raise ConfigError(f"{what} {key!r} is given twice ({key}={dict(pairs)[key]} and {key}={value}); "
+                              "give it once")
+        pairs.append((key, value))
+    return pairs
+
+
+def _factory_parameters(factory: Callable[..., Any]) -> tuple[set[str], dict[str, Any], bool]:
+    """(keyword parameter names, their resolved annotations, whether **kwargs is taken)."""
+    import typing
+
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return set(), {}, True
+    try:
+        hints = typing.get_type_hints(target)
+    except Exception:  # an annotation that does not resolve: those settings stay text
+        hints = {}
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    params = {n: p for n, p in signature.parameters.items() if p.kind in kinds}
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
+    # no annotation: the default's type says it (`sleep=0.0` is a float), else the text stays text
+    typed = {n: hints.get(n, type(p.default) if type(p.default) in (bool, int, float) else inspect.Parameter.empty)
+             for n, p in params.items()}
+    return set(params), typed, open_ended
+
+
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+def _typed(owner: str, key: str, text: str, annotation: Any) -> Any:
+    """`text` as the annotation says; a ConfigError naming the setting and the type it wants."""
+    import types
+    import typing
+
+    origin = typing.get_origin(annotation)
+    members = typing.get_args(annotation) if origin in (typing.Union, types.UnionType) else (annotation,)
+    if text == "" and type(None) in members:
+        return None
+    wanted = [m for m in members if m is not type(None)]
+    problems = []
+    for member in wanted:
+        if member in (inspect.Parameter.empty, Any, str) or member is typing.Any:
+            return text
+        try:
+            return _parse_as(member, text)
+        except ValueError as exc:
+            problems.append(str(exc))
+    if any(getattr(m, "__fspath__", None) or m is Path for m in wanted):
+        return text
+    allowed = " or ".join(problems) + (" (or empty for None)" if type(None) in members else "")
+    raise ConfigError(f"{owner}: setting {key}={text!r} is not {allowed}")
+
+
+def _parse_as(kind: Any, text: str) -> Any:
+    import math
+    import re
+    import typing
+
+    if typing.get_origin(kind) is typing.Literal:
+        if text in [str(v) for v in typing.get_args(kind)]:
+            return next(v for v in typing.get_args(kind) if str(v) == text)
+        raise ValueError("one of " + ", ".join(map(str, typing.get_args(kind))))
+    if kind is bool:
+        if text.lower() in _TRUE + _FALSE:
+            return text.lower() in _TRUE
+        raise ValueError("true or false")
+    if kind is int:
+        if re.fullmatch(r"[+-]?\d+", text.strip()) and len(text) < 40:
+            return int(text)
+        raise ValueError("a whole number")
+    if kind is float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value) and text.strip().lower() not in ("nan", "inf", "-inf", "infinity"):
+            return value
+        raise ValueError("a finite number")
+    if kind is str:
+        return text
+    raise ValueError(f"a {getattr(kind, '__name__', kind)} (not settable from text)")
+
+
+def _lmms_guess(value: str) -> Any:
+    """lmms-eval's own reading of `key=value` text: booleans, None, numbers, else text."""
     lowered = value.lower()
     if lowered in ("true", "false"):
         return lowered == "true"

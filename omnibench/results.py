@@ -1,9 +1,9 @@
 """What a run writes besides its event logs: run settings and per-task results (pydantic).
 
 Run directory layout:
-    RUN_DIR/samples/{task}.jsonl                       the Samples evaluated (so score/report need no data)
+    RUN_DIR/samples/{task}/{model}.jsonl               the Samples each model evaluated (score/report need no data)
     RUN_DIR/run.json                                   rundir.RunSpec (RunInfo reads its common fields)
-    RUN_DIR/specs/{model}.json                         the RunSpec of each model run into the directory
+    RUN_DIR/specs/{model}.json, specs/{model}/{run id}.json   the RunSpecs of each model (see omnibench.rundir)
     RUN_DIR/logs/{task}/{model}.shard{i}of{n}.jsonl    event logs (engine.eventlog.SampleRecord per line)
     RUN_DIR/scores/{task}/{model}.jsonl                per-sample scores (SampleScore per line)
     RUN_DIR/results.json                               Results (TaskResult per task and model)
@@ -52,6 +52,7 @@ class TaskResult(BaseModel):
     # the headline per video, (weighted sum, weight): the board's rank CI and paired comparisons resample these
     headline_by_video: dict[str, tuple[float, float]] = Field(default_factory=dict)
     chance: float | None = None            # the headline a guesser gets on these samples (scoring.chance)
+    unscored_reasons: dict[str, int] = Field(default_factory=dict)  # most common reasons samples stayed unscored
 
 
 class RunInfo(BaseModel):

@@ -1,4 +1,9 @@
-"""Reading JSON / JSONL files we did not write: every malformed input is a DataError naming file and line.
+"""Reading files we did not write: every malformed or unbounded input is a DataError naming file and line.
+
+Every read is bounded: only regular files are opened (a FIFO would block forever, /dev/zero never
+ends), and a file (for JSONL: a line) over the read limit is refused with the limit in the
+message. The limit is $OMNIBENCH_MAX_READ_MB (default 256 MiB), which `--max-read-mb` sets for
+one command.
 
 `json.loads` alone ends a run with a traceback on a 5000-digit integer (ValueError: Exceeds the
 limit), deep nesting (RecursionError), invalid UTF-8 (UnicodeDecodeError) or silently accepts
@@ -10,26 +15,87 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from omnibench.errors import DataError
 
 MAX_DEPTH = 200                 # nesting deeper than any record we read; json's own limit is the C stack
+READ_LIMIT_ENV = "OMNIBENCH_MAX_READ_MB"
+DEFAULT_READ_LIMIT_MB = 256     # far above any annotation, prediction or results file we know
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISDIR, "a directory"), (stat.S_ISSOCK, "a socket"))
+
+
+def read_limit_mb() -> int:
+    raw = os.environ.get(READ_LIMIT_ENV, "").strip()
+    try:
+        return max(1, int(raw)) if raw else DEFAULT_READ_LIMIT_MB
+    except ValueError:
+        return DEFAULT_READ_LIMIT_MB
+
+
+def _over_limit(path: str | Path, what: str = "") -> DataError:
+    return DataError(f"{what}over the {read_limit_mb()} MiB read limit; --max-read-mb N (or {READ_LIMIT_ENV}) "
+                     "raises it", file=str(path))
+
+
+def open_regular(path: str | Path) -> IO[bytes]:
+    """The file opened for binary reading, if it is a regular file (symlinks followed); else a DataError.
+
+    Opened non-blocking first, so a FIFO is refused at once instead of waiting for a writer."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise DataError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = next((name for test, name in _KINDS if test(mode)), "not a file")
+        raise DataError(f"not a regular file ({kind}): refused", file=str(path))
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """A regular file's bytes, at most the read limit (a file growing while read is caught too)."""
+    limit = read_limit_mb() << 20
+    with open_regular(path) as fh:
+        if os.fstat(fh.fileno()).st_size > limit:
+            raise _over_limit(path, f"{os.fstat(fh.fileno()).st_size / 2**20:.0f} MiB, ")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise _over_limit(path)
+    return data
+
+
+def iter_lines(path: str | Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes with the newline) of a regular file, each line at most the read limit."""
+    limit = read_limit_mb() << 20
+    with open_regular(path) as fh:
+        for number in range(1, 1 << 62):
+            line = fh.readline(limit + 1)
+            if not line:
+                return
+            if len(line) > limit:
+                raise _over_limit(path, f"line {number}: ")
+            yield number, line
 
 
 def _line_of(data: bytes | str, offset: int) -> int:
-    return data[:offset].count(b"\n" if isinstance(data, bytes) else "\n") + 1
+    head = data[:offset]
+    return (head.count(b"\n") if isinstance(head, bytes) else head.count("\n")) + 1
 
 
 def read_text(path: str | Path) -> str:
     """The file as UTF-8 text (a BOM is dropped); DataError on bad encoding or NUL bytes, with the line."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    data = read_bytes(path)
     nul = data.find(b"\x00")
     if nul >= 0:
         raise DataError(f"line {_line_of(data, nul)}: NUL byte (a binary or damaged file, not text)", file=str(path))

@@ -64,7 +64,7 @@ class Task:
     samples: Callable[[], list[Sample]]
     protocols: Sequence[Protocol]            # supported, preferred first
     scorers: list[Scorer]
-    headline: str
+    headline: str                            # "metric", "scorer/metric" or (scorer, metric); checked when built
     prompts: Prompts = field(default_factory=Prompts)
     metrics: list[str] = field(default_factory=list)  # columns to show; default: every value
     metric_docs: dict[str, str] = field(default_factory=dict)   # metric -> definition; the report's first source
@@ -82,6 +82,48 @@ class Task:
     turn_taking: bool = False
     tail_s: float = 5.0                      # polls after the video ends
     build_settings: dict = field(default_factory=dict)   # what the factory was given (recorded in run.json)
+
+    def __post_init__(self) -> None:
+        self.headline = resolve_headline(self.name, self.headline, self.scorers)
+
+
+def resolve_headline(task: str, headline: str | tuple[str, str], scorers: list) -> str:
+    """The headline as a (scorer, metric) pair checked against what the scorers declare, returned as the
+    key its values carry: `metric`, or `scorer/metric` where two scorers declare that metric.
+
+    `headline` is "metric" (one scorer declares it), "scorer/metric" or ("scorer", "metric"). A scorer
+    that declares no metrics (a plain function) is checked when scored instead."""
+    from omnibench.scoring.base import scorer_names, shared_metrics
+
+    declared = {n: getattr(s, "metrics", None) for n, s in zip(scorer_names(scorers), scorers)}
+    shared = shared_metrics(scorers)
+    scorer: str | None
+    if isinstance(headline, tuple):
+        scorer, metric = headline
+    elif "/" in headline:
+        scorer, metric = headline.split("/", 1)
+    else:
+        scorer, metric = None, headline
+    base = metric.split("@")[0]
+
+    def offered() -> str:
+        return "; ".join(f"{n}: {', '.join(d)}" for n, d in declared.items() if d) or "none declared"
+
+    if scorer is not None:
+        if scorer not in declared:
+            raise ConfigError(f"task {task}: headline {headline!r} names scorer {scorer!r}; its scorers are "
+                              f"{', '.join(declared) or 'none'} (metrics: {offered()})")
+        if (own := declared[scorer]) is not None and base not in own:
+            raise ConfigError(f"task {task}: headline {headline!r}: scorer {scorer} has no metric {metric!r} "
+                              f"(metrics: {offered()})")
+        return f"{scorer}/{metric}" if base in shared else metric
+    owners = [n for n, d in declared.items() if d and base in d]
+    if len(owners) > 1:
+        raise ConfigError(f"task {task}: headline {metric!r} is a metric of {' and '.join(owners)}; name one, "
+                          f"e.g. headline=({owners[0]!r}, {metric!r})")
+    if not owners and declared and all(d is not None for d in declared.values()):
+        raise ConfigError(f"task {task}: headline {metric!r} is not a metric of its scorers (metrics: {offered()})")
+    return metric
 
 
 def prompt_overrides(path: str | Path | None, task: str) -> dict[str, str] | None:

@@ -355,6 +355,54 @@ def same_command_twice(work):
     return refused and lines == 3, f"refused={refused}, {lines} log lines for 3 samples"
 
 
+# -- issue 29: unbounded reads, foreign endpoints -----------------------------------------------------
+@case
+def annotation_linked_to_dev_zero(work):
+    (work / "data").mkdir()
+    (work / "data" / "speaker_identification.json").symlink_to("/dev/zero")
+    return clean_failure(*cli("run", "--tasks", "omnimmi_si", "--model", "blind", "--data-dir", str(work / "data"),
+                              "--out", str(work / "run"), "--quiet"), "not a regular file")
+
+
+@case
+def replay_file_is_a_fifo(work):
+    os.mkfifo(work / "si_M_0.json")
+    return clean_failure(*cli("run", "--tasks", "omnimmi_si", "--model", "replay", "--model-args",
+                              f"path={work / 'si_M_0.json'}", "--out", str(work / "run"), "--quiet"), "FIFO")
+
+
+@case
+def replay_alert_time_10_to_the_400(work):
+    path = work / "pa_M_0.json"
+    path.write_text('{"video": "a.mp4", "question": "q", "answer": [1, 2], "pred": [1%s]}\n' % ("0" * 400))
+    return clean_failure(*cli("run", "--tasks", "omnimmi_pa", "--model", "replay", "--model-args", f"path={path}",
+                              "--out", str(work / "run"), "--quiet"), "pa_M_0.json:1", "alert time")
+
+
+@case
+def score_a_run_dir_naming_a_foreign_judge(work):
+    from omnibench.engine.evaluate import Evaluation
+    from omnibench.scoring.judge import JudgeClient, judge_turns
+    from tests.fake_openai import FakeOpenAI
+
+    os.environ["OMNIBENCH_JUDGE_API_KEY"] = JUDGE_KEY
+    with FakeOpenAI(lambda body: '{"pred": "yes", "score": 5}') as theirs:
+        from omnibench import registry
+        from omnibench.task import Prompts, Task
+
+        @registry.task("adv_foreign", hidden=True)
+        def factory(judge=None):
+            return Task(name="adv_foreign", samples=lambda: text_samples("adv_foreign"), protocols=("offline",),
+                        scorers=[judge_turns(lambda: JudgeClient(**(judge or {})))], headline="accuracy",
+                        prompts=Prompts())
+
+        Evaluation(model="m", out=work / "run", model_obj=Answer("a1"), progress=False, check_judge=True,
+                   task_settings={"judge": {"base_url": theirs.base_url}}).run(["adv_foreign"])
+        code, text = cli("score", str(work / "run"), "--quiet")
+        ok, said = clean_failure(code, text, "this run was judged at")
+        return ok and theirs.count == 0, f"{theirs.count} request(s) to the recorded judge; {said}"
+
+
 # -- driver ----------------------------------------------------------------------------------------
 def run_one(name: str, work: Path) -> None:
     ok, detail = CASES[name](work)

@@ -168,3 +168,56 @@ def test_the_default_suite_is_large_enough_to_decide_every_task():
     from omnibench.report.definitions import MIN_VIDEOS
 
     assert min(task_counts().values()) >= MIN_VIDEOS
+
+
+def test_report_rescores_a_run_whose_logs_are_newer_than_its_results(tmp_path, capsys):
+    """`report` after `run --no-score` showed the old results.json numbers without a word."""
+    out, board = tmp_path / "run", tmp_path / "board"
+    run = ["run", "--model", "blind", "--tasks", "omnimmi_pt", "--out", str(out), "--quiet"]
+    assert main([*run, "--limit", "2"]) == 0
+    assert main([*run, "--limit", "4", "--no-score"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(out), "--out", str(board), "--no-rescore"]) == 2
+    assert "newer than results.json" in capsys.readouterr().err
+    assert main(["report", str(out), "--out", str(board)]) == 0
+    assert "scoring it again" in capsys.readouterr().err
+    [result] = json.loads((out / "results.json").read_text())["results"]
+    assert result["n_scored"] == 4
+    assert main(["report", str(out), "--out", str(board)]) == 0
+    assert "scoring it again" not in capsys.readouterr().err
+
+
+def test_score_with_an_unreachable_judge_says_why_fails_and_keeps_the_good_results(tmp_path, monkeypatch, capsys):
+    """58 s, every task `n=0/5 (5 unscored)`, no reason printed, exit 0, the good results.json overwritten."""
+    from omnibench import registry
+    from omnibench.engine.evaluate import Evaluation
+    from tests.fake_openai import FakeOpenAI
+    from tests.secret_run import make_data, register
+
+    monkeypatch.setenv("OMNIBENCH_JUDGE_API_KEY", "judge-key-for-tests")
+    task = register(make_data(tmp_path / "data"))
+
+    class Answers:
+        needs_video = False
+
+        def generate(self, request):
+            return "a0"
+
+    try:
+        with FakeOpenAI(lambda body: '{"pred": "yes", "score": 5}') as judge:
+            Evaluation(model="m", out=tmp_path / "run", model_obj=Answers(), progress=False, check_judge=True,
+                       task_settings={"judge": {"base_url": judge.base_url}}).run([task])
+            assert main(["score", str(tmp_path / "run"), "--judge-base-url", judge.base_url, "--quiet"]) == 0
+        capsys.readouterr()
+        nowhere = "http://127.0.0.1:9/v1"
+        assert main(["score", str(tmp_path / "run"), "--judge-base-url", nowhere, "--quiet"]) == 1
+        err = capsys.readouterr().err
+        assert "3 of 3 sample(s) unscored; most common: 3 x judge gave no verdict" in err
+        assert "could not be reached for 3 item(s)" in err and "kept the earlier results (3 scored" in err
+        [kept] = json.loads((tmp_path / "run" / "results.json").read_text())["results"]
+        assert kept["n_scored"] == 3
+        assert main(["score", str(tmp_path / "run"), "--judge-base-url", nowhere, "--quiet", "--force"]) == 1
+        [replaced] = json.loads((tmp_path / "run" / "results.json").read_text())["results"]
+        assert replaced["n_scored"] == 0 and replaced["unscored_reasons"]
+    finally:
+        registry._TASKS.pop(task, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Literal
 
 import pytest
 
@@ -58,11 +59,53 @@ def test_builtins_are_listed_with_descriptions():
     assert all(entry.description for entry in registry.tasks().values())
 
 
-def test_model_args_are_typed_never_evaluated():
+def test_model_args_are_never_evaluated_and_without_a_model_stay_text():
     assert registry.parse_model_args("a=1,b=2.5,c=true,d=none,e=__import__('os')") == {
-        "a": 1, "b": 2.5, "c": True, "d": None, "e": "__import__('os')"}
+        "a": "1", "b": "2.5", "c": "true", "d": "none", "e": "__import__('os')"}
     with pytest.raises(ConfigError, match="key=value"):
         registry.parse_model_args("oops")
+
+
+@pytest.fixture
+def typed_model():
+    @registry.model("t_typed", hidden=True)
+    class Typed:
+        def __init__(self, checkpoint: str = "", revision: str | None = None, tag: str = "", fault: str | None = "x",
+                     seed: int = 0, rate: float = 0.5, watch: bool = True, limit: int | None = 3,
+                     fmt: Literal["a", "b"] = "a"):
+            pass
+
+    yield "t_typed"
+    registry._MODELS.pop("t_typed", None)
+
+
+def test_model_args_are_typed_by_the_factorys_annotations(typed_model):
+    parsed = registry.parse_model_args("checkpoint=0001,revision=1.10,tag=nan,fault=None,seed=7,rate=1e-3,"
+                                       "watch=false,fmt=b", typed_model)
+    assert parsed == {"checkpoint": "0001", "revision": "1.10", "tag": "nan", "fault": "None", "seed": 7,
+                      "rate": 0.001, "watch": False, "fmt": "b"}
+    assert type(parsed["seed"]) is int and type(parsed["rate"]) is float
+    assert registry.parse_model_args("limit=,fault=", typed_model) == {"limit": None, "fault": None}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("seed=1.5", "seed='1.5' is not a whole number"),
+    ("seed=", "seed='' is not a whole number"),
+    ("rate=nan", "rate='nan' is not a finite number"),
+    ("watch=maybe", "watch='maybe' is not true or false"),
+    ("limit=None", r"limit='None' is not a whole number \(or empty for None\)"),
+    ("fmt=c", "fmt='c' is not one of a, b"),
+    ("seed=1,seed=2", "'seed' is given twice"),
+    ("sed=1", "takes no setting 'sed'; it takes: checkpoint, fault, fmt, limit, rate, revision, seed, tag, watch"),
+])
+def test_bad_model_args_name_the_setting_and_what_it_takes(typed_model, text, message):
+    with pytest.raises(ConfigError, match=message):
+        registry.parse_model_args(text, typed_model)
+
+
+def test_lmms_eval_models_keep_lmms_evals_own_reading():
+    assert registry.parse_model_args("pretrained=x,max_frames_num=8", "lmms:llava") == {
+        "pretrained": "x", "max_frames_num": 8}
 
 
 def _install(tmp_path, monkeypatch, module: str, code: str, entry_points: str):
@@ -126,3 +169,11 @@ def test_the_default_board_comes_from_the_registry_and_the_core_imports_no_model
     # cli.py's `omnibench m4 train` dispatches to the m4 package on purpose
     offenders = [str(p) for p in core.rglob("*.py") if p.name != "cli.py" and pattern.search(p.read_text())]
     assert not offenders
+
+
+def test_task_args_are_typed_by_the_task_factories():
+    assert registry.parse_task_args("seed=01,n_per_task=3") == {"seed": 1, "n_per_task": 3}   # synth: seed: int
+    with pytest.raises(ConfigError, match="--task-args: setting seed='x' is not a whole number"):
+        registry.parse_task_args("seed=x")
+    with pytest.raises(ConfigError, match="'seed' is given twice"):
+        registry.parse_task_args("seed=1,seed=2")

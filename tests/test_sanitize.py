@@ -137,7 +137,7 @@ def test_surrogates_in_annotations_and_in_cached_answers_are_not_fatal(tmp_path,
         [status] = Evaluation(model="cached", out=tmp_path / "run", model_obj=CachedSurrogate(),
                               progress=False).run([name])
         assert status.errors == 0
-    stored = (tmp_path / "run" / "samples" / f"{name}.jsonl").read_text(encoding="utf-8")
+    stored = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "run" / "samples" / name).glob("*.jsonl"))
     assert "what \ufffd now?" in json.loads(stored.splitlines()[0])["turns"][0]["text"]
 
 
@@ -161,3 +161,45 @@ def test_run_says_how_many_invalid_code_points_it_replaced(tmp_path, memory_task
     err = capsys.readouterr().err.splitlines()
     assert any(line.endswith("invalid Unicode code point(s) in answers or files read were stored as U+FFFD")
                and int(line.split()[0]) >= 3 for line in err), err      # one an answer, at least
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("http://user:hunter2-pass@judge.local:8000/v1", "http://***@judge.local:8000/v1"),
+    ("https://tok3n-only@host/v1", "https://***@host/v1"),
+    ("https://x.openai.azure.com/v1?api-version=2024&api-key=abc123def456", "https://x.openai.azure.com/v1?api-version=2024&api-key=***"),
+    ("https://host/v1?key=AIzaSyD-123456&alt=json", "https://host/v1?key=***&alt=json"),
+    ("--model-args api_key=abc123def456,base_url=http://h", "--model-args api_key=***,base_url=http://h"),
+    ('{"api_key": "abc123def456", "model": "m"}', '{"api_key": "***", "model": "m"}'),
+    ("header api-key: abc123def456", "header api-key: ***"),
+    ('{"authorization": "Basic c29tZW9uZTpodW50ZXIy"}', '{"authorization": "***"}'),
+    ("authorization: Basic c29tZW9uZTpodW50ZXIy", "authorization: Basic ***"),
+], ids=["userinfo", "user-only", "query-api-key", "query-key", "argv", "json", "header", "basic-json",
+        "basic-header"])
+def test_secret_shaped_text_is_masked_without_registration(text, masked):
+    assert sanitize.scrub(text) == masked
+
+
+def test_settings_named_like_secrets_only_by_whole_name_stay_readable():
+    text = "max_tokens=5 tokens_per_poll=3 keyframes=2 monkey=1 api_key_file=x.txt; a basic understanding"
+    assert sanitize.scrub(text) == text
+
+
+def test_the_terminal_is_scrubbed_too(monkeypatch, capsys):
+    """Everything a command prints goes through the scrubber (stdout and stderr)."""
+    import sys
+
+    sanitize.register_secrets([KEY])
+    with sanitize.scrubbed_terminal():
+        print(f"key {KEY} on stdout")
+        print("url http://u:p4ssw0rd-x@h/v1 on stderr", file=sys.stderr)
+    out, err = capsys.readouterr()
+    assert KEY not in out and "***" in out and "p4ssw0rd-x" not in err
+
+
+def test_masking_inside_json_text_nested_in_json_keeps_it_valid_json():
+    """A server's JSON error body stored inside a record's JSON: escaped quotes, and values never eat a backslash."""
+    body = json.dumps({"authorization": "Basic c29tZW9uZTpodW50ZXIy", "api_key": "zzz123456789", "url":
+                       "http://u:pw-123456@h/v1?token=t0k3n-9999&x=1"})
+    text = sanitize.scrub(json.dumps({"error": f"400: {body}"}))
+    inner = json.loads(json.loads(text)["error"][5:])
+    assert inner == {"authorization": "***", "api_key": "***", "url": "http://***@h/v1?token=***&x=1"}

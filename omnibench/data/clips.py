@@ -17,31 +17,13 @@ from pathlib import Path
 
 from omnibench.cache import cache_dir
 from omnibench.errors import VideoError
-
-_LOCK = threading.Lock()
-_DIGESTS: dict[tuple, str] = {}
-
-
-def content_digest(path: Path) -> str:
-    """sha256 of a file's bytes, remembered per (path, size, mtime, ctime, inode) for this process."""
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
-    with _LOCK:
-        if key in _DIGESTS:
-            return _DIGESTS[key]
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    with _LOCK:
-        _DIGESTS[key] = digest.hexdigest()
-    return _DIGESTS[key]
+from omnibench.fingerprint import file_digest
 
 
 def cut(source: str | Path, start: float, end: float | None, root: Path | None = None) -> Path:
     """The clip of [start, end] of `source` (end None: to its end), cut once and cached by content."""
     source = Path(source)
-    key = hashlib.sha256(f"{content_digest(source)}|{start:.6f}|{end!r}".encode()).hexdigest()[:32]
+    key = hashlib.sha256(f"{file_digest(source)}|{start:.6f}|{end!r}".encode()).hexdigest()[:32]
     out = (root or cache_dir() / "clips") / f"{key}.mp4"
     if out.exists():
         return out

@@ -36,6 +36,9 @@ class VideoRef(_Frozen):
     end: float | None = None
     # OmniMMI ships clips named {vid}_{end}.mp4; key: the clip end as written in the name.
     clips: dict[str, str] = Field(default_factory=dict)
+    # content hash of the video and its clips (omnibench.rundir.with_video_fingerprints): part of the
+    # sample's hash, so a video swapped at the same path reruns its samples
+    fingerprint: str | None = None
 
     @field_validator("path")
     @classmethod

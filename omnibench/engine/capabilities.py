@@ -12,6 +12,8 @@ An adapter sets plain attributes (class or instance) or one `capabilities = Capa
     max_concurrency   calls that may run at once in one instance (1: never re-entered)
     deterministic     the same request always gets the same answer (response cache allowed)
     secrets           setting names that are secrets, besides the default list (api_key, token, ...)
+    runtime_settings  setting names that never change an answer (an endpoint, a timeout, `watch`), besides
+                      identity.RUNTIME_SETTINGS: left out of the run id and the default label
     weights_fingerprint  hash of the loaded checkpoint (rundir.fingerprint_path), or None
 """
 
@@ -25,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from omnibench.errors import ConfigError
 
 FIELDS = ("needs_video", "num_frames", "offline_fps", "frame_size", "video_input", "accepts_audio", "transient_errors",
-          "max_concurrency", "deterministic", "secrets", "weights_fingerprint")
+          "max_concurrency", "deterministic", "secrets", "runtime_settings", "weights_fingerprint")
 
 
 class Capabilities(BaseModel):
@@ -41,6 +43,7 @@ class Capabilities(BaseModel):
     max_concurrency: int = 1
     deterministic: bool = False
     secrets: frozenset[str] = frozenset()
+    runtime_settings: frozenset[str] = frozenset()
     weights_fingerprint: str | None = None
 
     @field_validator("transient_errors")
@@ -60,9 +63,10 @@ class Capabilities(BaseModel):
 
     def public(self) -> dict[str, Any]:
         """For run.json: JSON values only."""
-        out = self.model_dump(exclude={"transient_errors", "secrets"})
+        out = self.model_dump(exclude={"transient_errors", "secrets", "runtime_settings"})
         out["transient_errors"] = [t.__name__ for t in self.transient_errors]
         out["secrets"] = sorted(self.secrets)
+        out["runtime_settings"] = sorted(self.runtime_settings)
         return out
 
 

@@ -23,25 +23,27 @@ from omnibench.engine.shard import in_shard
 from omnibench.engine.stream import StreamPlan, StreamRunner, check_mode, clock_frames, query_times
 from omnibench.engine.wrapper import DEFAULT_TIMEOUT_S, GuardedModel, ModelStuck, ResponseCache
 from omnibench.errors import ConfigError, DataError, JudgeError, OmnibenchError
+from omnibench.identity import code_of, model_spec
 from omnibench.progress import progress
 from omnibench.rundir import (
-    RunSpec,
     TaskSpec,
     build_task,
     check_unique_ids,
-    code_versions,
     load_samples,
+    log_layouts,
+    log_path,
     model_label,
-    public_settings,
     public_url,
     read_spec,
     sample_hash,
+    samples_path,
     secret_values,
     slug,
+    with_video_fingerprints,
     write_samples,
     write_spec,
 )
-from omnibench.sanitize import register_secrets
+from omnibench.sanitize import register_secret_settings
 from omnibench.task import Task
 
 __all__ = ["Evaluation", "TaskRun", "build_task", "choose_protocol", "load_samples", "slug", "cache_dir",
@@ -109,13 +111,19 @@ class _Prepared:
 _VARIABLE = re.compile(r"'[^']*'|\"[^\"]*\"|(?<![\w])/[^\s:,;]+|\d+(\.\d+)?")
 
 
-def failure_summary(failed: list[tuple[str, str]], top: int = 5) -> list[str]:
-    """The most common failure reasons (paths, quoted names and numbers folded), count and one sample each."""
+def common_reasons(failed: list[tuple[str, str]], top: int = 5) -> list[tuple[int, str, str]]:
+    """(count, first line of one example, its sample id) of the most common reasons, paths, quoted names
+    and numbers folded."""
     groups: dict[str, list[tuple[str, str]]] = {}
     for sample_id, error in failed:
         groups.setdefault(_VARIABLE.sub("…", error.splitlines()[0] if error else "?")[:200], []).append((sample_id, error))
     ranked = sorted(groups.values(), key=len, reverse=True)
-    return [f"{len(g)} x {g[0][1].splitlines()[0][:300]} (e.g. sample {g[0][0]})" for g in ranked[:top]]
+    return [(len(g), (g[0][1].splitlines() or ["?"])[0][:300], g[0][0]) for g in ranked[:top]]
+
+
+def failure_summary(failed: list[tuple[str, str]], top: int = 5) -> list[str]:
+    """The most common failure reasons, count and one sample each."""
+    return [f"{n} x {example} (e.g. sample {sid})" for n, example, sid in common_reasons(failed, top)]
 
 
 class Evaluation:
@@ -128,7 +136,8 @@ class Evaluation:
                  timeout_s: float | None = DEFAULT_TIMEOUT_S, task_settings: dict[str, Any] | None = None,
                  progress: bool = True, model_obj: Any = None, keep_errors: bool = False,
                  rerun_changed: bool = False, cache: bool | None = None, check_judge: bool = False,
-                 max_stream_s: float | None = DEFAULT_MAX_STREAM_S, video_issues: str = "report"):
+                 max_stream_s: float | None = DEFAULT_MAX_STREAM_S, video_issues: str = "report",
+                 label: str | None = None):
         self.model_name, self.model_args = model, dict(model_args or {})
         self.out, self.shard, self.mode, self.limit = Path(out), shard, mode, limit
         self.max_errors, self.protocol, self.progress = max_errors, protocol, progress
@@ -138,19 +147,18 @@ class Evaluation:
         rebuild = None if model_obj is not None else (lambda: registry.get_model(model, **self.model_args))
         inner = model_obj if model_obj is not None else rebuild()
         caps = capabilities_of(inner, model)
-        self.public_args = public_settings(self.model_args, caps.secrets)
-        self.label = model_label(model, self.public_args)
-        self.spec = RunSpec(model=self.label, model_name=model, model_args=self.public_args,
-                            weights_fingerprint=caps.weights_fingerprint, capabilities=caps.public(), mode=mode,
-                            protocol=protocol, shard=f"{shard[0]}/{shard[1]}", limit=limit,
-                            versions=code_versions())
+        register_secret_settings(self.model_args, caps.secrets)   # api_key=..., URL passwords: masked in every text
+        self.spec = model_spec(model, inner, self.model_args, caps, label=label)
+        self.spec.mode, self.spec.protocol, self.spec.limit = mode, protocol, limit
+        self.spec.shard = f"{shard[0]}/{shard[1]}"
+        self.label = self.spec.model
+        self.public_args = {**self.spec.model_args, **self.spec.runtime_args}
         # cached answers only where they cannot go stale unseen: asked for, or a deterministic model
-        # whose weights are fingerprinted (the key carries model identity, code versions and request)
+        # whose weights are fingerprinted (the key carries model identity, code and the request)
         use_cache = cache if cache is not None else (caps.deterministic and caps.weights_fingerprint is not None)
         self.model = GuardedModel(inner, model_id=model, settings=self.public_args, timeout_s=timeout_s,
                                   cache=ResponseCache(cache_dir() / "responses.sqlite") if use_cache else None,
                                   rebuild=rebuild, cache_scope=self.spec.model_identity())
-        register_secrets(self.secret_values())     # api_key=... masked in every stored text
         self.errors = 0
         self.stop = threading.Event()
         self.stop_reason: str | None = None
@@ -160,8 +168,7 @@ class Evaluation:
         return secret_values(self.model_args, self.model.caps.secrets)
 
     def log_path(self, task: str) -> Path:
-        i, n = self.shard
-        return self.out / "logs" / task / f"{slug(self.label)}.shard{i}of{n}.jsonl"
+        return log_path(self.out, task, self.label, self.shard)
 
     def latest(self, task: str) -> dict[str, SampleRecord]:
         paths = sorted((self.out / "logs" / task).glob(f"{slug(self.label)}.shard*.jsonl"))
@@ -174,25 +181,38 @@ class Evaluation:
         """Every task is built, its data and judge checked, before the first model call."""
         check_mode(self.model.inner, self.mode)      # live adapters refuse lockstep before any data is built
         prepared = [self.prepare(build_task(name, self.task_settings)) for name in tasks]
-        with RunLock(self.out, self.shard):        # one process per run dir and shard
+        with RunLock(self.out, self.shard):        # one process per run dir and shard, one shard layout at a time
+            self.check_layout(tasks)
             self.spec.tasks = list(tasks)
-            self.previous = read_spec(self.out, self.label)     # before it is replaced: for messages
             write_spec(self.out, self.spec)
             return [self.run_task(p) for p in prepared]
+
+    def check_layout(self, tasks: list[str]) -> None:
+        """A run directory takes one shard layout per label: records of two layouts are not one run."""
+        for task in tasks:
+            other = sorted(n for n in log_layouts(self.out, task, self.label) if n != self.shard[1])
+            if other:
+                raise ConfigError(f"{self.out} holds answers of {self.label} · {task} run as {other[0]} shard(s); "
+                                  f"this run is split into {self.shard[1]}. Rerun with --shard i/{other[0]} for "
+                                  "each i, or use a new --out.")
 
     def prepare(self, task: Task) -> _Prepared:
         samples = task.samples()
         if self.limit is not None:
             samples = samples[: self.limit]
         check_unique_ids(task.name, samples)
+        # a video swapped at the same path changes its samples' hashes (for every model: one sample, one hash)
+        samples = with_video_fingerprints(samples, task.data_root)
         settings = dict(getattr(task, "build_settings", {}))
         if self.check_judge and (judge := judge_settings(task)) is not None:
             settings["judge"] = judge
             task.build_settings = settings
         hashes = {s.id: sample_hash(s) for s in samples}
+        entry = registry.tasks(include_hidden=True).get(task.name)
         self.spec.task_specs[task.name] = TaskSpec(
             name=task.name, version=task.version, prompts_version=task.prompts.version,
             prompts_sha256=stable_hash(task.prompts.templates)[:16], settings=settings,
+            code=code_of(entry.factory if entry else None, type(task.prompts)),   # the task's own modules
             samples_sha256=stable_hash(sorted(hashes.values()))[:16], n_samples=len(samples))
         protocol = choose_protocol(task, self.model.inner, self.protocol)
         if task.data_root is None and self.model.caps.needs_video and samples:
@@ -206,14 +226,12 @@ class Evaluation:
         other = [s.id for s in mine if s.id in latest and latest[s.id].run_id != run_id and s.id not in changed]
         if changed and not self.rerun_changed:
             raise DataError(f"task {p.task.name}: {len(changed)} sample(s) changed since their answers were "
-                            f"logged in {self.out}: {', '.join(changed[:10])}; rerun with --rerun-changed to "
-                            "answer them again, or use a new --out")
+                            f"logged in {self.out} (their annotation or video): {', '.join(changed[:10])}; rerun "
+                            "with --rerun-changed to answer them again, or use a new --out")
         if other and not self.rerun_changed:
-            old = getattr(self, "previous", None)
-            why = ", ".join(self.spec.differences(old, p.task.name)) if old else "no identity recorded"
             raise ConfigError(f"task {p.task.name}: {len(other)} answer(s) of {self.label} in {self.out} come from "
-                              f"a different run (differs in: {why or 'run id'}); rerun with --rerun-changed to "
-                              "replace them, or use a new --out")
+                              f"a different run (differs in: {self._why(p.task.name, latest, other)}); rerun with "
+                              "--rerun-changed to replace them, or use a new --out or --label")
 
         def done(s: Sample) -> bool:
             r = latest.get(s.id)
@@ -221,6 +239,14 @@ class Evaluation:
                     and (r.status == "ok" or self.keep_errors))
 
         return latest, [s for s in mine if not done(s)]
+
+    def _why(self, task: str, latest: dict[str, SampleRecord], ids: list[str]) -> str:
+        """How this run differs from the one(s) that logged `ids` (their specs are kept by run id)."""
+        reasons = []
+        for run_id in sorted({latest[i].run_id for i in ids}, key=str):
+            old = read_spec(self.out, self.label, run_id) if run_id else None
+            reasons += self.spec.differences(old, task) if old else [f"run {run_id}: no identity recorded"]
+        return ", ".join(dict.fromkeys(reasons)) or "run id"
 
     def run_task(self, p: _Prepared | Task) -> TaskRun:
         if isinstance(p, Task):
@@ -231,7 +257,7 @@ class Evaluation:
         samples = spoken(p.samples) if ahead else p.samples
         mine = [s for s in samples if in_shard(s.id, self.shard)]
         latest, todo = self._resume_plan(p, mine)
-        write_samples(self.out / "samples" / f"{task.name}.jsonl", samples)
+        write_samples(samples_path(self.out, task.name, self.label), samples)
         run_id = self.spec.run_id(task.name)
         log = EventLog(self.log_path(task.name))
         log.repair()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,20 +84,25 @@ class EventLog:
             os.fsync(fh.fileno())
 
     def records(self) -> Iterator[SampleRecord]:
-        """Finished records; a partial last line (a killed writer) is skipped, a bad middle line raises."""
+        """Finished records; a partial last line (a killed writer) is skipped, a bad middle line raises.
+
+        Read line by line from a regular file only, each line bounded (omnibench.safejson.iter_lines)."""
+        from omnibench.safejson import iter_lines, loads
+
         if not self.path.exists():
             return
-        lines = self.path.read_text(encoding="utf-8").split("\n")
-        for index, line in enumerate(lines):
-            if not line.strip():
+        for number, raw in iter_lines(self.path):
+            if not raw.strip():
                 continue
-            is_last = index == len(lines) - 1  # no trailing newline: the write never finished
-            try:
-                yield SampleRecord.model_validate(json.loads(line))
-            except (json.JSONDecodeError, ValidationError) as exc:
-                if is_last:
+            torn = not raw.endswith(b"\n")     # no newline: the write never finished (only the last line)
+            try:     # safejson: a number no float holds (1e999, 10**400) is a DataError naming file and line
+                yield SampleRecord.model_validate(loads(raw.decode("utf-8"), file=self.path, line=number))
+            except (UnicodeDecodeError, DataError, ValidationError) as exc:
+                if torn:
                     return
-                raise DataError(f"unreadable event record: {exc}", file=str(self.path), index=index) from exc
+                if isinstance(exc, DataError):
+                    raise
+                raise DataError(f"line {number}: unreadable event record: {exc}", file=str(self.path)) from exc
 
     def finished_ids(self) -> set[str]:
         return {r.sample_id for r in self.records()}
@@ -108,16 +112,26 @@ class EventLog:
 
 
     def repair(self) -> None:
-        """Drop a torn last line so the next append starts on a fresh line."""
+        """Drop a torn last line so the next append starts on a fresh line (reads only the file's tail)."""
+        from omnibench.safejson import open_regular
+
         if not self.path.exists():
             return
-        data = self.path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            cut = data.rfind(b"\n") + 1
-            with open(self.path, "r+b") as fh:
-                fh.truncate(cut)
-                fh.flush()
-                os.fsync(fh.fileno())
+        with open_regular(self.path) as fh:
+            end = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, end - 1))
+            if end == 0 or fh.read(1) == b"\n":
+                return
+            cut, high = 0, end
+            while high > 0 and not cut:
+                low = max(0, high - (1 << 16))
+                fh.seek(low)
+                at = fh.read(high - low).rfind(b"\n")
+                cut, high = (low + at + 1 if at >= 0 else 0), low
+        with open(self.path, "r+b") as fh:
+            fh.truncate(cut)
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 def latest_records(records) -> dict[str, SampleRecord]:

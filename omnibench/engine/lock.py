@@ -2,7 +2,7 @@
 
 Two copies of one command into one run directory would run every sample twice. The lock file
 `<run dir>/.lock.shard<i>of<n>` is created atomically (O_EXCL) with the owner's PID, host and
-command; a second process fails with a message naming the first. A lock whose process is gone
+command (scrubbed of secrets); a second process fails with a message naming the first. A lock whose process is gone
 (same host, PID not alive) is stale: it is replaced, and the takeover is logged.
 """
 
@@ -16,9 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-from omnibench.errors import OmnibenchError
+from omnibench.errors import DataError, OmnibenchError
+from omnibench.safejson import open_regular
+from omnibench.sanitize import scrub
 
 log = logging.getLogger(__name__)
+MAX_LOCK_BYTES = 1 << 16        # a lock file holds a few hundred bytes; one from elsewhere is not trusted
 
 
 class RunLockedError(OmnibenchError):
@@ -49,8 +52,9 @@ class RunLock:
 
     def acquire(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        # the command is for people (who holds the directory); it passes the scrubber like every file we write
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
-                 "command": " ".join(sys.argv)[:500]}
+                 "command": scrub(" ".join(sys.argv))[:500]}
         for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -66,9 +70,24 @@ class RunLock:
                 fh.flush()
                 os.fsync(fh.fileno())
             self.held = True
+            self._one_layout()
             return
         raise RunLockedError(f"cannot take the lock {self.path}: it keeps reappearing; another process "
                              "is starting on this run directory")
+
+    def _one_layout(self) -> None:
+        """Shards of another layout (i/m, m != n) must not run beside this one: their samples overlap.
+        Checked after taking our own lock, so two layouts starting at once cannot both pass."""
+        n = self.path.name.rsplit("of", 1)[1]
+        for other in sorted(self.run_dir.glob(".lock.shard*of*")):
+            if other.name.rsplit("of", 1)[1] == n or ".stale" in other.name:
+                continue
+            owner = self._read(other)
+            if owner and not self._stale(owner, other):
+                self.release()
+                raise RunLockedError(f"run directory {self.run_dir} is in use by process {owner.get('pid', '?')} "
+                                     f"with shard layout {other.name.rsplit('of', 1)[1]}; this one is layout {n}. "
+                                     "A run directory takes one shard layout: wait for it, or use another --out.")
 
     def release(self) -> None:
         if self.held:
@@ -84,19 +103,21 @@ class RunLock:
         self.release()
 
     # -- helpers ------------------------------------------------------------------------------
-    def _read(self) -> dict:
+    def _read(self, path: Path | None = None) -> dict:
+        """The owner a lock file names; {} when it is unreadable, not a regular file or oversized."""
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            with open_regular(path or self.path) as fh:
+                data = json.loads(fh.read(MAX_LOCK_BYTES))
             return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
+        except (OSError, ValueError, DataError):
             return {}
 
-    def _stale(self, other: dict) -> bool:
+    def _stale(self, other: dict, path: Path | None = None) -> bool:
         pid = other.get("pid")
         if not isinstance(pid, int) or isinstance(pid, bool):
             # unreadable or half-written: stale once it is old enough that no writer is still at it
             try:
-                return time.time() - self.path.stat().st_mtime > 10.0
+                return time.time() - (path or self.path).stat().st_mtime > 10.0
             except OSError:
                 return True
         if other.get("host") not in (None, socket.gethostname()):
@@ -110,10 +131,7 @@ class RunLock:
             os.replace(self.path, grave)
         except FileNotFoundError:
             return
-        try:
-            moved = json.loads(grave.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            moved = {}
+        moved = self._read(grave)
         if isinstance(moved, dict) and moved.get("pid") != seen.get("pid") and isinstance(moved.get("pid"), int) \
                 and _alive(moved["pid"]):
             os.replace(grave, self.path)
@@ -124,8 +142,11 @@ class RunLock:
         pid = other.get("pid", "?")
         host = other.get("host", "?")
         started = other.get("started")
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)) if isinstance(started, (int, float)) else "?"
-        command = other.get("command") or "?"
+        try:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
+        except (TypeError, ValueError, OverflowError, OSError):      # a lock file from elsewhere says anything
+            when = "?"
+        command = scrub(str(other.get("command") or "?"))[:500]
         return (f"run directory {self.run_dir} (shard {self.shard}) is in use by process {pid} on {host}, "
                 f"started {when} ({command}); wait for it to finish or stop it. If that process is gone, "
                 f"delete {self.path}")

@@ -22,14 +22,17 @@ if TYPE_CHECKING:
     from omnibench.data.video import VideoIssues, VideoReader
 
 def resolve_video(root: Path | None, relative: str) -> Path:
-    """A video path inside the data root (paths were validated relative; symlinks are checked too)."""
+    """A video path inside the data root: relative, without '..'. Symlinks inside the root are the data
+    owner's (a videos/ folder on another disk) and are followed."""
+    from omnibench.data.schema import check_relative_path
+
     if root is None:
         raise DataError(f"video {relative!r} needs a data root, and none was given")
-    root = Path(root).resolve()
-    path = (root / relative).resolve()
-    if root not in path.parents and path != root:
-        raise DataError(f"video path {relative!r} leaves the data root {root}")
-    return path
+    try:
+        check_relative_path(relative)
+    except ValueError as exc:
+        raise DataError(f"video path {relative!r} leaves the data root {root}: {exc}") from None
+    return Path(root) / relative
 
 
 def clip_for(sample: Sample, end: float | None) -> str | None:

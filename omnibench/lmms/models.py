@@ -34,7 +34,7 @@ class OmnibenchModel(lmms):
         from omnibench.engine.capabilities import capabilities_of
         from omnibench.engine.wrapper import GuardedModel, ResponseCache
         from omnibench.errors import ConfigError
-        from omnibench.rundir import RunSpec, code_versions, public_settings
+        from omnibench.identity import model_spec
 
         name = self.omnibench_name or omnibench_model
         if not name:
@@ -43,8 +43,7 @@ class OmnibenchModel(lmms):
         if not callable(getattr(inner, "generate", None)):
             raise ConfigError(f"omnibench model {name!r} is streaming-only; lmms-eval needs an offline model")
         caps = capabilities_of(inner, name)
-        spec = RunSpec(model=name, model_name=name, model_args=public_settings(settings, caps.secrets),
-                       weights_fingerprint=caps.weights_fingerprint, versions=code_versions())
+        spec = model_spec(name, inner, settings, caps)
         # the rule of `omnibench run`; response_cache=false: every answer computed here (the cross-check
         # compares with a fresh omnibench run, which must not be handed these answers)
         use_cache = (str(response_cache).lower() not in ("0", "false", "no")

@@ -49,6 +49,7 @@ def _jsonl(path: Path, model: type[Sample] | type[SampleScore]) -> list:
 def collect(runs: list[LoadedRun]) -> list[TaskModelSamples]:
     """Per (task, model), from the run given last (as merge_results): samples, records over all shards, scores."""
     from omnibench.engine.evaluate import slug
+    from omnibench.rundir import samples_path
 
     latest: dict[tuple[str, str], tuple[LoadedRun, TaskResult]] = {}
     for run in runs:
@@ -61,7 +62,9 @@ def collect(runs: list[LoadedRun]) -> list[TaskModelSamples]:
             for rec in EventLog(path).records():
                 if rec.model == model:
                     records.setdefault(rec.sample_id, rec)
-        samples = [s for s in _jsonl(run.run_dir / "samples" / f"{task}.jsonl", Sample) if s.id in records]
+        own = samples_path(run.run_dir, task, model)     # per label; older run dirs: one file per task
+        samples = [s for s in _jsonl(own if own.exists() else run.run_dir / "samples" / f"{task}.jsonl", Sample)
+                   if s.id in records]
         scores = {s.sample_id: s for s in _jsonl(run.run_dir / "scores" / task / f"{slug(model)}.jsonl", SampleScore)}
         group = TaskModelSamples(task, model, r.headline, samples, records, scores)
         for s in samples:

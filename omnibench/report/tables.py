@@ -18,6 +18,7 @@ from omnibench.report.definitions import UNDEFINED, metric_definition
 from omnibench.report.published import BENCHMARKS, Benchmark, PublishedColumn
 from omnibench.report.ranking import Comparison, Interval, compare, rank_score, ranked, undecided_reason
 from omnibench.results import Results, RunInfo, TaskResult
+from omnibench.safejson import iter_lines, read_text
 
 # a second number where the headline alone hides something (an alerting model that always speaks)
 SECONDARY_METRICS: dict[str, tuple[str, ...]] = {
@@ -62,7 +63,7 @@ def _run_json(run_dir: Path) -> tuple[RunInfo | None, int | None]:
     if not path.exists():
         return None, None
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(read_text(path))
     except ValueError as exc:
         raise DataError(f"unreadable run info: {exc}", file=str(path)) from exc
     try:
@@ -88,8 +89,7 @@ def _find(value: Any, key: str) -> Any:
 def _count_lines(path: Path) -> int | None:
     if not path.exists():
         return None
-    with open(path, encoding="utf-8") as fh:
-        return sum(1 for line in fh if line.strip())
+    return sum(1 for _, line in iter_lines(path) if line.strip())
 
 
 def _shards(run_dir: Path, task: str, model: str) -> str | None:
@@ -105,13 +105,46 @@ def _shards(run_dir: Path, task: str, model: str) -> str | None:
 
 def _read(path: Path, model: type[Results], what: str) -> Results:
     try:
-        return model.model_validate_json(path.read_text(encoding="utf-8"))
+        return model.model_validate_json(read_text(path))
     except ValueError as exc:
         raise DataError(f"unreadable {what}: {exc}", file=str(path)) from exc
 
 
+def stale_reason(run_dir: Path) -> str | None:
+    """Why the run's results.json does not show its logs (none yet, or logs written after it), else None."""
+    results = Path(run_dir) / "results.json"
+    logs = [p for p in (Path(run_dir) / "logs").glob("*/*.jsonl") if p.is_file()]
+    if not logs:
+        return None
+    if not results.exists():
+        return "it has event logs and no results.json"
+    newest = max(logs, key=lambda p: p.stat().st_mtime_ns)
+    if newest.stat().st_mtime_ns > results.stat().st_mtime_ns:
+        return f"its logs ({newest.relative_to(run_dir)}) are newer than results.json"
+    return None
+
+
+def _check_one_run_each(run_dir: Path, results: list[TaskResult]) -> None:
+    """Every (task, label) of the results comes from one run id and one shard layout (rundir.check_one_run)."""
+    from omnibench.rundir import check_one_run, run_logs
+
+    for task in sorted({r.task for r in results}):
+        logs = run_logs(run_dir, task)
+        for r in results:
+            if r.task == task and r.model in logs:
+                check_one_run(run_dir, task, logs[r.model])
+
+
+def _samples_count(run_dir: Path, task: str, label: str) -> int | None:
+    from omnibench.rundir import samples_path
+
+    own = samples_path(run_dir, task, label)
+    return _count_lines(own if own.exists() else run_dir / "samples" / f"{task}.jsonl")
+
+
 def load_runs(run_dirs: list[Path]) -> list[LoadedRun]:
-    """Each run's results.json (shards already merged by `omnibench score`), with run.json's settings."""
+    """Each run's results.json (shards already merged by `omnibench score`), with run.json's settings.
+    A (task, label) whose logs mix run ids or shard layouts is refused (they are not one run)."""
     runs = []
     for run_dir in map(Path, run_dirs):
         path = run_dir / "results.json"
@@ -121,6 +154,7 @@ def load_runs(run_dirs: list[Path]) -> list[LoadedRun]:
             raise DataError(f"no results in {run_dir}: score the run first (omnibench score {run_dir})",
                             file=str(path))
         results = _read(path, Results, "results").results
+        _check_one_run_each(run_dir, results)
         info, limit = _run_json(run_dir)
         enriched, warnings = [], []
         limited: dict[str, list[str]] = {}
@@ -136,7 +170,7 @@ def load_runs(run_dirs: list[Path]) -> list[LoadedRun]:
                 found, of = shards.split("/")
                 if found != of:
                     warnings.append(f"{r.model} · {r.task}: partial run, only {shards} shard logs found in {run_dir}")
-            in_task = _count_lines(run_dir / "samples" / f"{r.task}.jsonl")
+            in_task = _samples_count(run_dir, r.task, r.model)
             if limit is not None:
                 limited.setdefault(r.model, []).append(r.task)
                 if in_task and r.n_samples < in_task:

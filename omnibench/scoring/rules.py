@@ -21,7 +21,7 @@ from typing import Literal
 
 from omnibench.data.schema import Sample
 from omnibench.engine.eventlog import Event, SampleRecord
-from omnibench.scoring.base import Score, Scorer
+from omnibench.scoring.base import Score, Scorer, declares
 from omnibench.scoring.live_loop import OnlineAnswers, before_loop_end, first_second_mode, is_live, kept_alert
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -99,6 +99,7 @@ def alert_timing(time: AlertTime = "spoken", tolerance: float = 0.0, drop_first_
     """
     dropping = first_second_mode(drop_first_second)
 
+    @declares("accuracy", "precision", "iou")
     def score(sample: Sample, record: SampleRecord) -> Score:
         turn = _alert_turn(sample)
         window = sample.turns[turn].window if turn is not None else None
@@ -128,6 +129,7 @@ def time_f1(tolerance: float = 2.0, time: AlertTime = "spoken") -> Scorer:
 
     Events: sample.metadata["events"] ([[s, e], ...]) when given, else the alert-request windows.
     """
+    @declares("time_precision", "time_recall", "time_f1")
     def score(sample: Sample, record: SampleRecord) -> Score:
         events = [(float(w[0]), float(w[1])) for w in sample.metadata.get("events", [])] or \
             [q.window for q in sample.turns if q.kind == "alert_request" and q.window]
@@ -177,6 +179,7 @@ def silence(turn: int | Literal["last"] = "last", online: OnlineAnswers = "joine
     this is the reference's rule: silent iff "" or it begins with "<2>". `online="first"`: on a
     live stream only what was said by the last frame counts (the reference's loop has no tail).
     """
+    @declares("silence")
     def score(sample: Sample, record: SampleRecord) -> Score:
         i = _interruption(sample, ("noise", "stop")) if turn == "last" else int(turn)
         nxt = next((e.t for e in record.events if e.kind == "query" and e.turn == i + 1), float("inf"))
@@ -241,6 +244,7 @@ def noise_detection() -> Scorer:
     per-sample correctness (the tasks pair one sample of each class per video). Offline records
     (the remark is the last turn) use the same rule without the streaming-only parts.
     """
+    @declares("noise_ignored", "noise_replied", "followup_answered", "followup_missed", "balanced_accuracy", "derailed")
     def score(sample: Sample, record: SampleRecord) -> Score:
         cls = sample.metadata.get("interruption")
         target = sample.turns[0].target
@@ -277,6 +281,7 @@ def stop_detection(max_words: int = 3) -> Scorer:
     text after the lure). Offline (the stop or lure is the last turn): the first answer must be
     non-empty; a stop gets at most `max_words` words in reply, a lure a reply that goes on.
     """
+    @declares("stopped", "words_after_stop", "continued", "false_stop", "balanced_accuracy", "never_started")
     def score(sample: Sample, record: SampleRecord) -> Score:
         cls = sample.metadata.get("interruption")
         if cls not in ("stop", "lure") or len(sample.turns) < 2:
@@ -335,6 +340,7 @@ def choice_match() -> Scorer:
     accuracy: every turn right (the judge's item accuracy); turn_accuracy: share of turns right,
     weighted by the number of turns (pooled over samples).
     """
+    @declares("accuracy", "turn_accuracy")
     def score(sample: Sample, record: SampleRecord) -> Score:
         turns = _closed_turns(sample)
         if not turns:
@@ -349,6 +355,7 @@ def exact_match(normalize: bool = True) -> Scorer:
     def same(a: str, b: str) -> bool:
         return normalize_answer(a) == normalize_answer(b) if normalize else a.strip() == b.strip()
 
+    @declares("accuracy", "turn_accuracy")
     def score(sample: Sample, record: SampleRecord) -> Score:
         turns = _closed_turns(sample)
         if not turns:

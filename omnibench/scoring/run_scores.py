@@ -1,9 +1,15 @@
 """Score a run directory from its event logs alone: no model is run again.
 
-The task is rebuilt with the settings recorded in the run's spec (alert time, judge, ...); a
-setting given now overrides the recorded one and is recorded in the new results. Each scorer's
-values are kept apart: a metric name two scorers both produce is qualified `scorer/metric`, and
-one scorer's unscored leaves the others' values counted.
+The task is rebuilt with the settings recorded by the run that made the answers (alert time, judge
+model, ...); a setting given now overrides the recorded one and is recorded in the new results.
+The judge's endpoint is never taken from the run directory: it is the user's (flag or environment),
+and when it differs from the recorded one `score` refuses, naming both (`judge_url_from_run`
+accepts the recorded one, and the user's key goes there).
+
+Records of one (task, label) must come from one run id and one shard layout (rundir.check_one_run).
+Each scorer's values are kept apart: a metric name two scorers both give is qualified
+`scorer/metric`, and one scorer's unscored leaves the others' values counted. A results entry is
+never replaced by one with fewer scored samples unless `force`.
 """
 
 from __future__ import annotations
@@ -14,52 +20,64 @@ from pathlib import Path
 from typing import Any
 
 from omnibench.data.schema import Sample
-from omnibench.engine.eventlog import EventLog, SampleRecord, latest_records
-from omnibench.errors import DataError
+from omnibench.engine.eventlog import SampleRecord
+from omnibench.errors import ConfigError, DataError
 from omnibench.results import Results, SampleScore, TaskResult
-from omnibench.rundir import load_samples, read_spec, sample_hash, slug
+from omnibench.rundir import check_one_run, load_samples, read_spec, run_logs, sample_hash, slug
+from omnibench.safejson import read_text
 from omnibench.sanitize import dump_json
-from omnibench.scoring.base import Score
+from omnibench.scoring.base import Score, scorer_name, scorer_names, shared_metrics  # noqa: F401 - re-exported
+
+JUDGE_URL_ENV = "OMNIBENCH_JUDGE_BASE_URL"
+
+
+class ScoredRun(list):
+    """The TaskResults in results.json after one `score_run` (a list), with what the command must tell
+    the user: `scored`, the results this scoring computed (kept or not); `kept`, entries whose earlier
+    results had more scored samples and were kept; `judge_failures`, why a judge could not be used."""
+
+    def __init__(self, results: list[TaskResult], scored: list[TaskResult], kept: list[str],
+                 judge_failures: list[str]):
+        super().__init__(results)
+        self.scored, self.kept, self.judge_failures = scored, kept, judge_failures
+
+    @property
+    def failed(self) -> bool:
+        """A judge could not be used, or results were kept: the command exits non-zero."""
+        return bool(self.judge_failures or self.kept)
+
+    def notes(self) -> list[str]:
+        """For people: the most common reasons samples stayed unscored, judges that failed, results kept."""
+        out = []
+        for r in self.scored:
+            if r.n_unscored:
+                reasons = "; ".join(f"{n} x {why}" for why, n in r.unscored_reasons.items())
+                out.append(f"{r.task} · {r.model}: {r.n_unscored} of {r.n_samples} sample(s) unscored"
+                           + (f"; most common: {reasons}" if reasons else ""))
+        return out + self.judge_failures + self.kept
 
 
 def collect_records(run_dir: Path, task: str) -> dict[str, dict[str, SampleRecord]]:
     """{model label: {sample id: latest record}} over every shard (a retried sample: its newest record)."""
-    grouped: dict[str, list[SampleRecord]] = defaultdict(list)
-    for path in sorted((Path(run_dir) / "logs" / task).glob("*.jsonl")):
-        for record in EventLog(path).records():
-            grouped[record.model].append(record)
-    return {label: latest_records(records) for label, records in grouped.items()}
-
-
-def scorer_name(scorer: Any) -> str:
-    """`scorer_name` if set; a closure `alert_timing.<locals>.score` is `alert_timing`; else its own name."""
-    if getattr(scorer, "scorer_name", None):
-        return str(scorer.scorer_name)
-    qualname = getattr(scorer, "__qualname__", None) or type(scorer).__name__
-    own = qualname.split(".")[-1]
-    return qualname.split(".<locals>")[0].split(".")[-1] if own in ("score", "scorer", "__call__") else own
+    return {label: logs.records for label, logs in run_logs(run_dir, task).items()}
 
 
 def score_records(task, samples: list[Sample], records: dict[str, SampleRecord]) -> list[SampleScore]:
     """Run every scorer of the task on the logged samples (batch scorers get all items at once)."""
     logged = [(s, records[s.id]) for s in samples if s.id in records]
     ok = [(s, r) for s, r in logged if r.status == "ok"]
-    per_scorer: list[tuple[str, list[Score]]] = []
-    for scorer in task.scorers:
-        scores = scorer.batch(ok) if hasattr(scorer, "batch") else [scorer(s, r) for s, r in ok]
-        name = scorer_name(scorer)
-        if name in [n for n, _ in per_scorer]:
-            name = f"{name}#{len(per_scorer) + 1}"
-        per_scorer.append((name, list(scores)))
+    names = scorer_names(task.scorers)
+    per_scorer = [(name, list(scorer.batch(ok) if hasattr(scorer, "batch") else [scorer(s, r) for s, r in ok]))
+                  for name, scorer in zip(names, task.scorers)]
     seen: dict[str, set[str]] = defaultdict(set)
     for name, scores in per_scorer:
         for score in scores:
             for key in score.values:
-                seen[key].add(name)
-    clash = {k for k, names in seen.items() if len(names) > 1}
+                seen[key.split("@")[0]].add(name)
+    clash = shared_metrics(task.scorers) | {k for k, owners in seen.items() if len(owners) > 1}
 
     def qualified(name: str, key: str) -> str:
-        return f"{name}/{key}" if key in clash else key
+        return f"{name}/{key}" if key.split("@")[0] in clash else key
 
     ok_index = {s.id: i for i, (s, _) in enumerate(ok)}
     out = []
@@ -97,26 +115,63 @@ def check_sample_hashes(task: str, samples: list[Sample], records: dict[str, Sam
                         "`omnibench run ... --rerun-changed`")
 
 
-def score_run(run_dir: str | Path, *, task_settings: dict[str, Any] | None = None,
-              tasks: list[str] | None = None) -> list[TaskResult]:
+def judge_settings_for_scoring(recorded: dict | None, given: dict | None, from_run: bool = False) -> dict | None:
+    """The judge settings `score` uses: the recorded ones (model, prompt, temperature, ...) under the user's,
+    with the endpoint always the user's (`--judge-base-url`, else $OMNIBENCH_JUDGE_BASE_URL, else the OpenAI
+    API). A recorded endpoint that differs from it is refused, naming both, unless the user named one
+    with the flag or asked for the recorded one (`from_run`)."""
+    from omnibench.identity import public_url
+
+    if recorded is None and given is None:
+        return None
+    recorded, given = dict(recorded or {}), dict(given or {})
+    merged = {k: v for k, v in {**recorded, **given}.items() if k != "base_url"}
+    if from_run:
+        if "base_url" not in recorded:
+            raise ConfigError("--judge-url-from-run: this run directory records no judge endpoint")
+        return {**merged, "base_url": recorded["base_url"]}
+    if given.get("base_url"):
+        return {**merged, "base_url": given["base_url"]}
+    mine = os.environ.get(JUDGE_URL_ENV) or None
+    if "base_url" in recorded and public_url(mine) != recorded["base_url"]:
+        def shown(url: str | None) -> str:
+            return url or "the OpenAI API (no base URL set)"
+
+        raise ConfigError(
+            f"this run was judged at {shown(recorded['base_url'])}; your judge is {shown(public_url(mine))} "
+            f"(${JUDGE_URL_ENV}). Your key goes only to an endpoint "
+            "you name: pass --judge-base-url URL to judge with yours (verdicts may differ from the run's), or "
+            "--judge-url-from-run to send your key to the recorded one.")
+    return {**merged, **({"base_url": mine} if mine else {})}
+
+
+def score_run(run_dir: str | Path, *, task_settings: dict[str, Any] | None = None, tasks: list[str] | None = None,
+              judge_url_from_run: bool = False, force: bool = False) -> ScoredRun:
     from omnibench.rundir import build_task
     from omnibench.scoring.metrics import summarize
 
     run_dir = Path(run_dir)
     names = tasks or sorted(p.name for p in (run_dir / "logs").iterdir() if p.is_dir())
     overrides = {k: v for k, v in (task_settings or {}).items() if v is not None}
-    results: list[TaskResult] = []
+    scored: list[tuple[TaskResult, list[SampleScore]]] = []
+    failures: list[str] = []
     for name in names:
-        samples = load_samples(run_dir, name)
-        for label, records in sorted(collect_records(run_dir, name).items()):
-            spec = read_spec(run_dir, label)
+        for label, logs in sorted(run_logs(run_dir, name).items()):
+            check_one_run(run_dir, name, logs)
+            records = logs.records
+            samples = load_samples(run_dir, name, label)
+            spec = read_spec(run_dir, label, next(iter(logs.run_ids)) if logs.run_ids else None)
             recorded = dict(spec.task_specs[name].settings) if spec and name in spec.task_specs else {}
             settings = {**recorded, **overrides}
+            if "judge" in recorded or "judge" in overrides:
+                settings["judge"] = judge_settings_for_scoring(recorded.get("judge"), overrides.get("judge"),
+                                                               judge_url_from_run)
             task = build_task(name, settings)
             check_sample_hashes(name, samples, records)
             scores = score_records(task, samples, records)
-            _write_jsonl(run_dir / "scores" / name / f"{slug(label)}.jsonl", scores)
+            failures += [f"{name} · {label}: {why}" for s in task.scorers for why in _failures(s)]
             result = summarize(task.name, label, task.headline, scores)
+            _check_headline(result, scores)
             result.n_samples = len(samples)
             logged = [r for r in records.values() if r.status == "ok"]
             stream = sum(r.stream_s for r in logged)
@@ -127,9 +182,33 @@ def score_run(run_dir: str | Path, *, task_settings: dict[str, Any] | None = Non
             result.task_settings = dict(task.build_settings)
             result.metric_docs = dict(task.metric_docs)
             result.chance = task.chance(samples) if task.chance is not None else None
-            results.append(result)
-    _merge_results(run_dir / "results.json", results)
-    return results
+            result.unscored_reasons = unscored_reasons(scores)
+            scored.append((result, scores))
+    kept = _merge_results(run_dir, scored, force)
+    notes = [f"{r.task} · {r.model}: kept the earlier results ({kept[key].n_scored} scored sample(s)); this scoring "
+             f"had {r.n_scored}. --force replaces them" for r, _ in scored if (key := (r.task, r.model)) in kept]
+    return ScoredRun([kept.get((r.task, r.model), r) for r, _ in scored], [r for r, _ in scored], notes, failures)
+
+
+def unscored_reasons(scores: list[SampleScore], top: int = 3) -> dict[str, int]:
+    """The most common reasons samples stayed unscored, with counts (numbers and quoted names folded)."""
+    from omnibench.engine.evaluate import common_reasons
+
+    return {example: count for count, example, _ in
+            common_reasons([(s.sample_id, s.unscored) for s in scores if s.error is None and s.unscored], top)}
+
+
+def _check_headline(result: TaskResult, scores: list[SampleScore]) -> None:
+    """A headline no scorer gave (a scorer declaring no metrics, a typo) is an error naming what they gave."""
+    given = sorted({k for s in scores for k in s.values})
+    if given and result.headline not in given:
+        raise ConfigError(f"task {result.task}: headline {result.headline!r} is not among the metrics its scorers "
+                          f"gave: {', '.join(given)}")
+
+
+def _failures(scorer) -> list[str]:
+    failures = getattr(scorer, "failures", None)
+    return list(failures()) if callable(failures) else []
 
 
 def _judge_model(task) -> str | None:
@@ -147,11 +226,22 @@ def _write_jsonl(path: Path, rows: list[SampleScore]) -> None:
     tmp.replace(path)
 
 
-def _merge_results(path: Path, new: list[TaskResult]) -> None:
-    """Replace the (task, model) entries just scored; keep the others."""
-    old = Results.model_validate_json(path.read_text(encoding="utf-8")).results if path.exists() else []
-    keys = {(r.task, r.model) for r in new}
-    merged = [r for r in old if (r.task, r.model) not in keys] + new
+def _merge_results(run_dir: Path, new: list[tuple[TaskResult, list[SampleScore]]],
+                   force: bool) -> dict[tuple[str, str], TaskResult]:
+    """Write scores and replace the (task, model) entries just scored, keeping the others. An entry whose
+    earlier results had more scored samples is kept (scores too) unless `force`; returns those kept."""
+    path = run_dir / "results.json"
+    old = {(r.task, r.model): r for r in (Results.model_validate_json(read_text(path)).results
+                                          if path.exists() else [])}
+    kept = {key: old[key] for key in ((r.task, r.model) for r, _ in new)
+            if not force and key in old and old[key].n_scored > next(r.n_scored for r, _ in new
+                                                                       if (r.task, r.model) == key)}
+    for result, scores in new:
+        if (result.task, result.model) not in kept:
+            _write_jsonl(run_dir / "scores" / result.task / f"{slug(result.model)}.jsonl", scores)
+    fresh = {(r.task, r.model): r for r, _ in new if (r.task, r.model) not in kept}
+    merged = [r for key, r in old.items() if key not in fresh] + list(fresh.values())
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     tmp.write_text(dump_json(Results(results=merged), indent=2), encoding="utf-8")
     tmp.replace(path)
+    return kept

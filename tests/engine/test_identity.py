@@ -161,5 +161,203 @@ def test_the_judge_temperature_is_part_of_the_recorded_scoring_settings(tmp_path
     recorded = {t: s.task_specs["t_judged_temp"].settings["judge"]["temperature"] for t, s in specs.items()}
     assert recorded == {0.0: 0.0, 1.0: 1.0, None: None}
     assert [s.task_specs["t_judged_temp"].settings["judge"]["judge_empty"] for s in specs.values()] == [False, False, True]
-    assert specs[0.0].differences(specs[1.0], "t_judged_temp") == ["task t_judged_temp prompts/settings"]
+    # scoring settings are recorded for `score`, and are not the identity of the answers
+    assert specs[0.0].differences(specs[1.0], "t_judged_temp") == []
+    assert specs[0.0].run_id("t_judged_temp") == specs[1.0].run_id("t_judged_temp")
     assert specs[0.0].run_id("t_judged_temp") == specs[1.0].run_id("t_judged_temp"), "answers are shared"
+
+
+# -- identity is what changes answers, and nothing else (issue 29) -------------------------------
+
+PLUGIN = '''
+class PluginModel:
+    """An adapter from outside omnibench (an entry point's module)."""
+    needs_video = False
+    deterministic = True
+    weights_fingerprint = "w"
+    calls = 0
+
+    def generate(self, request):
+        PluginModel.calls += 1  # a comment
+        return "a0"
+'''
+
+
+def _plugin(tmp_path, monkeypatch, source: str = PLUGIN):
+    import importlib
+    import sys
+
+    (tmp_path / "plug_adapter.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    if "plug_adapter" in sys.modules:
+        return importlib.reload(sys.modules["plug_adapter"])
+    return importlib.import_module("plug_adapter")
+
+
+def test_a_comment_edit_reruns_nothing_and_a_code_edit_in_a_plugin_adapter_is_a_different_run(tmp_path, monkeypatch,
+                                                                                                memory_task):
+    name = memory_task("t_plug", text_samples(3, "t_plug"), protocols=("offline",))
+    module = _plugin(tmp_path / "src", monkeypatch) if (tmp_path / "src").mkdir() is None else None
+    first = Evaluation(model="plug", out=tmp_path / "run", model_obj=module.PluginModel(), cache=False, progress=False)
+    assert first.run([name])[0].ran == 3
+    assert "plug_adapter" in first.spec.code
+    module = _plugin(tmp_path / "src", monkeypatch, PLUGIN.replace("# a comment", "# another comment, longer")
+                     .replace('"""An adapter', '"""Reworded: an adapter'))
+    again = Evaluation(model="plug", out=tmp_path / "run", model_obj=module.PluginModel(), cache=False, progress=False)
+    assert again.run([name])[0].ran == 0 and again.spec.run_id(name) == first.spec.run_id(name)
+    module = _plugin(tmp_path / "src", monkeypatch, PLUGIN.replace('return "a0"', 'return "a1"'))
+    with pytest.raises(Exception, match=r"differs in: code \(plug_adapter\)"):
+        Evaluation(model="plug", out=tmp_path / "run", model_obj=module.PluginModel(), cache=False,
+                   progress=False).run([name])
+
+
+def test_the_response_cache_misses_when_the_adapters_code_changed(tmp_path, monkeypatch, memory_task):
+    """A fresh --out with --cache served the old code's answers: the cache key held no adapter code."""
+    name = memory_task("t_plug_cache", text_samples(2, "t_plug_cache"), protocols=("offline",))
+    (tmp_path / "src").mkdir()
+    module = _plugin(tmp_path / "src", monkeypatch)
+    Evaluation(model="plug", out=tmp_path / "a", model_obj=module.PluginModel(), cache=True, progress=False).run([name])
+    module = _plugin(tmp_path / "src", monkeypatch, PLUGIN.replace('return "a0"', 'return "a1"'))
+    module.PluginModel.calls = 0
+    Evaluation(model="plug", out=tmp_path / "b", model_obj=module.PluginModel(), cache=True, progress=False).run([name])
+    assert module.PluginModel.calls == 2
+
+
+def test_identity_hashes_the_modules_that_build_the_input_not_scoring_reports_or_the_checkout(tmp_path, monkeypatch,
+                                                                                             memory_task):
+    from omnibench import fingerprint
+
+    name = memory_task("t_code", text_samples(1, "t_code"), protocols=("offline",))
+    evaluation = Evaluation(model="rec", out=tmp_path, model_obj=Recorder(), progress=False)
+    evaluation.run([name])
+    code = {**evaluation.spec.code, **evaluation.spec.task_specs[name].code}
+    assert {"omnibench.engine.stream", "omnibench.engine.offline", "omnibench.data.video", "omnibench.task",
+            "tests.engine.test_identity", "tests.conftest"} <= set(code)
+    assert not [m for m in code if m.startswith(("omnibench.report", "omnibench.scoring", "omnibench.cli"))]
+    assert "git_diff" not in evaluation.spec.versions and "omnibench" not in evaluation.spec.model_identity()
+    # the same module with a comment added is the same code; with a changed line it is not
+    real = fingerprint.module_file("omnibench.engine.stream")
+    edited = tmp_path / "stream.py"
+    edited.write_text(real.read_text() + "\n# a comment added at the end\n")
+    assert fingerprint.code_digest(edited) == fingerprint.code_digest(real)
+    edited.write_text(real.read_text() + "\nREALTIME_FACTOR_CAP = 2\n")
+    assert fingerprint.code_digest(edited) != fingerprint.code_digest(real)
+
+
+def test_the_data_roots_path_is_not_identity(tmp_path):
+    from omnibench import registry
+    from omnibench.task import Prompts, Task
+
+    @registry.task("t_moved", hidden=True)
+    def factory(data_dir=None):
+        return Task(name="t_moved", samples=lambda: text_samples(2, "t_moved"), protocols=("offline",), scorers=[],
+                    headline="accuracy", prompts=Prompts())
+
+    try:
+        for mount in ("/mnt/a/omnimmi", "/data/b/omnimmi"):
+            runs = Evaluation(model="rec", out=tmp_path, model_obj=Recorder(), progress=False,
+                              task_settings={"data_dir": mount}).run(["t_moved"])
+        assert runs[0].ran == 0
+    finally:
+        registry._TASKS.pop("t_moved", None)
+
+
+class Watching(Recorder):
+    runtime_settings = frozenset({"watch"})
+
+
+def test_runtime_settings_are_not_identity_and_the_default_label_holds_no_path_or_port(tmp_path, memory_task):
+    name = memory_task("t_runtime", text_samples(2, "t_runtime"), protocols=("offline",))
+    first = Evaluation(model="rec", out=tmp_path, model_obj=Watching(), progress=False, model_args={
+        "watch": False, "base_url": "http://localhost:8001/v1", "timeout": 30, "checkpoint": "/ckpt/run-7",
+        "temperature": 0.5})
+    first.run([name])
+    second = Evaluation(model="rec", out=tmp_path, model_obj=Watching(), progress=False, model_args={
+        "watch": True, "base_url": "http://localhost:9002/v1", "timeout": 90, "checkpoint": "/ckpt/run-7",
+        "temperature": 0.5})
+    assert second.run([name])[0].ran == 0
+    assert first.label == second.label == "rec(temperature=0.5)"
+    assert first.spec.model_args == {"checkpoint": "/ckpt/run-7", "temperature": 0.5}
+    assert first.spec.runtime_args["base_url"] == "http://localhost:8001/v1"
+    assert len(model_label("m4", {"alpha": 0.5, "checkpoint": "/a/b", "note": "x" * 80})) <= 64
+
+
+def test_a_label_names_the_row_and_is_not_identity(tmp_path, memory_task, capsys):
+    from omnibench import registry
+    from omnibench.cli import main
+
+    name = memory_task("t_label", text_samples(2, "t_label"), protocols=("offline",))
+    evaluation = Evaluation(model="rec", out=tmp_path / "a", model_obj=Recorder(), label="baseline A", progress=False)
+    evaluation.run([name])
+    assert (tmp_path / "a" / "logs" / name / f"{slug('baseline A')}.shard0of1.jsonl").exists()
+    assert json.loads((tmp_path / "a" / "run.json").read_text())["model"] == "baseline A"
+    assert registry.models(include_hidden=True)["random"]
+    assert main(["run", "--model", "random", "--model-args", "watch=false", "--tasks", name, "--out",
+                 str(tmp_path / "b"), "--label", "rnd", "--quiet", "--protocol", "offline", "--no-score"]) == 0
+    assert [p.name for p in (tmp_path / "b" / "logs" / name).iterdir()] == ["rnd.shard0of1.jsonl"]
+
+
+def test_weights_are_fingerprinted_by_every_byte_and_a_restored_mtime_fools_nothing(tmp_path, monkeypatch):
+    import os
+
+    from omnibench import fingerprint
+
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    weights = ckpt / "model.safetensors"
+    weights.write_bytes(b"\0" * (70 << 20))
+    before = fingerprint_path(ckpt)
+    stat = weights.stat()
+    with open(weights, "r+b") as fh:           # one byte in the middle, then the old mtime put back
+        fh.seek(35 << 20)
+        fh.write(b"\1")
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert fingerprint_path(ckpt) != before
+    reads = []
+    monkeypatch.setattr(fingerprint, "_sha256_file", lambda path: reads.append(path) or "x")
+    fingerprint._memo.clear()
+    fingerprint_path(ckpt)
+    assert reads == [], "an unchanged file is not read again (its digest is cached by size, mtime and ctime)"
+
+
+def test_a_swapped_video_reruns_exactly_its_samples(tmp_path):
+    """Videos replaced at the same path: the rerun said `0 run now` and kept the old answers."""
+    from omnibench import registry
+    from omnibench.data.schema import Query, Sample, VideoRef
+    from omnibench.task import Prompts, Task
+    from tests.videos import make_video
+
+    root = tmp_path / "data"
+    root.mkdir()
+    for name in ("v0.mp4", "v1.mp4"):
+        make_video(root / name, seconds=2.0, size=(32, 24))
+    samples = [Sample(id=f"s{i}", task="t_videos", video=VideoRef(path=video),
+                      turns=[Query(t=1.0, text="q?", target="a", choices=["a", "b"])])
+               for i, video in enumerate(["v0.mp4", "v0.mp4", "v1.mp4"])]
+
+    @registry.task("t_videos", hidden=True)
+    def factory():
+        return Task(name="t_videos", samples=lambda: samples, protocols=("offline",), scorers=[],
+                    headline="accuracy", prompts=Prompts(), data_root=str(root))
+
+    class Looking(Recorder):
+        needs_video = True
+        num_frames = 2
+
+        def generate(self, request):
+            self.calls += 1
+            return "a"
+
+    try:
+        assert Evaluation(model="rec", out=tmp_path / "run", model_obj=Looking(), cache=False,
+                          progress=False).run(["t_videos"])[0].ran == 3
+        make_video(root / "v1.mp4", seconds=2.0, size=(32, 24), pattern="noise")
+        with pytest.raises(DataError, match="s2"):
+            Evaluation(model="rec", out=tmp_path / "run", model_obj=Looking(), cache=False,
+                       progress=False).run(["t_videos"])
+        model = Looking()
+        [status] = Evaluation(model="rec", out=tmp_path / "run", model_obj=model, cache=False, rerun_changed=True,
+                              progress=False).run(["t_videos"])
+        assert status.ran == 1 and model.calls == 1
+    finally:
+        registry._TASKS.pop("t_videos", None)

@@ -74,3 +74,18 @@ def test_the_same_command_twice_into_one_run_dir_is_refused_not_run_twice(tmp_pa
         first.join()
     lines = [line for p in (tmp_path / "logs" / name).glob("*.jsonl") for line in p.read_text().splitlines()]
     assert len(lines) == 2 and not errors
+
+
+def test_the_lock_file_and_the_refusal_hold_no_secret(tmp_path, monkeypatch):
+    """The lock kept the full argv: after a SIGKILL it held api_key=..., and a second command printed it."""
+    key = "sk-lock-0123456789abcdef"
+    monkeypatch.setattr(sys, "argv", ["omnibench", "run", "--model-args", f"api_key={key},base_url=http://u:pw-123456@h/v1"])
+    with RunLock(tmp_path) as lock:
+        text = lock.path.read_text()
+        assert key not in text and "pw-123456" not in text and "api_key=***" in text
+    other = {"pid": 1, "host": "elsewhere", "started": 1e300,
+             "command": f"omnibench run --model-args token={key} http://h/v1?key={key}"}
+    (tmp_path / ".lock.shard0of1").write_text(json.dumps(other))
+    with pytest.raises(RunLockedError) as refused:
+        RunLock(tmp_path).acquire()
+    assert key not in str(refused.value) and "process 1 on elsewhere" in str(refused.value)

@@ -184,19 +184,45 @@ def test_second_run_is_served_from_cache(tmp_path):
     assert all(v.cached for v in second) and again.usage["cached_hits"] == 21 and again.usage["requests"] == 0
 
 
-def test_cache_key_covers_model_prompt_and_inputs():
-    base = judgment_key("m", "omnimmi-v1", "q", "a", "p")
-    assert len({base, judgment_key("m2", "omnimmi-v1", "q", "a", "p"), judgment_key("m", "v2", "q", "a", "p"),
-                judgment_key("m", "omnimmi-v1", "q", "a", "p2"), judgment_key("m", "omnimmi-v1", "q|a", "", "p")}) == 5
+def test_cache_key_covers_endpoint_model_prompt_parameters_and_inputs():
+    def key(endpoint="http://a/v1", model="m", prompt="p1", params=None, q="q", a="a", p="p"):
+        return judgment_key(endpoint, model, prompt, params or {"temperature": 0.0}, q, a, p)
+
+    variants = {key(), key(endpoint="http://b/v1"), key(model="m2"), key(prompt="p2"),
+                key(params={"temperature": 1.0}), key(params={"temperature": 0.0, "max_tokens": 5}), key(p="p2"),
+                key(q="q|a", a="")}
+    assert len(variants) == 8
+
+
+def test_a_judge_at_another_endpoint_under_the_same_model_name_is_asked_again(tmp_path):
+    """The cache key had no endpoint: judge B got 0 requests and judge A's verdicts were reported."""
+    with FakeOpenAI(handler=lambda body: YES) as a, FakeOpenAI(handler=lambda body: YES) as b:
+        make_client(a, tmp_path).judge_many([("q", "a", "p")])
+        second = make_client(b, tmp_path).judge_many([("q", "a", "p")])
+        assert a.count == 1 and b.count == 1 and not second[0].cached
+
+
+def test_an_edited_prompt_file_keeping_its_version_is_asked_again(tmp_path):
+    prompt = tmp_path / "judge_prompt.json"
+    user = "Question: {question}\nCorrect Answer: {answer}\nPredicted Answer: {prediction}"
+    prompt.write_text(json.dumps({"version": "mine-1", "system": "Grade strictly.", "user": user}))
+    with FakeOpenAI(handler=lambda body: YES) as server:
+        make_client(server, tmp_path, prompt=prompt).judge_many([("q", "a", "p")])
+        prompt.write_text(json.dumps({"version": "mine-1", "system": "Grade leniently.", "user": user}))
+        again = make_client(server, tmp_path, prompt=prompt).judge_many([("q", "a", "p")])
+        assert server.count == 2 and not again[0].cached
+        make_client(server, tmp_path, prompt=prompt, temperature=1.0).judge_many([("q", "a", "p")])
+        assert server.count == 3
 
 
 def test_a_fully_cached_run_needs_no_api_key(tmp_path):
     with FakeOpenAI(handler=lambda body: YES) as server:
         make_client(server, tmp_path).judge_many([("q", "a", "p")])
-    offline = JudgeClient(model="judge-test", cache_path=tmp_path / "judge.sqlite")
+        url = server.base_url
+    offline = JudgeClient(model="judge-test", base_url=url, cache_path=tmp_path / "judge.sqlite")
     assert offline.judge_many([("q", "a", "p")])[0].cached
     with pytest.raises(JudgeError, match="OMNIBENCH_JUDGE_API_KEY"):
-        offline.judge_many([("q", "a", "new")])
+        JudgeClient(model="judge-test", cache_path=tmp_path / "judge.sqlite").judge_many([("q", "a", "new")])
 
 
 def test_api_key_never_leaks(tmp_path, caplog):

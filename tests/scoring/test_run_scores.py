@@ -88,7 +88,7 @@ def test_scorers_keep_their_values_apart(tmp_path, memory_task):
             return Score(values={"false_stop": None, "b": None}, unscored="judge down")
         return Score(values={"false_stop": 0.0, "b": 0.5})
 
-    name = memory_task("t_two", text_samples(3, "t_two"), [first, second], protocols=("offline",))
+    name = memory_task("t_two", text_samples(3, "t_two"), [first, second], protocols=("offline",), headline="a")
     from omnibench.models.baselines import Blind
 
     Evaluation(model="blind", out=tmp_path, model_obj=Blind(), progress=False).run([name])
@@ -103,7 +103,7 @@ def test_score_refuses_records_of_a_changed_sample(tmp_path, memory_task):
     from omnibench.models.baselines import Blind
 
     Evaluation(model="blind", out=tmp_path, model_obj=Blind(), progress=False).run([name])
-    path = tmp_path / "samples" / f"{name}.jsonl"
+    path = tmp_path / "samples" / name / "blind.jsonl"
     lines = path.read_text().splitlines()
     edited = json.loads(lines[1])
     edited["turns"][0]["target"] = "changed"
@@ -115,7 +115,7 @@ def test_score_refuses_records_of_a_changed_sample(tmp_path, memory_task):
 def test_a_run_dir_without_its_samples_file_says_how_to_mend_it(tmp_path, memory_task):
     name = memory_task("t_nosamples", text_samples(3, "t_nosamples"), protocols=("offline",))
     Evaluation(model="blind", out=tmp_path, progress=False).run([name])
-    (tmp_path / "samples" / f"{name}.jsonl").unlink()
+    (tmp_path / "samples" / name / "blind.jsonl").unlink()
     with pytest.raises(DataError, match="rerun the run command into it") as err:
         score_run(tmp_path)
-    assert f"{name}.jsonl" in str(err.value)
+    assert f"{name}/blind.jsonl" in str(err.value)

@@ -40,7 +40,7 @@ def test_chatty_always_talks_and_its_precision_is_the_share_of_alerts_inside_win
     assert results["synth_pt"].metrics["silence"].value == 0.0
     # independently: chatty alerts at every whole second from 0 to the end of the tail
     shares = []
-    for sample in load_samples(tmp_path, "synth_pa"):
+    for sample in load_samples(tmp_path, "synth_pa", "chatty"):
         start, end = sample.turns[0].window
         duration = sample.metadata.get("duration") or sample.video.end
         times = [float(k) for k in range(0, int(duration + 5.0) + 1)]

@@ -1,4 +1,4 @@
-"""Persistent judge cache: verdicts keyed by a hash of everything judged, in omnibench's one
+"""Persistent judge cache: verdicts keyed by a hash of everything that decides them, in omnibench's one
 SQLite store (omnibench.cache: WAL, shared by processes and threads).
 
 Only scored verdicts are stored, so an unscored item (judge down, unreadable reply) is asked
@@ -15,10 +15,15 @@ from pathlib import Path
 from omnibench.cache import SqliteStore, cache_dir
 
 
-def judgment_key(model: str, prompt_version: str, question: str, answer: str, prediction: str) -> str:
+def judgment_key(endpoint: str, model: str, prompt_sha256: str, params: dict, question: str, answer: str,
+                 prediction: str) -> str:
+    """Everything that decides a verdict: where it was asked, which model, the prompt's text (not its
+    version label: an edited prompt file keeping its "version" is another prompt), every request
+    parameter (temperature, ...), and the item judged."""
     # JSON array, not concatenation: ("a|b", "c") and ("a", "b|c") must not collide
-    payload = json.dumps([model, prompt_version, question, answer, prediction], ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    payload = json.dumps(["v2", endpoint, model, prompt_sha256, params, question, answer, prediction],
+                         ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def default_cache_path() -> Path:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omnibench.errors import JudgeError
-from omnibench.sanitize import register_secrets
+from omnibench.sanitize import register_secrets, register_url_secrets
 from omnibench.scoring.judge.cache import JudgmentCache, default_cache_path, judgment_key
 from omnibench.scoring.judge.parse import PARSE_MODES, ParseMode, VerdictParseError, parse_verdict
 from omnibench.scoring.judge.prompts import JudgePrompt, load_prompt
@@ -97,6 +97,7 @@ class JudgeClient:
         self.api_version = api_version or env.get("OMNIBENCH_JUDGE_API_VERSION") or None
         self._key = _Secret(api_key or env.get("OMNIBENCH_JUDGE_API_KEY") or env.get("OPENAI_API_KEY"))
         register_secrets([self._key.reveal()])   # masked in every text stored (omnibench.sanitize)
+        register_url_secrets(self.base_url)      # a password or key inside the URL too
         self.prompt: JudgePrompt = load_prompt(prompt)
         self.prompt_version: str = self.prompt.version
         timeout_s = timeout_s if timeout_s is not None else _env_number("OMNIBENCH_JUDGE_TIMEOUT", DEFAULT_TIMEOUT_S)
@@ -121,10 +122,11 @@ class JudgeClient:
         self._use_cache = use_cache
         self._usage_lock = threading.Lock()
         self._usage = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0, "cached_hits": 0,
-                       "retries": 0, "unscored": 0, "skipped_empty": 0}
+                       "retries": 0, "unscored": 0, "skipped_empty": 0, "unreachable": 0}
+        self._unreachable_reason = ""
 
     def __repr__(self) -> str:
-        return (f"JudgeClient(model={self.model!r}, base_url={self.base_url!r}, prompt={self.prompt_version!r}, "
+        return (f"JudgeClient(model={self.model!r}, base_url={self.endpoint!r}, prompt={self.prompt_version!r}, "
                 f"concurrency={self.concurrency}, api_key={self._key!r})")
 
     @property
@@ -144,11 +146,30 @@ class JudgeClient:
             self._cache = JudgmentCache(self._cache_path)
         return self._cache
 
+    @property
+    def request_params(self) -> dict:
+        """Every parameter of a judge request besides the model and the messages (the cache key holds them)."""
+        return {} if self.temperature is None else {"temperature": self.temperature}
+
+    @property
+    def endpoint(self) -> str:
+        """Where verdicts come from, for messages and the cache key (no userinfo, no secret parameters)."""
+        from omnibench.identity import public_url
+
+        where = public_url(self.base_url) or "https://api.openai.com/v1"
+        return f"{where} (Azure api-version {self.api_version})" if self.api_version else where
+
     def key(self, question: str, answer: str, prediction: str) -> str:
-        # a verdict sampled at another temperature is another judgment (0 keeps the old keys)
-        sampling = "" if self.temperature == 0 else f"@temperature={self.temperature}"
-        reading = "" if self.parse == "strict" else f"@parse={self.parse}"   # another reading, another verdict
-        return judgment_key(self.model, self.prompt_version + sampling + reading, question, answer, prediction)
+        """A verdict is another judgment when any of these differ: endpoint, model, the prompt's text,
+        the request's parameters, how the reply is read, or the item judged."""
+        reading = {**self.request_params, "parse": self.parse}      # another reading of a reply, another verdict
+        return judgment_key(self.endpoint, self.model, self.prompt.sha256, reading, question, answer, prediction)
+
+    def unreachable(self) -> str | None:
+        """Why judge calls got no reply (connection refused, timeouts), or None when every call was answered."""
+        with self._usage_lock:
+            lost, reason = self._usage["unreachable"], self._unreachable_reason
+        return f"judge {self.model} at {self.endpoint} could not be reached for {lost} item(s): {reason}" if lost else None
 
     # --- entry points ----------------------------------------------------------------------
     def judge_many(self, items: list[tuple[str, str, str]]) -> list[Verdict]:
@@ -207,6 +228,7 @@ class JudgeClient:
 
         messages = self.prompt.messages(*item)
         reason = ""
+        no_reply = False                  # the last attempt got no HTTP reply at all
         delay = 0.0
         for attempt in range(self.max_retries + 1):
             if attempt:
@@ -215,14 +237,15 @@ class JudgeClient:
                 await asyncio.sleep(delay)
             delay = self._backoff(attempt)
             self._count("requests", 1)
+            no_reply = False
             try:
-                sampling = {} if self.temperature is None else {"temperature": self.temperature}
-                reply = await client.chat.completions.create(model=self.model, messages=messages, **sampling)
+                reply = await client.chat.completions.create(model=self.model, messages=messages,
+                                                             **self.request_params)
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 message = self._key.scrub(str(getattr(exc, "message", exc)))
                 if status in _FATAL_STATUS:
-                    raise JudgeError(f"judge {self.model} at {self.base_url or 'api.openai.com'} refused the "
+                    raise JudgeError(f"judge {self.model} at {self.endpoint} refused the "
                                      f"request (HTTP {status}): {message}; check the judge model, base URL and "
                                      "API key (OMNIBENCH_JUDGE_*)") from None
                 if status in _RETRY_STATUS or status >= 500:
@@ -231,10 +254,10 @@ class JudgeClient:
                     continue
                 return Verdict(None, None, reason=f"judge rejected the request (HTTP {status}): {message}")
             except openai.APITimeoutError:
-                reason = f"judge timed out after {self.timeout_s:g}s"
+                reason, no_reply = f"judge timed out after {self.timeout_s:g}s", True
                 continue
             except openai.APIConnectionError as exc:
-                reason = f"cannot reach the judge: {self._key.scrub(str(exc.__cause__ or exc))}"
+                reason, no_reply = f"cannot reach the judge: {self._key.scrub(str(exc.__cause__ or exc))}", True
                 continue
             except (openai.OpenAIError, ValueError) as exc:  # e.g. a 200 whose body is not JSON
                 reason = f"unusable judge response: {self._key.scrub(str(exc))[:200]}"
@@ -252,6 +275,10 @@ class JudgeClient:
                 reason = f"unusable judge response: {str(reply)[:200]!r}"
                 continue
             return Verdict(pred, score)
+        if no_reply:
+            with self._usage_lock:
+                self._usage["unreachable"] += 1
+                self._unreachable_reason = reason
         return Verdict(None, None, reason=f"unscored after {self.max_retries + 1} attempts: {reason}")
 
     def _async_openai(self):

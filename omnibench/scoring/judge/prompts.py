@@ -16,6 +16,7 @@ from the user's OmniMMI checkout (omnibench.reference_prompts); `--reference omn
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,11 @@ class JudgePrompt:
     version: str
     system: str
     user: str  # template with {question}, {answer}, {prediction}
+
+    @property
+    def sha256(self) -> str:
+        """The prompt's text (system and user template), hashed: what the judge cache keys on."""
+        return hashlib.sha256(json.dumps([self.system, self.user]).encode("utf-8", "surrogatepass")).hexdigest()
 
     def messages(self, question: str, answer: str, prediction: str) -> list[dict[str, str]]:
         # one pass over the template, so text inside an input is never re-substituted
@@ -87,7 +93,7 @@ def load_prompt(spec: str | Path | JudgePrompt = "omnimmi-v1") -> JudgePrompt:
     if str(spec) in BUILTIN_PROMPTS:
         return BUILTIN_PROMPTS[str(spec)]
     path = Path(spec)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"unknown judge prompt {str(spec)!r}: not one of {sorted(BUILTIN_PROMPTS)} "
                           "and not a file")
     from omnibench.safejson import loads, read_text  # bad bytes, huge ints, deep nesting: DataError with the line
@@ -101,5 +107,5 @@ def load_prompt(spec: str | Path | JudgePrompt = "omnimmi-v1") -> JudgePrompt:
     missing = [slot for slot in SLOTS if slot not in data.user]
     if missing:
         raise ConfigError(f"judge prompt file {path}: field 'user' lacks {', '.join(missing)}")
-    version = data.version or f"file:{path.stem}-{hashlib.sha256(path.read_bytes()).hexdigest()[:10]}"
+    version = data.version or f"file:{path.stem}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
     return JudgePrompt(version=version, system=data.system, user=data.user)

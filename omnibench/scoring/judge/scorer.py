@@ -60,6 +60,9 @@ MULTI_TURN_TASK_SUFFIXES = ("_sg", "_md")  # OmniMMI SG/MD: per-turn metrics eve
 class JudgeTurns:
     """A batch scorer; the client (or a factory for it) is injected and built on first use."""
 
+    scorer_name = "judge"
+    metrics = ("accuracy", "score", "turn_accuracy", "step_accuracy")   # plus turn_/step_accuracy@k
+
     def __init__(self, client: JudgeClient | Callable[[], JudgeClient], *, per_turn: bool | None = None,
                  fill_answers: bool = False, drop_unscored_turns: bool = False, online: str = "joined"):
         self._client = client if isinstance(client, JudgeClient) else None
@@ -68,6 +71,14 @@ class JudgeTurns:
         self.fill_answers = fill_answers
         self.drop_unscored_turns = drop_unscored_turns
         self.online = online      # "first": a live stream's answers as the reference's online loop keeps them
+        self.refused: str | None = None      # the judge refused every call (401, no key): said by `score`
+
+    def failures(self) -> list[str]:
+        """Why the judge could not be used in this scoring (unreachable, refused); [] when it answered."""
+        out = [self.refused] if self.refused else []
+        if self._client is not None and (lost := self._client.unreachable()):
+            out.append(lost)
+        return out
 
     @property
     def client(self) -> JudgeClient:
@@ -103,6 +114,7 @@ class JudgeTurns:
         try:
             verdicts = self.client.judge_many(triples) if triples else []
         except JudgeError as exc:  # 401, no key: these samples go unscored, other scorers and tasks still score
+            self.refused = str(exc)
             failed = f"not judged: {exc}"
             return [self._combine(sample, [], reason or (failed if positions else None))
                     for (sample, _), (positions, reason) in zip(items, plans)]
