@@ -131,7 +131,7 @@ def _rescore_stale(run_dirs: list[Path], rescore: bool) -> None:
     """Score again each run whose logs are newer than its results.json (or that has none), with the recorded
     settings and the user's judge; without `rescore`, a stale run is an error."""
     from omnibench.reference import score_settings
-    from omnibench.report.tables import stale_reason
+    from omnibench.report.runs import stale_reason
 
     for run_dir in run_dirs:
         why = stale_reason(run_dir)
@@ -149,7 +149,7 @@ def _rescore_stale(run_dirs: list[Path], rescore: bool) -> None:
 
 def cmd_report(args) -> int:
     from omnibench.report import load_results, markdown_table, write_report
-    from omnibench.report.tables import load_runs, merge_warnings
+    from omnibench.report.runs import load_runs, merge_warnings
 
     _rescore_stale([Path(d) for d in args.run_dirs], args.rescore)
     if args.reference:

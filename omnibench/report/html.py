@@ -15,17 +15,9 @@ from pathlib import Path
 from omnibench.report.board import board_legend, leaderboard_table, metrics_legend, published_table
 from omnibench.report.markdown import markdown_table
 from omnibench.report.page_script import SCRIPT, script_hash
+from omnibench.report.runs import LoadedRun, load_runs, merge_results, merge_warnings
 from omnibench.report.samples import collect, problems_section, samples_section, write_sample_files
-from omnibench.report.tables import (
-    Leaderboard,
-    LoadedRun,
-    build_leaderboard,
-    load_runs,
-    merge_results,
-    merge_warnings,
-    run_settings,
-    task_order,
-)
+from omnibench.report.tables import Leaderboard, build_leaderboard, run_settings, task_order
 from omnibench.report.tidy import csv_text
 from omnibench.report.timeline import e
 from omnibench.results import TaskResult

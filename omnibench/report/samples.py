@@ -19,7 +19,8 @@ from urllib.parse import quote
 
 from omnibench.data.schema import Sample
 from omnibench.engine.eventlog import EventLog, SampleRecord
-from omnibench.report.tables import LoadedRun, task_order
+from omnibench.report.runs import LoadedRun
+from omnibench.report.tables import task_order
 from omnibench.report.timeline import MAX_TEXT, answer_text, asked, axis_end, e, sample_figure, true_kind
 from omnibench.results import SampleScore, TaskResult
 

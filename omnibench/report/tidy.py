@@ -19,7 +19,8 @@ from typing import Any
 
 from omnibench.report.definitions import lower_is_better
 from omnibench.report.ranking import Interval
-from omnibench.report.tables import Cell, Leaderboard, drop_secrets
+from omnibench.report.runs import drop_secrets
+from omnibench.report.tables import Cell, Leaderboard
 
 HEADER = ["source", "model", "task", "metric", "value", "ci_low", "ci_high", "n", "samples", "errors", "unscored",
           "headline", "lower_is_better", "chance", "ranked", "judge_model", "settings", "versions"]
