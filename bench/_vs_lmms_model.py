@@ -3,9 +3,9 @@
 Run with lmms-eval's venv (it has torchvision, which `Qwen2VLVideoProcessor` needs, so the
 checkpoint gets the processor files lmms-eval's `AutoProcessor.from_pretrained` reads):
 
-    .venv-lmms/bin/python bench/_vs_lmms_model.py build DIR
-    .venv-lmms/bin/python bench/_vs_lmms_model.py stages-lmms CKPT ROOT     # lmms-eval's path, per stage
-    .venv/bin/python      bench/_vs_lmms_model.py stages-omnibench CKPT ROOT
+    .venv-lmms/bin/python bench/_vs_lmms_model.py build DIR [tiny|wide]
+    .venv-lmms/bin/python bench/_vs_lmms_model.py stages-lmms CKPT ROOT [N]      # lmms-eval's path, per stage
+    .venv-lmms/bin/python bench/_vs_lmms_model.py stages-omnibench CKPT ROOT [N]
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import json
 import sys
 import time
 from pathlib import Path
+
+from _vs_lmms_tasks import FPS
 
 PIXELS = 224 * 224
 WORDS = ("[UNK] system user assistant you are a helpful what is in the video ? colour square where does move "
@@ -32,7 +34,17 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
 
-def build(out: Path) -> None:
+# the bench's model: wide enough that `model.generate`, not process start-up, takes most of a run
+# (the bench reports the share); CI's checks (.ci/lmms_models_check.sh) use the tiny one
+SIZES = {
+    "tiny": {"hidden": 64, "intermediate": 128, "layers": 4, "heads": 4, "kv_heads": 2,
+             "vision_hidden": 32, "vision_intermediate": 64, "vision_depth": 2, "vision_heads": 2},
+    "wide": {"hidden": 512, "intermediate": 1536, "layers": 6, "heads": 8, "kv_heads": 4,
+             "vision_hidden": 256, "vision_intermediate": 768, "vision_depth": 2, "vision_heads": 4},
+}
+
+
+def build(out: Path, size: str = "tiny") -> None:
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import (
@@ -51,13 +63,19 @@ def build(out: Path) -> None:
                     "<|image_pad|>", "<|video_pad|>"], special_tokens=True)
     tok.pad_token, tok.eos_token = "<|endoftext|>", "<|im_end|>"
     ids = {t: tok.convert_tokens_to_ids(t) for t in tok.get_vocab()}
+    dims = SIZES[size]
+    half = dims["hidden"] // dims["heads"] // 2
+    mrope = [half // 2, half // 4, half - half // 2 - half // 4]        # time, height, width: [4, 2, 2] when tiny
     config = Qwen2_5_VLConfig(
-        text_config=dict(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=4,
-                         num_attention_heads=4, num_key_value_heads=2, eos_token_id=ids["<|im_end|>"],
+        text_config=dict(vocab_size=len(tok), hidden_size=dims["hidden"], intermediate_size=dims["intermediate"],
+                         num_hidden_layers=dims["layers"], num_attention_heads=dims["heads"],
+                         num_key_value_heads=dims["kv_heads"], eos_token_id=ids["<|im_end|>"],
                          pad_token_id=ids["<|endoftext|>"], bos_token_id=None, initializer_range=0.5,
-                         rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 2, 2]}),
-        vision_config=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64,
-                           fullatt_block_indexes=[1], initializer_range=0.5),
+                         rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope}),
+        vision_config=dict(depth=dims["vision_depth"], hidden_size=dims["vision_hidden"],
+                           intermediate_size=dims["vision_intermediate"], num_heads=dims["vision_heads"],
+                           out_hidden_size=dims["hidden"], fullatt_block_indexes=[dims["vision_depth"] - 1],
+                           initializer_range=0.5),
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])
     torch.manual_seed(0)
@@ -75,7 +93,8 @@ def _videos(root: Path, n: int) -> list[tuple[str, str]]:
 
 
 def stages_lmms(ckpt: str, root: Path, n: int = 10) -> dict[str, float]:
-    """lmms-eval qwen2_5_vl's per-request work (simple class), stage by stage, in its own calls."""
+    """lmms-eval qwen2_5_vl's per-request work, stage by stage, in its own calls (the simple class's,
+    with the clip timing its chat class passes: see bench/_vs_lmms_launch.py)."""
     import torch
     from qwen_vl_utils import process_vision_info
     from transformers import AutoProcessor, AutoTokenizer, Qwen2_5_VLForConditionalGeneration
@@ -93,7 +112,8 @@ def stages_lmms(ckpt: str, root: Path, n: int = 10) -> dict[str, float]:
         _, videos = process_vision_info(messages)          # decode + resize, as the class does
         t1 = time.perf_counter()
         texts = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        inputs = processor(text=texts, videos=videos, padding=True, return_tensors="pt")
+        timing = [{"fps": FPS, "total_num_frames": len(v), "frames_indices": list(range(len(v)))} for v in videos]
+        inputs = processor(text=texts, videos=videos, video_metadata=timing, padding=True, return_tensors="pt")
         t2 = time.perf_counter()
         with torch.inference_mode():
             model.generate(**inputs, max_new_tokens=256, do_sample=False, pad_token_id=tokenizer.pad_token_id,
@@ -118,7 +138,8 @@ def stages_omnibench(ckpt: str, root: Path, n: int = 10) -> dict[str, float]:
     t0 = time.perf_counter()
     adapter = Qwen25VL(pretrained=ckpt, device="cpu", dtype="bfloat16", num_frames=8, min_pixels=PIXELS,
                        max_pixels=PIXELS)
-    out = {"load_s": time.perf_counter() - t0, "decode_s": 0.0, "preprocess_s": 0.0, "model_s": 0.0}
+    out = {"load_s": time.perf_counter() - t0, "decode_s": 0.0, "preprocess_s": 0.0, "model_s": 0.0,
+           "params": sum(p.numel() for p in adapter.model.parameters())}
     for video, question in _videos(root, n):
         t0 = time.perf_counter()
         with VideoReader(video) as reader:
@@ -138,7 +159,7 @@ def stages_omnibench(ckpt: str, root: Path, n: int = 10) -> dict[str, float]:
 if __name__ == "__main__":
     command, *rest = sys.argv[1:]
     if command == "build":
-        build(Path(rest[0]))
+        build(Path(rest[0]), *rest[1:2])
     else:
         stages = stages_lmms if command == "stages-lmms" else stages_omnibench
-        print(json.dumps(stages(rest[0], Path(rest[1]))))
+        print(json.dumps(stages(rest[0], Path(rest[1]), *map(int, rest[2:3]))))

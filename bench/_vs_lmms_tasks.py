@@ -1,4 +1,4 @@
-"""The two tasks bench/vs_lmms_eval.py gives both harnesses, and `omnibench` with them registered.
+"""The two tasks bench/vs_lmms_eval.py gives both harnesses (bench/_vs_lmms_launch.py registers them).
 
 Every sample has its own short video of FRAMES frames at FPS frames per second, and every
 question is asked at the end of it, so both tools show the model every frame: omnibench's
@@ -6,22 +6,18 @@ offline driver samples `num_frames=FRAMES` over the clip, lmms-eval's qwen2_5_vl
 at 2 fps through qwen_vl_utils and keeps `max_num_frames=FRAMES`. Multi-turn samples feed the
 model's own previous answer into the next question (##ANSWER##), which lmms-eval does with
 `generate_until_multi_round`; neither side sends chat history.
-
-    python bench/_vs_lmms_tasks.py run --tasks bench_vqa,bench_multiturn ...   # = omnibench run
-Env: BENCH_VS_LMMS_ROOT (the folder the bench wrote videos/ and samples.json into).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 FRAMES, FPS, SIZE = 8, 2.0, 224
 QUESTIONS = ["What colour is the square?", "Where does the square move?", "How many shapes are in the video?",
              "What is in the video?", "Is the square moving left or right?"]
 FOLLOW_UP = "You said: ##ANSWER##. What happens next in the video?"
+MULTI_TURNS = 3                      # a question, then follow-ups on the model's own answer
 
 
 def write_videos(root: Path, n_single: int, n_multi: int) -> dict[str, list[dict]]:
@@ -53,7 +49,7 @@ def write_videos(root: Path, n_single: int, n_multi: int) -> dict[str, list[dict
             specs["bench_vqa"].append({"id": f"q{i:03d}", "video": path.name, "questions": [QUESTIONS[i % len(QUESTIONS)]]})
         else:
             specs["bench_multiturn"].append({"id": f"m{i:03d}", "video": path.name,
-                                             "questions": [QUESTIONS[i % len(QUESTIONS)], FOLLOW_UP, FOLLOW_UP]})
+                                             "questions": [QUESTIONS[i % len(QUESTIONS)]] + [FOLLOW_UP] * (MULTI_TURNS - 1)})
     (root / "samples.json").write_text(json.dumps(specs), encoding="utf-8")
     return specs
 
@@ -79,10 +75,3 @@ def register(root: Path) -> None:
             return Task(name=name, samples=lambda: samples(name), protocols=("offline",),
                         scorers=[exact_match()], headline="accuracy", data_root=str(root))
         registry.task(name, hidden=True)(factory)
-
-
-if __name__ == "__main__":
-    register(Path(os.environ["BENCH_VS_LMMS_ROOT"]))
-    from omnibench.cli import main
-
-    sys.exit(main(sys.argv[1:]))

@@ -154,6 +154,9 @@ class LiveAdapter:
 
     # ---- the session ---------------------------------------------------------------------------
     def _run(self, coro, timeout: float | None = None):
+        if self._loop is None:
+            coro.close()
+            raise ModelError(f"{type(self).__name__}: no live session (reset() opens one)")
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         try:
             return future.result(timeout=timeout or self.send_timeout_s)

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from omnibench.errors import ConfigError
+from omnibench.models._extras import require_extra
 from omnibench.models._live import LiveAdapter
 from omnibench.models.openai_realtime import DEFAULT_INSTRUCTIONS
 from omnibench.registry import model
@@ -36,6 +38,7 @@ class GeminiLive(LiveAdapter):
                  proactive: bool = False, modalities: str = "text", fps: float = 1.0, max_side: int = 512,
                  audio: bool = False, turn_detection: bool = True, api_version: str | None = None,
                  speed: float = 1.0, send_timeout_s: float = 10.0):
+        require_extra("gemini_live", "gemini", "google.genai", "websockets")
         super().__init__(fps=fps, max_side=max_side, audio=audio, speed=speed, send_timeout_s=send_timeout_s)
         if modalities not in ("text", "audio"):
             raise ConfigError(f"gemini_live: modalities must be 'text' or 'audio', got {modalities!r}")
@@ -67,9 +70,10 @@ class GeminiLive(LiveAdapter):
         from google import genai
         from google.genai import types
 
-        options = {k: v for k, v in (("base_url", self.base_url), ("api_version", self.api_version)) if v}
+        options: dict[str, Any] = {k: v for k, v in (("base_url", self.base_url), ("api_version", self.api_version))
+                                   if v}
         client = genai.Client(api_key=self._key, http_options=types.HttpOptions(**options) if options else None)
-        self._manager = client.aio.live.connect(model=self.model_name, config=self.connect_config())
+        self._manager: Any = client.aio.live.connect(model=self.model_name, config=self.connect_config())
         self._session = await self._manager.__aenter__()
         self.replying: int | None = None     # the turn the current model turn answers
         self.in_model_turn = False

@@ -19,12 +19,13 @@ import base64
 import io
 import os
 import threading
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from omnibench.engine.protocols import OfflineRequest
+from omnibench.engine.protocols import OfflineRequest, Reply
 from omnibench.errors import ModelError
 from omnibench.registry import model as register_model
 
@@ -52,7 +53,7 @@ def _jpeg_with_pyav(frame: np.ndarray, size: tuple[int, int], quality: int) -> b
     codec = av.CodecContext.create("mjpeg", "w")
     codec.width, codec.height = size
     codec.pix_fmt = "yuvj420p"
-    codec.time_base = 1
+    codec.time_base = Fraction(1)
     codec.options = {"qscale": str(max(2, min(31, round(31 - quality * 0.29))))}
     picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame, dtype=np.uint8), format="rgb24")
     picture = picture.reformat(width=size[0], height=size[1], format="yuvj420p")
@@ -116,7 +117,7 @@ class OpenAICompatible:
 
         try:
             reply = self._client.chat.completions.create(
-                model=self.model_name, messages=self.messages(request),
+                model=self.model_name, messages=cast(Any, self.messages(request)),     # plain dicts on the wire
                 max_tokens=self.max_tokens or request.max_new_tokens,
                 temperature=request.temperature if self.temperature is None else self.temperature)
         except self.transient_errors:
@@ -126,13 +127,16 @@ class OpenAICompatible:
                              f"{type(exc).__name__}: {exc}") from exc
         if not getattr(reply, "choices", None):
             raise ModelError(f"{self.model_name}: reply has no choices")
-        self._record_usage(getattr(reply, "usage", None))
-        return reply.choices[0].message.content or ""
+        counts = self._record_usage(getattr(reply, "usage", None))
+        return Reply(reply.choices[0].message.content or "", {"usage": counts} if counts else None)
 
-    def _record_usage(self, usage: Any) -> None:
-        counts = {k: int(getattr(usage, k, 0) or 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
+    def _record_usage(self, usage: Any) -> dict[str, int]:
+        """This call's token counts (none when the server sent no `usage`), added to the adapter's totals."""
+        counts = {k: int(getattr(usage, k, 0) or 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")
+                  } if usage is not None else {}
         with self._lock:
             self.last_usage = counts
             self.usage["requests"] += 1
             for key, value in counts.items():
                 self.usage[key] += value
+        return counts

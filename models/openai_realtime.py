@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import base64
 import os
+from typing import Any
 
 from omnibench.errors import ConfigError
+from omnibench.models._extras import require_extra
 from omnibench.models._live import LiveAdapter, rate_limited
 from omnibench.registry import model
 
@@ -31,10 +33,14 @@ DEFAULT_INSTRUCTIONS = ("You are watching a live video with the user. Answer bri
 
 @model("openai_realtime", description="OpenAI Realtime API over its websocket: frames as images, live replies")
 class OpenAIRealtime(LiveAdapter):
+    # Any: the wire events go out as plain dicts and come in read by their `type`, not the SDK's unions
+    _conn: Any = None
+
     def __init__(self, model: str = "gpt-realtime", api_key: str | None = None, base_url: str | None = None,
                  voice: str | None = None, instructions: str = DEFAULT_INSTRUCTIONS, modalities: str = "text",
                  fps: float = 1.0, max_side: int = 512, audio: bool = False, turn_detection: bool = False,
                  interrupt: bool = True, speed: float = 1.0, send_timeout_s: float = 10.0):
+        require_extra("openai_realtime", "realtime", "openai", "websockets")
         super().__init__(fps=fps, max_side=max_side, audio=audio, speed=speed, send_timeout_s=send_timeout_s)
         if modalities not in ("text", "audio"):
             raise ConfigError(f"openai_realtime: modalities must be 'text' or 'audio', got {modalities!r}")

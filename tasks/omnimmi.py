@@ -39,11 +39,11 @@ def _omnimmi(code: str, name: str, prompts: type[Prompts], scorers: list, headli
     from omnibench.data import omnimmi
 
     root = omnimmi.video_root(data_dir)
-    loader = {"ask_times": ask_times or "ours", "si_input": si_input or "causal", "missing_clip": missing_clip or "cut"}
     options = {k: v for k, v in {**(prompt_options or {}), "spoken_form": spoken_form or "as_written"}.items()
                if v is not None}
     return Task(
-        name=name, samples=lambda: omnimmi.load(code, data_dir, lenient=bool(lenient), **loader),
+        name=name, samples=lambda: omnimmi.load(code, data_dir, lenient=bool(lenient), ask_times=ask_times or "ours",
+                                                si_input=si_input or "causal", missing_clip=missing_clip or "cut"),
         protocols=protocols, scorers=scorers, headline=headline,
         prompts=prompts(prompt_overrides(prompts_file, name), **options), group="omnimmi", description=description,
         uses_judge=judge_used, data_root=str(root) if root else None, video_hint=VIDEO_HINT,

@@ -221,3 +221,47 @@ def test_score_with_an_unreachable_judge_says_why_fails_and_keeps_the_good_resul
         assert replaced["n_scored"] == 0 and replaced["unscored_reasons"]
     finally:
         registry._TASKS.pop(task, None)
+
+
+def _help_texts(parser: argparse.ArgumentParser):
+    """Every text `--help` shows: description, epilog, each argument's and sub-command's help."""
+    yield from (parser.description or "", parser.epilog or "")
+    for action in parser._actions:
+        yield action.help or ""
+        if isinstance(action, argparse._SubParsersAction):
+            yield from (choice.help or "" for choice in action._choices_actions)
+            for sub in action.choices.values():
+                yield from _help_texts(sub)
+
+
+def _package_path(text: str):
+    """Where `omnibench/a/b/c` lies in the installed package (omnibench.m4 is the m4/ folder, and so on)."""
+    import importlib.util
+    from pathlib import Path
+
+    parts = text.strip("/").split("/")
+    for k in range(len(parts), 0, -1):
+        name = ".".join(parts[:k])
+        name = name[:-3] if name.endswith(".py") else name
+        try:
+            spec = importlib.util.find_spec(name)
+        except ModuleNotFoundError:
+            continue
+        if spec is not None:
+            base = Path(next(iter(spec.submodule_search_locations))) if spec.submodule_search_locations else Path(spec.origin)
+            return base.joinpath(*parts[k:])
+    return None
+
+
+def test_every_package_path_a_help_text_names_exists():
+    """`m4 train --help` named omnibench/m4/recipes, a folder that does not exist (issue 33)."""
+    import re
+
+    from omnibench.m4.training.itdata_cli import build_data_parser
+    from omnibench.m4.training.train import train_parser
+
+    named = {m for parser in (build_parser(), train_parser(), build_data_parser()) for text in _help_texts(parser)
+             for m in re.findall(r"\bomnibench(?:/[\w.*-]+)+", text)}
+    assert "omnibench/m4/training/recipes" in named          # the check is not vacuous
+    missing = [p for p in sorted(named) if (found := _package_path(p)) is None or not found.exists()]
+    assert not missing, f"help texts name paths that do not exist: {missing}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from omnibench.errors import ConfigError
 
@@ -29,6 +29,7 @@ class Recipe(BaseModel):
     speech_root: str | None = None             # where {id}_{k}.wav live (default: media_root)
     synth_seed: int = 1
     synth_n_per_task: int = 20
+    synth_tasks: list[str] | None = None       # the suite's tasks the data is built from (default: all of them)
     phrase_augment: float = 0.0                # share of noise/stop phrases given a filler prefix/suffix
     phrase_generated: int = 0                  # generated phrases per kind added to the train lists (phrase_templates.py)
     phrase_mix: float = 0.0                    # share of noise/stop phrases said together with a short noise statement
@@ -55,7 +56,8 @@ class Recipe(BaseModel):
     vision_learning_rate: float | None = None
     num_train_epochs: float = 1.0
     max_steps: int = -1
-    max_minutes: float | None = None           # stop when the wall-clock budget is spent
+    max_minutes: float | None = None           # the whole command's wall-clock budget: every stage keeps to its share
+    warn_below_steps: int = 0                  # a warning when training made fewer steps than this (0: none)
     lr_scheduler_type: str = "cosine"
     warmup_ratio: float = 0.03
     weight_decay: float = 0.0
@@ -77,6 +79,17 @@ class Recipe(BaseModel):
     select_at: list[float] = Field(default_factory=list)  # shares of the run at which validation picks the snapshot
     calibrate_noise_test: bool = False         # fit the noise test's cap/scale on held-out phrases (calibrate.py)
     checkpoint_dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+
+
+    @field_validator("synth_tasks")
+    @classmethod
+    def _suite_tasks(cls, tasks: list[str] | None) -> list[str] | None:
+        from omnibench.data.synth import SYNTH_TASKS
+
+        unknown = [t for t in tasks or () if t not in SYNTH_TASKS]
+        if unknown:
+            raise ValueError(f"no synthetic task {unknown[0]!r}; the suite has {', '.join(SYNTH_TASKS)}")
+        return tasks
 
 
 def recipe_names() -> list[str]:

@@ -11,7 +11,10 @@ questions come from the 110 noise videos only, too few for a tiny model to learn
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 DESCRIBE = "Describe everything you have seen in the video so far, in as much detail as you can."
 # A long answer on purpose: a stop turn must be able to land in the middle of it.
@@ -21,21 +24,41 @@ DESCRIPTION = ("I see a dark background with coloured shapes on it. Some of them
                "again, while new shapes come into view and old ones leave the frame.")
 
 
-def synth_source_records(out_dir: str | Path, *, seed: int = 1, n_per_task: int = 20, max_frames: int = 24,
-                         frame_size: int = 112, describe_every: int = 2,
-                         colour_questions: bool = False) -> list[dict]:
-    """Records {"id", "image": "frames/NAME.npy", "conversations": [...]}; frames written under out_dir."""
+def synth_source_records(out_dir: str | Path, **settings: Any) -> list[dict]:
+    """Records {"id", "image": "frames/NAME.npy", "conversations": [...]}; frames written under out_dir
+    (the settings are `source_questions`')."""
+    return [record for video in source_questions(out_dir, **settings) for record in video]
+
+
+def source_questions(out_dir: str | Path, *, seed: int = 1, n_per_task: int = 20, max_frames: int = 24,
+                     frame_size: int = 112, describe_every: int = 2, colour_questions: bool = False,
+                     progress: bool = False, until: float | None = None,
+                     tasks: list[str] | None = None) -> Iterator[list[dict]]:
+    """Per suite video, in the suite's task order, the records of the questions it is asked. Each task's
+    part of the suite is generated (or read from the cache) when its first video is reached, so a
+    caller with a time budget stops between videos with what it has. A part is built whole, so with
+    `until` (a time.monotonic() moment) one not built yet is started only when it is expected to end
+    by then, at the rate the parts before it were built (the first one always). `tasks`: the suite's
+    tasks to ask (default: all)."""
     import numpy as np
 
-    from omnibench.data.synth import ensure_suite
+    from omnibench.data import synth
     from omnibench.data.video import VideoReader
     from omnibench.m4.model.frames import uniform_indices
 
     out_dir = Path(out_dir)
     (out_dir / "frames").mkdir(parents=True, exist_ok=True)
-    suite = ensure_suite(seed=seed, n_per_task=n_per_task, progress=False)
-    records: list[dict] = []
-    for task in sorted(suite.samples):
+    counts = synth.task_counts(n_per_task)
+    per_video: float | None = None          # seconds a video of the suite took to build here
+    for task in sorted(tasks or synth.SYNTH_TASKS):
+        build = until is not None and synth.part_problem(synth.default_root(seed), task, seed, counts[task])
+        expected_end = None if per_video is None else time.monotonic() + per_video * counts[task]
+        if build and until is not None and expected_end is not None and expected_end > until:
+            return
+        began = time.monotonic()
+        suite = synth.ensure_suite(seed=seed, n_per_task=n_per_task, tasks=[task], progress=progress)
+        if build:
+            per_video = (time.monotonic() - began) / counts[task]
         for n, sample in enumerate(suite.samples[task]):
             reader = VideoReader(str(suite.root / sample.video.path))
             end = sample.video.end or reader.duration
@@ -47,6 +70,7 @@ def synth_source_records(out_dir: str | Path, *, seed: int = 1, n_per_task: int 
                 asks.append((round(t, 1), DESCRIBE, DESCRIPTION))
             if colour_questions:
                 asks += _colour_asks(sample, seed, end, {text for _, text, _ in asks})
+            records = []
             for k, (t, question, answer) in enumerate(asks):
                 name = f"{sample.id}_{k}"
                 # the settings are in the name: a changed setting never reuses stale frames
@@ -59,7 +83,8 @@ def synth_source_records(out_dir: str | Path, *, seed: int = 1, n_per_task: int 
                 records.append({"id": name, "image": f"frames/{path.name}",
                                 "conversations": [{"from": "human", "value": f"<image>\n{question}"},
                                                   {"from": "gpt", "value": answer}]})
-    return records
+            reader.close()
+            yield records
 
 
 COLOUR_OF = (("colour", "What colour is the square?"), ("circle_colour", "What colour is the circle?"))

@@ -10,12 +10,14 @@ import argparse
 import functools
 import importlib.util
 import json
+import math
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from omnibench.m4.training.callbacks import SnapshotSelector, TimeBudget
+from omnibench.m4.training.callbacks import DATA_SHARE, VISION_SHARE, SnapshotSelector, TimeBudget
 from omnibench.m4.training.recipe import Recipe, deepspeed_config_path, load_recipe
 
 try:                                         # the Trainer wants a real nn.Module subclass
@@ -159,25 +161,35 @@ def _attention(model: Any, wanted: str) -> None:
             model.language_model.config._attn_implementation = wanted
 
 
-def prepare_records(recipe: Recipe, out_dir: Path) -> tuple[list[dict], Path]:
-    """(M4-IT records, media root): the recipe's json, or M4-IT built from the synthetic suite."""
+def prepare_records(recipe: Recipe, out_dir: Path, budget: TimeBudget | None = None) -> tuple[list[dict], Path]:
+    """(M4-IT records, media root): the recipe's json, or M4-IT built from the synthetic suite, video by
+    video until the budget's DATA_SHARE is spent (then with the videos built so far, and a warning)."""
     from omnibench.m4.training.itdata import build_m4it, load_records, validate, write
 
     if recipe.data != "synth":
         return load_records(recipe.data), Path(recipe.media_root)
-    from omnibench.m4.training.synthdata import synth_source_records
+    from omnibench.data.synth import task_counts
+    from omnibench.m4.training import phrase_templates, phrases, synthdata
 
     data_dir = out_dir / "data"
-    from omnibench.data.synth import ensure_suite
-
-    print(f"m4 train: synthetic suite (seed {recipe.synth_seed}) ...", file=sys.stderr, flush=True)
-    ensure_suite(seed=recipe.synth_seed, n_per_task=recipe.synth_n_per_task, progress=sys.stderr.isatty())
-    print("m4 train: frames and questions ...", file=sys.stderr, flush=True)
-    source = synth_source_records(data_dir, seed=recipe.synth_seed, n_per_task=recipe.synth_n_per_task,
-                                  max_frames=recipe.synth_max_frames,
-                                  colour_questions=recipe.synth_colour_questions)
-    from omnibench.m4.training import phrase_templates, phrases
-
+    until = budget.at(DATA_SHARE) if budget is not None else None
+    counts = task_counts(recipe.synth_n_per_task)
+    total = sum(counts[t] for t in recipe.synth_tasks or counts)
+    print(f"m4 train: synthetic suite (seed {recipe.synth_seed}), frames and questions of {total} videos ...",
+          file=sys.stderr, flush=True)
+    source: list[dict] = []
+    videos = synthdata.source_questions(data_dir, seed=recipe.synth_seed, n_per_task=recipe.synth_n_per_task,
+                                        max_frames=recipe.synth_max_frames,
+                                        colour_questions=recipe.synth_colour_questions, progress=sys.stderr.isatty(),
+                                        until=until, tasks=recipe.synth_tasks)
+    done = 0
+    for records in videos:
+        source, done = source + records, done + 1
+        if until is not None and time.monotonic() >= until:
+            break
+    if done < total and budget is not None:
+        budget.warn(f"data building stopped at its share of max_minutes ({DATA_SHARE:.0%}): {done} of {total} "
+                    f"suite videos, {len(source)} source questions")
     more = recipe.phrase_generated
     noise = phrases.NOISE_TRAIN + phrase_templates.generated("noise", more, recipe.seed)
     stop = phrases.STOP_TRAIN + phrase_templates.generated("stop", more, recipe.seed)
@@ -196,30 +208,33 @@ def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | P
           started: float | None = None) -> dict:
     """Train as the recipe says; save a LongVA-layout checkpoint; return a summary (also written to disk).
 
-    `started` (time.monotonic() at the command's start, default now): max_minutes counts from it, so
-    data building, training and validation all fit in the budget."""
+    `started` (time.monotonic() at the command's start, default now): max_minutes counts from it, and
+    every stage keeps to its share of it (callbacks.TimeBudget): data building, vision pretraining
+    (rendering included), training, the validation passes and the save. What a stage had to cut is
+    in the summary's `warnings`."""
     import torch
     from transformers import Trainer, TrainingArguments
+    from transformers.trainer_callback import PrinterCallback
 
     from omnibench.m4.model.checkpoint import save_checkpoint
     from omnibench.m4.training.sft import PaddingCollator, SFTDataset
 
-    started = time.monotonic() if started is None else started
+    time_cosine = recipe.lr_scheduler_type == "time_cosine"
+    if time_cosine and recipe.max_minutes is None:
+        raise ValueError("lr_scheduler_type time_cosine needs max_minutes")
+    budget = TimeBudget(recipe.max_minutes, time_cosine, recipe.warmup_ratio, start=started)
     out_dir = Path(recipe.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(recipe.seed)
+    stages = _Stages(budget.start)
+    stages.end("start")                 # imports (torch, transformers) since the command began
     if records is None:
-        records, media_root = prepare_records(recipe, out_dir)
+        records, media_root = prepare_records(recipe, out_dir, budget)
+    stages.end("data")
     model, tokenizer = build_model(recipe, records)
-    vision = None
-    if recipe.vision_pretrain_steps:
-        from omnibench.m4.training.vision_pretrain import pretrain_vision
-
-        share = recipe.max_minutes and recipe.max_minutes * 60 * 0.15      # of the budget, at most (tiny_cpu: ~40 s of 81)
-        vision = pretrain_vision(model, steps=recipe.vision_pretrain_steps, scenes=recipe.vision_pretrain_scenes,
-                                 seed=recipe.seed, max_seconds=share)
-        print(f"m4 train: vision pretraining {vision}", file=sys.stderr, flush=True)
-        model.train()
+    stages.end("model")
+    vision = _pretrain_vision(model, recipe, budget) if recipe.vision_pretrain_steps else None
+    stages.end("vision_pretrain")
     trainable = set_trainable(model, recipe)
     wrapper = M4ForTraining(model, recipe.tune_vision_tower, recipe.loss_per_sample)
     if recipe.gradient_checkpointing:
@@ -233,9 +248,6 @@ def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | P
                          frames_per_video=recipe.frames_per_video, max_length=recipe.model_max_length,
                          anyres_grids=tuple(tuple(g) for g in recipe.anyres_grids), speech_root=recipe.speech_root,
                          position_gap=recipe.position_gap)
-    time_cosine = recipe.lr_scheduler_type == "time_cosine"
-    if time_cosine and recipe.max_minutes is None:
-        raise ValueError("lr_scheduler_type time_cosine needs max_minutes")
     deepspeed = deepspeed_config_path(recipe.deepspeed)
     use_deepspeed = bool(deepspeed) and cuda and importlib.util.find_spec("deepspeed") is not None
     args = TrainingArguments(
@@ -250,36 +262,90 @@ def train(recipe: Recipe, records: list[dict] | None = None, media_root: str | P
         dataloader_num_workers=recipe.dataloader_num_workers, use_cpu=not cuda,
         train_sampling_strategy="group_by_length" if recipe.group_by_length else "random",
         deepspeed=str(deepspeed) if use_deepspeed else None, disable_tqdm=True)
-    budget = TimeBudget(recipe.max_minutes, time_cosine, recipe.warmup_ratio, start=started)
     seen = None
     if vision:           # the tower was taught to see: a snapshot that does not read its frames loses
-        from omnibench.m4.training.vision_pretrain import colour_answers
+        from omnibench.m4.training.vision_pretrain import colour_checks
 
-        seen = functools.partial(colour_answers, seed=recipe.seed, max_frames=recipe.frames_per_video)
+        seen = functools.partial(colour_checks, seed=recipe.seed, max_frames=recipe.frames_per_video)
     selector = (SnapshotSelector(model, tokenizer, *_validation_inputs(records, Path(media_root or ".")),
                                  points=recipe.select_at, budget=budget, seen=seen) if recipe.select_at else None)
     # our JSONs carry no optimizer section, so this AdamW (with its vision-lr group) is used with DeepSpeed too
     optimizer = torch.optim.AdamW(param_groups(model, recipe), lr=recipe.learning_rate)
     trainer = Trainer(model=wrapper, args=args, train_dataset=dataset, data_collator=PaddingCollator(dataset.pad_id),
                       callbacks=[budget] + ([selector] if selector else []), optimizers=(optimizer, None))
-    started = time.monotonic()
+    trainer.remove_callback(PrinterCallback)     # it prints log dicts to stdout; the budget logs to stderr
+    train_started = time.monotonic()
     result = trainer.train()
-    seconds = time.monotonic() - started
+    seconds = time.monotonic() - train_started
+    stages.end("train")
+    steps = int(result.global_step)
     if selector:
-        selector.finish(int(result.global_step))
+        selector.finish(steps)
+    stages.end("final_validation")
+    if steps < recipe.warn_below_steps:
+        budget.warn(f"training made {steps} step(s), fewer than {recipe.warn_below_steps} (the recipe's "
+                    "warn_below_steps): the model is likely undertrained; give it more max_minutes")
     final = model if recipe.checkpoint_dtype == "float32" else model.to(getattr(torch, recipe.checkpoint_dtype))
     checkpoint = save_checkpoint(final.eval(), out_dir / "checkpoint", tokenizer)
-    calibration = _calibrate(checkpoint, records, Path(media_root or ".")) if recipe.calibrate_noise_test else None
-    summary = {"recipe": recipe.name, "steps": int(result.global_step), "train_seconds": round(seconds, 1),
+    calibration = None
+    if recipe.calibrate_noise_test:
+        if budget.left() > 0:
+            calibration = _calibrate(checkpoint, records, Path(media_root or "."))
+        else:
+            budget.warn("noise test calibration skipped: max_minutes is spent")
+    stages.end("save")
+    summary = {"recipe": recipe.name, "steps": steps, "train_seconds": round(seconds, 1),
                "samples": len(dataset), "losses": budget.losses, "trainable": trainable, "vision_pretrain": vision,
                "parameters": sum(p.numel() for p in model.parameters()), "checkpoint": str(checkpoint),
                "deepspeed": str(deepspeed) if use_deepspeed else None,
                "attn_implementation": model.language_model.config._attn_implementation,
                "noise_test_calibration": calibration,
                "validation": selector.scores if selector else None,
-               "selected_step": selector.selected_step if selector else None}
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+               "selected_step": selector.selected_step if selector else None,
+               "max_minutes": recipe.max_minutes, "seconds": round(time.monotonic() - budget.start, 1),
+               "stage_seconds": stages.seconds, "warnings": budget.warnings}
+    summary = finite(summary)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False), encoding="utf-8")
     return summary
+
+
+class _Stages:
+    """Wall seconds of each stage, for the summary (where the budget went)."""
+
+    def __init__(self, start: float):
+        self.last = start
+        self.seconds: dict[str, float] = {}
+
+    def end(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name], self.last = round(now - self.last, 1), now
+
+
+def _pretrain_vision(model: Any, recipe: Recipe, budget: TimeBudget) -> dict:
+    """The tower and projector taught to see first, within VISION_SHARE of the budget (what is left of it)."""
+    from omnibench.m4.training.vision_pretrain import pretrain_vision
+
+    share = None if budget.limit is None else max(0.0, min(VISION_SHARE * budget.limit, budget.left()))
+    vision = pretrain_vision(model, steps=recipe.vision_pretrain_steps, scenes=recipe.vision_pretrain_scenes,
+                             seed=recipe.seed, max_seconds=share)
+    print(f"m4 train: vision pretraining {vision}", file=sys.stderr, flush=True)
+    if vision["steps"] < recipe.vision_pretrain_steps or vision["scenes"] < recipe.vision_pretrain_scenes:
+        budget.warn(f"vision pretraining stopped at its share of max_minutes ({VISION_SHARE:.0%}, {share:.0f} s): "
+                    f"{vision['steps']} of {recipe.vision_pretrain_steps} steps on {vision['scenes']} of "
+                    f"{recipe.vision_pretrain_scenes} scenes")
+    model.train()
+    return vision
+
+
+def finite(value: Any) -> Any:
+    """`value` with every NaN or infinite float replaced by None (strict JSON has neither)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
 
 
 def _validation_inputs(records: list[dict], media_root: Path) -> tuple[list, list[str]]:
@@ -302,20 +368,34 @@ def _calibrate(checkpoint: Path, records: list[dict], media_root: Path) -> dict:
 
 
 def train_parser() -> argparse.ArgumentParser:
+    from omnibench.m4.training.recipe import recipe_names
+
     parser = argparse.ArgumentParser(prog="omnibench m4 train", description="Fine-tune M4 with a recipe")
-    parser.add_argument("--recipe", required=True, help="a name in omnibench/m4/recipes (m4_longva_7b, m4_audio, "
-                                                         "tiny_cpu) or a YAML path")
+    parser.add_argument("--recipe", required=True, help=f"a name in omnibench/m4/training/recipes "
+                                                         f"({', '.join(recipe_names())}) or a YAML path")
     parser.add_argument("overrides", nargs="*", help="key=value, e.g. learning_rate=2e-5 output_dir=runs/x")
     return parser
 
 
+def process_start() -> float:
+    """time.monotonic() when this process began (Linux: /proc), else now: max_minutes counts from the
+    command's start, interpreter and imports included."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        began = int(fields[19]) / os.sysconf("SC_CLK_TCK")          # seconds after boot
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return time.monotonic()
+    return time.monotonic() - max(0.0, uptime - began)
+
+
 def main_train(argv: list[str] | None = None) -> int:
+    started = process_start()
     args = train_parser().parse_args(argv)
-    started = time.monotonic()
     recipe = load_recipe(args.recipe, args.overrides)
     summary = train(recipe, started=started)
     final = (summary["losses"] or [None])[-1]
-    print(json.dumps({k: v for k, v in summary.items() if k != "losses"} | {"final_loss": final}))
+    print(json.dumps({k: v for k, v in summary.items() if k != "losses"} | {"final_loss": final}, allow_nan=False))
     return 0
 
 

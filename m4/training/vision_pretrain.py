@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 # The rng entropy has four words; the suite's videos use three ([seed, task, k]): never the same stream.
 _STREAM = (7, 7, 7)               # the pretraining frames
 _SELECTION_STREAM = (8, 8, 8)     # the scenes colour_answers asks about
+# a colour is a word or two: a model that rambles is cut there, so one check never takes long
+COLOUR_ANSWER_TOKENS = 32
+RENDER_SHARE = 0.6                # of pretrain_vision's max_seconds: rendering stops there, the steps get the rest
 
 
 def frame_labels(scene: Any, index: int, shapes: tuple[str, ...], colours: tuple[str, ...],
@@ -48,8 +52,10 @@ def frame_labels(scene: Any, index: int, shapes: tuple[str, ...], colours: tuple
     return hot
 
 
-def labelled_frames(n_scenes: int, frames_per_scene: int, seed: int, frame_size: int, grid: int = 1):
-    """(pixels (N, 3, S, S), labels (N, grid x grid, shapes x colours)) from scenes of every synthetic task in turn."""
+def labelled_frames(n_scenes: int, frames_per_scene: int, seed: int, frame_size: int, grid: int = 1,
+                    until: float | None = None):
+    """(pixels (N, 3, S, S), labels (N, grid x grid, shapes x colours)) from scenes of every synthetic task in turn;
+    with `until` (a time.monotonic() moment), the scenes rendered before it (at least one)."""
     import numpy as np
     import torch
 
@@ -59,27 +65,33 @@ def labelled_frames(n_scenes: int, frames_per_scene: int, seed: int, frame_size:
 
     rng = np.random.default_rng([seed, *_STREAM])
     builders = [BUILDERS[name] for name in sorted(BUILDERS)]
-    images, labels = [], []
+    pixels, labels = [], []
     for k in range(n_scenes):
+        if k and until is not None and time.monotonic() >= until:
+            break
         scene = builders[k % len(builders)](rng).scene
-        for index in rng.integers(0, scene.n_frames, frames_per_scene):
-            images.append(render_frame(scene, int(index)))
-            labels.append(frame_labels(scene, int(index), SHAPES, SHAPE_COLOURS, grid))
-    return frames_to_pixels(images, frame_size), torch.tensor(labels)
+        indices = [int(i) for i in rng.integers(0, scene.n_frames, frames_per_scene)]
+        # each scene's pixels at once: the time check above covers the whole cost of a scene
+        pixels.append(frames_to_pixels([render_frame(scene, i) for i in indices], frame_size))
+        labels += [frame_labels(scene, i, SHAPES, SHAPE_COLOURS, grid) for i in indices]
+    return torch.cat(pixels), torch.tensor(labels)
 
 
 def pretrain_vision(model: Any, *, steps: int, scenes: int = 1600, frames_per_scene: int = 6, batch_size: int = 64,
                     learning_rate: float = 2e-3, seed: int = 0, max_seconds: float | None = None) -> dict[str, Any]:
     """Train `model`'s vision tower and projector in place; returns held-out accuracy and timings.
-    `max_seconds` (rendering included) ends it early: it is part of the recipe's time budget."""
+    `max_seconds` ends it early: it is part of the recipe's time budget. Rendering is inside it and
+    stops at RENDER_SHARE of it (with fewer scenes, and a held-out tenth of those), so steps are left."""
     import torch
     from torch import nn
 
     started = time.monotonic()
     cfg = model.config
     grid = cfg.patches_per_side // cfg.pool_stride          # the pooled tokens a frame, per side
-    pixels, labels = labelled_frames(scenes, frames_per_scene, seed, cfg.frame_size, grid)
-    held_pixels, held_labels = labelled_frames(max(1, scenes // 10), 4, seed + 1, cfg.frame_size, grid)
+    until = None if max_seconds is None else started + RENDER_SHARE * max_seconds
+    pixels, labels = labelled_frames(scenes, frames_per_scene, seed, cfg.frame_size, grid, until=until)
+    rendered = len(pixels) // frames_per_scene
+    held_pixels, held_labels = labelled_frames(max(1, rendered // 10), 4, seed + 1, cfg.frame_size, grid)
     head = nn.Linear(cfg.hidden_size, labels.shape[-1]).to(model.device, model.dtype)   # one for every token
     parts = [model.vision_tower, model.projector, head]
     for part in parts:
@@ -96,7 +108,7 @@ def pretrain_vision(model: Any, *, steps: int, scenes: int = 1600, frames_per_sc
     def logits(x):
         return head(tokens(x.to(model.device)))
 
-    loss = torch.tensor(float("nan"))
+    loss = None
     done = 0
     for step in range(steps):
         if max_seconds is not None and time.monotonic() - started > max_seconds:
@@ -115,7 +127,8 @@ def pretrain_vision(model: Any, *, steps: int, scenes: int = 1600, frames_per_sc
         right = said == shown
     for part in parts:
         part.eval()
-    return {"steps": done, "frames": len(pixels), "final_loss": round(loss.item(), 4),
+    return {"steps": done, "scenes": rendered, "frames": len(pixels),
+            "final_loss": None if loss is None else round(loss.item(), 4),
             "heldout_label_accuracy": round(float(right.float().mean()), 4),
             "heldout_shown_found": round(float((said & shown).sum() / shown.sum().clamp(min=1)), 4),
             "heldout_frames_all_right": round(float(right.flatten(1).all(dim=1).float().mean()), 4),
@@ -124,10 +137,11 @@ def pretrain_vision(model: Any, *, steps: int, scenes: int = 1600, frames_per_sc
             "seconds": round(time.monotonic() - started, 1)}
 
 
-def colour_answers(pipeline: Any, *, scenes: int = 20, seed: int = 0, max_frames: int = 16) -> float:
-    """Share of "What colour is the square / circle?" answered right on rendered scenes of the
-    interruption tasks' builder (an rng stream no benchmark video uses), frames at 1 fps up to a
-    random moment, as the stream shows them: whether the model reads its frames (snapshot selection)."""
+def colour_checks(pipeline: Any, scenes: int = 20, *, seed: int = 0, max_frames: int = 16,
+                  max_new_tokens: int = COLOUR_ANSWER_TOKENS) -> Iterator[tuple[int, int]]:
+    """Per scene, (answered right, asked) of "What colour is the square / circle?" on rendered scenes of the
+    interruption tasks' builder (an rng stream no benchmark video uses), frames at 1 fps up to a random
+    moment, as the stream shows them; rendered one scene at a time, so a caller may stop early."""
     import numpy as np
 
     from omnibench.data._synth_render import FPS, render_frame
@@ -135,13 +149,18 @@ def colour_answers(pipeline: Any, *, scenes: int = 20, seed: int = 0, max_frames
     from omnibench.tasks.synth_scenes import BUILDERS
 
     rng = np.random.default_rng([seed, *_SELECTION_STREAM])
-    right = asked = 0
     for _ in range(scenes):
         built = BUILDERS["synth_noise"](rng)
         moment = int(rng.integers(FPS, built.scene.n_frames))
         frames = [render_frame(built.scene, i) for i in range(0, moment + 1, FPS)][-max_frames:]
+        right = 0
         for key, question in COLOUR_OF:
-            answer = str(pipeline.answer(frames, question)).lower()
+            answer = str(pipeline.answer(frames, question, max_new_tokens=max_new_tokens)).lower()
             right += built.metadata[key] in answer.replace(".", " ").split()
-            asked += 1
-    return right / asked
+        yield right, len(COLOUR_OF)
+
+
+def colour_answers(pipeline: Any, *, scenes: int = 20, seed: int = 0, max_frames: int = 16) -> float:
+    """Share of the colour questions of `colour_checks` answered right: whether the model reads its frames."""
+    checks = list(colour_checks(pipeline, scenes, seed=seed, max_frames=max_frames))
+    return sum(right for right, _ in checks) / sum(asked for _, asked in checks)

@@ -8,11 +8,12 @@ side by side instead of replacing each other. Layout under the suite root:
     {task}-{n}/annotations.json   list of Sample records (video paths relative to the suite root)
     {task}-{n}/videos/{task}_{k}.mp4    320x240, 10 fps, H.264
     {task}-{n}/audio/synth_si_{k}.wav   the SI dialogue in distinct voices (only where espeak-ng exists)
-    {task}-{n}/manifest.json      version, seed, task, n, sha256 and size of every file of the part
+    {task}-{n}/manifest.json      version, seed, task, n, audio (espeak-ng was there), sha256 and size of every file
 
 A part is written into a temporary directory and renamed into place, and its manifest is checked
 (version, seed, task, n, every file's hash) before it is reused, so a killed or corrupted
-generation is regenerated instead of evaluated.
+generation is regenerated instead of evaluated. A spoken part written without espeak-ng says so
+and is rebuilt, with its audio, once espeak-ng is installed.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -46,12 +49,13 @@ N_INTERRUPTION = 110
 # every other task: enough videos that any model's headline 95% CI is narrower than 30 points
 # (2 * 1.96 * sqrt(0.25 / 50) = 0.277 at a 50% rate), the board's bar for ranking models by a task
 N_PER_TASK = 50
+SPOKEN_TASKS = ("synth_si",)   # parts with audio, written only where espeak-ng exists (Manifest.audio)
 
 __all__ = ["INTERRUPTION_TASKS", "N_INTERRUPTION", "N_PER_TASK", "SYNTH_TASKS", "SYNTH_VERSION", "SynthSuite",
            "default_root", "ensure_suite", "generate", "load_suite", "task_counts"]
 
 
-BUILDERS = None   # task name -> scene builder; None: the task definitions in omnibench.tasks.synth_scenes
+BUILDERS: dict[str, Any] | None = None   # task name -> scene builder; None: the task definitions in omnibench.tasks.synth_scenes
 
 
 def task_counts(n_per_task: int = N_PER_TASK, n_interruption: int = N_INTERRUPTION) -> dict[str, int]:
@@ -76,7 +80,7 @@ class Manifest(BaseModel):
     seed: int
     task: str
     n: int
-    audio: bool
+    audio: bool                      # espeak-ng was there: a spoken task's part has its audio
     files: dict[str, FileEntry]
 
 
@@ -123,9 +127,9 @@ def _speak_dialogue(built, path: Path, duration: float) -> bool:
 def _build_sample(task: str, k: int, seed: int, part: Path, name: str, audio: bool) -> Sample:
     """Render sample k of `task` into the folder `part` of part `name`; its paths are relative to the suite root."""
     from omnibench.data._synth_render import FPS, encode
-    builders = BUILDERS
-    if builders is None:
-        from omnibench.tasks.synth_scenes import BUILDERS as builders  # task definitions live in tasks/
+    from omnibench.tasks.synth_scenes import BUILDERS as TASK_BUILDERS  # task definitions live in tasks/
+
+    builders = BUILDERS if BUILDERS is not None else TASK_BUILDERS
 
     # one independent stream per (seed, task, sample): adding a task or sample changes no other
     rng = np.random.default_rng([seed, SYNTH_TASKS.index(task), k])
@@ -151,6 +155,10 @@ def _write_part(part: Path, task: str, seed: int, n: int, bar) -> list[Sample]:
     for sub in ("videos", "audio"):
         (part / sub).mkdir(parents=True, exist_ok=True)
     audio = espeak_available()
+    if task in SPOKEN_TASKS and not audio:
+        print(f"omnibench: note: {part_name(task, n)} is written without its spoken dialogue: espeak-ng is not "
+              "installed (apt-get install espeak-ng); the part is rebuilt with it once it is", file=sys.stderr,
+              flush=True)
 
     def build(k: int) -> Sample:
         sample = _build_sample(task, k, seed, part, part_name(task, n), audio)
@@ -259,6 +267,11 @@ def part_problem(root: Path, task: str, seed: int, n: int) -> str | None:
     found, expected = (manifest.version, manifest.seed, manifest.task, manifest.n), (SYNTH_VERSION, seed, task, n)
     if found != expected:
         return f"manifest is for (version, seed, task, n) {found}, wanted {expected}"
+    if task in SPOKEN_TASKS and not manifest.audio:
+        from omnibench.data.tts import espeak_available
+
+        if espeak_available():
+            return f"{part.name} was written without audio (no espeak-ng then); espeak-ng is installed now"
     for rel, entry in manifest.files.items():
         path = part / rel
         if not path.is_file() or path.stat().st_size != entry.size or _sha256(path) != entry.sha256:
@@ -293,7 +306,8 @@ def load_suite(root: Path, *, n_per_task: int = N_PER_TASK, n_interruption: int 
     root = Path(root)
     samples = {task: _load_part(root, task, n) for task, n in _counts(tasks, n_per_task, n_interruption).items()}
     seeds = {s.metadata.get("seed") for items in samples.values() for s in items}
-    return SynthSuite(root=root, seed=int(seeds.pop()) if len(seeds) == 1 else -1, samples=samples)
+    seed = seeds.pop() if len(seeds) == 1 else None
+    return SynthSuite(root=root, seed=int(seed) if seed is not None else -1, samples=samples)
 
 
 @contextmanager

@@ -49,7 +49,7 @@ MAX_SAMPLE_BYTES = 8 * 2**30          # one `sample` call materialises at most t
 FROZEN_GAP_S = 2.0                    # no new frame for this long while targets advance: frozen
 
 
-def check_fps(fps: float) -> float:
+def check_fps(fps: float | str) -> float:
     """`fps` as a float in (0, MAX_FPS]; ValueError with a message otherwise (0, -1, nan, inf, 1e5)."""
     try:
         value = float(fps)

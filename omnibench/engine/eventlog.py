@@ -134,6 +134,19 @@ class EventLog:
             os.fsync(fh.fileno())
 
 
+def token_usage(records) -> dict[str, int]:
+    """Token counts summed over records: each call's `usage` in its event's data (offline adapters)
+    and each sample's `usage` in its settings (live adapters count per session)."""
+    total: dict[str, int] = {}
+    for record in records:
+        found = [record.settings.get("usage")] + [(e.data or {}).get("usage") for e in record.events]
+        for usage in found:
+            for key, value in (usage if isinstance(usage, dict) else {}).items():
+                if isinstance(value, int) and not isinstance(value, bool):
+                    total[key] = total.get(key, 0) + value
+    return total
+
+
 def latest_records(records) -> dict[str, SampleRecord]:
     """{sample id: its latest record}: a retried sample's new record replaces the failed one."""
     out: dict[str, SampleRecord] = {}

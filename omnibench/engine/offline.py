@@ -141,7 +141,8 @@ def respond(model: GuardedModel, request: OfflineRequest, turn_taking: bool = Fa
         if p < 0.5:
             return "", seconds, extras
     text, gen_s = model.generate(request)
-    return text, seconds + gen_s, extras
+    extras.update(getattr(text, "data", None) or {})       # a Reply's per-call data (token usage)
+    return str(text), seconds + gen_s, extras
 
 
 def run_offline(model: GuardedModel, prompts: Prompts, sample: Sample, *, video_root: Path | None,

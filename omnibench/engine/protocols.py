@@ -8,7 +8,7 @@ where a Sample's turn becomes what the model may see.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -80,6 +80,19 @@ class Emission:
     done: bool = True
     refers_to: float | None = None         # time the model claims the event happened
     arrived: float | None = None           # time.perf_counter() when a live API's reply arrived
+
+
+class Reply(str):
+    """What `generate` may return instead of a plain str: the answer, with per-call data for its
+    event in the log (Event.data), e.g. {"usage": {"prompt_tokens": ...}}. It is a str, so every
+    reader of answers takes it as one."""
+
+    data: dict[str, Any]
+
+    def __new__(cls, text: str, data: dict[str, Any] | None = None) -> Reply:
+        reply = super().__new__(cls, text)
+        reply.data = dict(data or {})
+        return reply
 
 
 @runtime_checkable

@@ -70,14 +70,30 @@ def _count_lines(path: Path) -> int | None:
 
 
 def _shards(run_dir: Path, task: str, model: str) -> str | None:
-    """'found/n' shard logs of this model, e.g. '4/4' (complete) or '2/4' (some missing)."""
+    """'done/n' shards of this model, e.g. '4/4' (complete) or '2/4' (some missing). A shard is done when
+    its log is there or when none of the task's samples (samples/{task}.jsonl) falls in it: it had nothing to do."""
     from omnibench.engine.evaluate import slug
+    from omnibench.engine.shard import shard_of
 
     names = [p.name for p in (run_dir / "logs" / task).glob(f"{slug(model)}.shard*of*.jsonl")]
     found = [m for m in (re.fullmatch(r".*\.shard(\d+)of(\d+)\.jsonl", n) for n in names) if m]
     if not found:
         return None
-    return f"{len({m.group(1) for m in found})}/{max(int(m.group(2)) for m in found)}"
+    n = max(int(m.group(2)) for m in found)
+    done = {int(m.group(1)) for m in found}
+    ids = _sample_ids(run_dir / "samples" / f"{task}.jsonl")
+    if ids is not None:
+        done |= set(range(n)) - {shard_of(i, n) for i in ids}
+    return f"{len(done)}/{n}"
+
+
+def _sample_ids(path: Path) -> list[str] | None:
+    """The ids of a run's stored samples of a task; None when the file is missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return [str(json.loads(line)["id"]) for line in fh if line.strip()]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _read(path: Path, model: type[Results], what: str) -> Results:

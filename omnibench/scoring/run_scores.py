@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from omnibench.data.schema import Sample
-from omnibench.engine.eventlog import SampleRecord
+from omnibench.engine.eventlog import SampleRecord, token_usage
 from omnibench.errors import ConfigError, DataError
 from omnibench.results import Results, SampleScore, TaskResult
 from omnibench.rundir import check_one_run, load_samples, read_spec, run_logs, sample_hash, slug
@@ -179,6 +179,9 @@ def score_run(run_dir: str | Path, *, task_settings: dict[str, Any] | None = Non
             result.judge_model = _judge_model(task)
             result.versions = {"task": task.version, "prompts": task.prompts.version}
             result.settings = dict(next(iter(records.values())).settings) if records else {}
+            usage = token_usage(records.values())
+            if usage:                     # the whole task's tokens, not the first sample's
+                result.settings["usage"] = usage
             result.task_settings = dict(task.build_settings)
             result.metric_docs = dict(task.metric_docs)
             result.chance = task.chance(samples) if task.chance is not None else None

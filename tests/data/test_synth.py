@@ -336,3 +336,25 @@ def test_concurrent_ensure_generates_once(tmp_path, monkeypatch):
         suites = list(pool.map(lambda _: ensure_suite(seed=2, root=tmp_path / "s", n_per_task=1, n_interruption=1, progress=False),
                                range(3)))
     assert len(built) == len(SYNTH_TASKS) and all(s.samples == suites[0].samples for s in suites)
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng (apt-get install espeak-ng)")
+def test_the_dialogue_part_records_it_has_no_audio_and_is_rebuilt_once_espeak_ng_is_there(tmp_path, monkeypatch,
+                                                                                        capsys):
+    """Without espeak-ng the SI part is written without its spoken dialogue, says so and records it in
+    its manifest; once espeak-ng is on the PATH, the cached part is rebuilt with the audio."""
+    espeak_dir = os.path.dirname(shutil.which("espeak-ng"))
+    (tmp_path / "bin").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))                 # espeak-ng hidden
+    silent = ensure_suite(seed=5, root=tmp_path / "suite", n_per_task=1, tasks=["synth_si"], progress=False)
+    assert silent.samples["synth_si"][0].metadata["audio"] is None
+    assert json.loads((tmp_path / "suite" / "synth_si-1" / "manifest.json").read_text())["audio"] is False
+    assert "espeak-ng" in capsys.readouterr().err
+    assert part_problem(tmp_path / "suite", "synth_si", 5, 1) is None        # still valid while espeak-ng is missing
+
+    monkeypatch.setenv("PATH", espeak_dir)
+    assert "espeak-ng" in (part_problem(tmp_path / "suite", "synth_si", 5, 1) or "")
+    spoken = ensure_suite(seed=5, root=tmp_path / "suite", n_per_task=1, tasks=["synth_si"], progress=False)
+    audio = spoken.samples["synth_si"][0].metadata["audio"]
+    assert audio and (tmp_path / "suite" / audio).is_file()
+    assert json.loads((tmp_path / "suite" / "synth_si-1" / "manifest.json").read_text())["audio"] is True

@@ -135,3 +135,27 @@ def test_frame_fps_setting_makes_the_engine_sample_by_fps():
     from omnibench.engine.offline import frame_settings
 
     assert frame_settings(GuardedModel(model, model_id="api")) == (None, 2.0)
+
+
+def test_each_call_s_token_usage_is_in_the_event_log_and_the_score_sums_it(tmp_path):
+    """The server's `usage` of every call goes into its emission event (Event.data); scoring sums it
+    over the task's samples into the result's settings."""
+    from omnibench.engine.evaluate import Evaluation
+    from omnibench.engine.eventlog import EventLog
+    from omnibench.scoring.run_scores import score_run
+
+    with FakeOpenAI(handler=lambda body: "a red square, moving left") as server:
+        Evaluation(model="openai_compat", model_args={"base_url": server.base_url, "api_key": "sk-test-secret",
+                                                      "num_frames": 2},
+                   out=tmp_path, protocol="offline", limit=2, progress=False).run(["synth_sg"])
+        calls = server.count
+    records = [r for path in (tmp_path / "logs" / "synth_sg").glob("*.jsonl") for r in EventLog(path).records()]
+    emissions = [e for r in records for e in r.emissions()]
+    assert len(emissions) == calls > 0
+    for event in emissions:
+        usage = event.data["usage"]
+        assert usage["completion_tokens"] == len("a red square, moving left") // 4      # the fake counts chars / 4
+        assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"] > usage["completion_tokens"]
+    (result,) = score_run(tmp_path, tasks=["synth_sg"])
+    assert result.settings["usage"] == {key: sum(e.data["usage"][key] for e in emissions)
+                                        for key in ("prompt_tokens", "completion_tokens", "total_tokens")}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from omnibench.data.schema import Query, Sample, VideoRef
@@ -227,3 +229,41 @@ def test_an_emission_that_named_a_turn_before_it_was_asked_is_shown_as_unprompte
         Event(kind="query", t=1.0, turn=0, text="q0?"), Event(kind="emission", t=1.0, turn=0, text="a0")])
     html = transcript_html(sample, record)
     assert "unprompted: named turn 1 before it was asked" in html and "model to turn 0" in html
+
+
+def _one_shard_run(run_dir: Path, shards: int, *, drop_log_of: int | None = None) -> Path:
+    """A synth_pa run in `shards` shards whose samples all fall in shard 0 (by the run's own sharding):
+    every other shard had nothing to do and wrote no log; `drop_log_of` loses that shard's log too."""
+    from omnibench.engine.evaluate import slug
+    from omnibench.engine.shard import shard_of
+
+    samples = [s for s in (alert_sample(i) for i in range(40)) if shard_of(s.id, shards) == 0][:3]
+    (run_dir / "samples").mkdir(parents=True)
+    (run_dir / "samples" / "synth_pa.jsonl").write_text("".join(s.model_dump_json() + "\n" for s in samples))
+    if drop_log_of != 0:
+        log = EventLog(run_dir / "logs" / "synth_pa" / f"{slug('m')}.shard0of{shards}.jsonl")
+        for s in samples:
+            log.append(stream_record(s, "m"))
+    return write_run(run_dir, [result("synth_pa", "m", 1.0, n_samples=len(samples))],
+                     RunInfo(model="m", tasks=["synth_pa"]))
+
+
+def test_a_shard_with_no_samples_is_complete(tmp_path):
+    """`--shard 1/2` of a task whose samples all fall in shard 0 has nothing to log; the run is whole."""
+    from omnibench.report.tables import load_runs
+
+    (run,) = load_runs([_one_shard_run(tmp_path / "r", 2)])
+    assert not [w for w in run.warnings if "partial" in w], run.warnings
+    assert run.results[0].settings["shards"] == "2/2"
+
+
+def test_a_missing_shard_with_samples_is_still_a_partial_run(tmp_path):
+    from omnibench.report.tables import load_runs
+
+    run_dir = _one_shard_run(tmp_path / "r", 2, drop_log_of=0)
+    from omnibench.engine.evaluate import slug
+
+    (run_dir / "logs" / "synth_pa").mkdir(parents=True)
+    (run_dir / "logs" / "synth_pa" / f"{slug('m')}.shard1of2.jsonl").write_text("")
+    (run,) = load_runs([run_dir])
+    assert any("partial run, only 1/2 shard logs" in w for w in run.warnings), run.warnings

@@ -212,7 +212,7 @@ class JudgeClient:
             bar.update(1)
             if verdict.pred is None:
                 self._count("unscored", 1)
-            elif self.cache is not None:
+            elif self.cache is not None and verdict.score is not None:
                 self.cache.put_many([(key, verdict.pred, verdict.score, self.model, self.prompt_version)])
             return key, verdict
 

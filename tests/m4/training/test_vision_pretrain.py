@@ -55,7 +55,7 @@ def test_pretraining_keeps_to_its_share_of_the_time_budget():
 class _PixelCounter:
     """A stand-in pipeline that reads the last frame: the square is the most common shape colour, the circle the next."""
 
-    def answer(self, frames, question):
+    def answer(self, frames, question, **_):
         import numpy as np
 
         from omnibench.data._synth_render import COLOURS
@@ -67,7 +67,7 @@ class _PixelCounter:
 
 
 class _AlwaysRed:
-    def answer(self, frames, question):
+    def answer(self, frames, question, **_):
         return "Red."
 
 
@@ -76,3 +76,45 @@ def test_colour_answers_score_a_model_that_reads_its_frames_above_one_that_does_
 
     assert colour_answers(_PixelCounter(), scenes=10) >= 0.9
     assert colour_answers(_AlwaysRed(), scenes=10) <= 0.4       # "red" is right only where that shape is red
+
+
+def test_rendering_stops_in_time_to_leave_the_share_steps(monkeypatch):
+    """Rendering is inside the share (issue 33: 9,600 frames took 332 s of a 27-s share, then no step
+    ran): it stops at part of the share, and the steps get the rest. A frame costs 0.05 s to draw
+    and 0.05 s to turn into pixels here."""
+    import numpy as np
+
+    from omnibench.data import _synth_render
+    from omnibench.m4.model import frames as frame_module
+    from omnibench.m4.model.config import tiny_config
+    from omnibench.m4.model.modeling import build_model
+    from omnibench.m4.training import vision_pretrain
+
+    clock = [0.0]
+    to_pixels = frame_module.frames_to_pixels
+
+    def render(scene, index):
+        clock[0] += 0.05
+        return np.zeros((240, 320, 3), dtype=np.uint8)
+
+    def pixels(frames, size, *args):
+        clock[0] += 0.05 * len(frames)
+        return to_pixels(frames, size, *args)
+
+    monkeypatch.setattr(_synth_render, "render_frame", render)
+    monkeypatch.setattr(frame_module, "frames_to_pixels", pixels)
+    monkeypatch.setattr(vision_pretrain.time, "monotonic", lambda: clock[0])
+    result = vision_pretrain.pretrain_vision(build_model(tiny_config(), seed=0), steps=3, scenes=400,
+                                             frames_per_scene=2, batch_size=4, max_seconds=5.0)
+    assert result["seconds"] <= 5.0, result                  # all 800 frames would be 80 s
+    assert 0 < result["frames"] < 800 and result["steps"] == 3, result
+    assert result["scenes"] == result["frames"] // 2
+
+
+def test_no_step_means_no_loss_rather_than_nan():
+    from omnibench.m4.model.config import tiny_config
+    from omnibench.m4.model.modeling import build_model
+    from omnibench.m4.training.vision_pretrain import pretrain_vision
+
+    result = pretrain_vision(build_model(tiny_config(), seed=0), steps=10, scenes=2, max_seconds=0.0)
+    assert result["steps"] == 0 and result["final_loss"] is None
