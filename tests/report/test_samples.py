@@ -250,7 +250,7 @@ def _one_shard_run(run_dir: Path, shards: int, *, drop_log_of: int | None = None
 
 def test_a_shard_with_no_samples_is_complete(tmp_path):
     """`--shard 1/2` of a task whose samples all fall in shard 0 has nothing to log; the run is whole."""
-    from omnibench.report.tables import load_runs
+    from omnibench.report.runs import load_runs
 
     (run,) = load_runs([_one_shard_run(tmp_path / "r", 2)])
     assert not [w for w in run.warnings if "partial" in w], run.warnings
@@ -258,7 +258,7 @@ def test_a_shard_with_no_samples_is_complete(tmp_path):
 
 
 def test_a_missing_shard_with_samples_is_still_a_partial_run(tmp_path):
-    from omnibench.report.tables import load_runs
+    from omnibench.report.runs import load_runs
 
     run_dir = _one_shard_run(tmp_path / "r", 2, drop_log_of=0)
     from omnibench.engine.evaluate import slug
