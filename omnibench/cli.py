@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -138,7 +139,7 @@ def _rescore_stale(run_dirs: list[Path], rescore: bool) -> None:
     """Score again each run whose logs are newer than its results.json (or that has none), with the recorded
     settings and the user's judge; without `rescore`, a stale run is an error."""
     from omnibench.reference import score_settings
-    from omnibench.report.tables import stale_reason
+    from omnibench.report.runs import stale_reason
 
     for run_dir in run_dirs:
         why = stale_reason(run_dir)
@@ -156,7 +157,7 @@ def _rescore_stale(run_dirs: list[Path], rescore: bool) -> None:
 
 def cmd_report(args) -> int:
     from omnibench.report import load_results, markdown_table, write_report
-    from omnibench.report.tables import load_runs, merge_warnings
+    from omnibench.report.runs import load_runs, merge_warnings
 
     _rescore_stale([Path(d) for d in args.run_dirs], args.rescore)
     if args.reference:
@@ -198,7 +199,8 @@ def cmd_data(args) -> int:
     elif args.data_cmd == "synth":
         from omnibench.data.synth import generate
 
-        suite = generate(Path(args.out), seed=args.seed, n_per_task=args.n_per_task, progress=True)
+        sizes = {"n_per_task": args.n_per_task} if args.n_per_task else {}
+        suite = generate(Path(args.out), seed=args.seed, progress=True, **sizes)
         print(f"wrote {sum(len(v) for v in suite.samples.values())} samples to {suite.root}")
     elif args.data_cmd == "reference-prompts" and args.benchmark != "omnimmi":
         from omnibench.peer_prompts import write_reference_prompts as write_peer
@@ -253,20 +255,27 @@ def cmd_lmms_eval_path(args) -> int:
 
 
 def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limit: int | None = None,
-             root: Path = Path(".")) -> int:
+             n_per_task: int | None = None, root: Path = Path(".")) -> int:
     """No arguments: the synthetic suite x the built-in baselines (and m4-tiny), then the leaderboard.
 
-    `models` and `limit` narrow it (the fast test runs one model on a few samples); `root` holds runs/ and leaderboards/.
+    The suite's default sizes (data.synth.N_PER_TASK videos a task, N_INTERRUPTION for the
+    interruption tasks) keep every task's headline CI narrower than the board's 30 points.
+    `models`, `limit` and `n_per_task` narrow it (the fast test runs one model on a small suite);
+    `root` holds runs/ and leaderboards/.
     """
     from omnibench import registry
-    from omnibench.data.synth import ensure_suite
+    from omnibench.data.synth import N_INTERRUPTION, N_PER_TASK, ensure_suite
     from omnibench.engine.evaluate import Evaluation
     from omnibench.errors import ConfigError
     from omnibench.report import load_results, markdown_table, write_report
     from omnibench.scoring.run_scores import score_run
 
+    started = time.perf_counter()
+    settings = {"seed": 0, **({"n_per_task": n_per_task} if n_per_task else {})}
     if limit is None:              # the whole suite up front, with its progress bar
-        ensure_suite(seed=0, progress=True)
+        ensure_suite(seed=0, progress=True, n_per_task=n_per_task or N_PER_TASK,
+                     n_interruption=n_per_task or N_INTERRUPTION)
+        print(f"synthetic suite ready ({time.perf_counter() - started:.0f} s)", flush=True)
     board = registry.resolve_tasks(BOARD_TASKS)
     run_dirs = []
     for name in models or registry.board_models():
@@ -275,13 +284,14 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
         tasks = [t for t in board if t in takes]
         out = Path(root) / "runs" / "synth" / name
         print(f"== {name}", flush=True)
+        model_start = time.perf_counter()
         if name == "m4-tiny" and importlib.util.find_spec("torch") is None:
             print("omnibench: m4-tiny skipped: it needs torch, which is not installed. Install the models "
                   "extra (pip install -e '.[models]', see the README for a CPU-only torch) and run this again.",
                   file=sys.stderr)
             continue
         try:
-            evaluation = Evaluation(model=name, out=out, limit=limit, task_settings={"seed": 0}, rerun_changed=True)
+            evaluation = Evaluation(model=name, out=out, limit=limit, task_settings=settings, rerun_changed=True)
         except ConfigError as exc:       # e.g. m4-tiny without its checkpoint
             print(f"omnibench: {name} skipped: {exc}", file=sys.stderr, flush=True)
             continue
@@ -292,14 +302,16 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
             print(f"{name}: every sample is answered (resumed from {out})", flush=True)
         elif processes > 1:
             evaluation.model.close()
-            _run_in_shards(name, out, tasks, limit, processes)
+            _run_in_shards(name, out, tasks, limit, processes, n_per_task)
         else:
             evaluation.run(tasks)
-        score_run(out, task_settings={"seed": 0}, tasks=tasks)
+        score_run(out, task_settings=settings, tasks=tasks)
+        print(f"{name}: run and scored ({time.perf_counter() - model_start:.0f} s)", flush=True)
         run_dirs.append(out)
     paths = write_report(run_dirs, Path(root) / "leaderboards" / "synth", title="omnibench synthetic suite")
     print(markdown_table(load_results(run_dirs)))
     print("\n" + "\n".join(f"wrote {p}" for p in paths.values()))
+    print(f"main job: {time.perf_counter() - started:.0f} s")
     return 0
 
 
@@ -317,13 +329,15 @@ def _processes_for(limit: int | None, out: Path, tasks: Sequence[str], needs_vid
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _run_in_shards(name: str, out: Path, tasks: list[str], limit: int | None, n: int) -> None:
+def _run_in_shards(name: str, out: Path, tasks: list[str], limit: int | None, n: int,
+                   n_per_task: int | None = None) -> None:
     """`omnibench run --shard i/n` in n processes on one run dir (the torchrun layout), one thread each."""
     import subprocess
 
     command = [sys.executable, "-m", "omnibench", "run", "--model", name, "--tasks", ",".join(tasks),
                "--out", str(out), "--seed", "0", "--rerun-changed", "--no-score", "--allow-errors", "--quiet"]
     command += ["--limit", str(limit)] if limit is not None else []
+    command += ["--n-per-task", str(n_per_task)] if n_per_task is not None else []
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     print(f"{name}: {n} processes (engine shards), one per core", flush=True)
     shards = [subprocess.Popen([*command, "--shard", f"{i}/{n}"], env=env) for i in range(n)]

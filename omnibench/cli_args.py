@@ -109,6 +109,9 @@ def run_parser(sub, prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--protocol", choices=("offline", "streaming"), default=None,
                    help="override the task's protocol (offline models take streaming tasks through the bridge)")
     p.add_argument("--limit", type=positive_int, default=None, help="first N samples of each task (N >= 1)")
+    p.add_argument("--n-per-task", type=positive_int, default=None, metavar="N",
+                   help="synthetic tasks: N generated videos per task (the interruption tasks: N videos, two "
+                        "samples each); default: the suite's sizes (50; interruption tasks 110)")
     p.add_argument("--max-errors", type=non_negative_int, default=None,
                    help="stop once more samples than this failed")
     p.add_argument("--timeout", type=float, default=600.0,
@@ -278,7 +281,7 @@ def build_parser(prog: str = "omnibench") -> argparse.ArgumentParser:
     p = data.add_parser("synth", help="write the synthetic suite to a folder")
     p.add_argument("--seed", type=int, default=0, help="suite seed (default 0)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--n-per-task", type=positive_int, default=6, help="samples per task (default 6)")
+    p.add_argument("--n-per-task", type=positive_int, default=None, help="samples per task (default: the suite's, 50)")
     p = data.add_parser("reference-prompts", help="read a reference's prompt wording from your checkout of it")
     p.add_argument("path", help="root of your checkout of the reference repository")
     p.add_argument("--benchmark", choices=("omnimmi", "ovobench", "streamingbench"), default="omnimmi",
@@ -315,6 +318,7 @@ def task_settings(args) -> dict:
     judge.update({k: v for k, v in (("timeout_s", args.judge_timeout), ("attempts", args.judge_attempts),
                                     ("parse", args.judge_parse)) if v is not None})
     return {"data_dir": args.data_dir, "lenient": args.lenient or None, "seed": args.seed,
+            "n_per_task": getattr(args, "n_per_task", None),
             "judge": judge or None, "prompts_file": args.prompts, "alert_time": args.time,
             "si_input": args.si_input, "ask_times": args.ask_times, "drop_first_second": args.drop_first_second,
             "count_empty_alerts": args.count_empty_alerts, "online_answers": args.online_answers,

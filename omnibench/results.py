@@ -49,6 +49,9 @@ class TaskResult(BaseModel):
     task_settings: dict[str, Any] = Field(default_factory=dict)   # what the task was built with when scored
     versions: dict[str, str] = Field(default_factory=dict)
     metric_docs: dict[str, str] = Field(default_factory=dict)    # the task's own metric definitions (Task.metric_docs)
+    # the headline per video, (weighted sum, weight): the board's rank CI and paired comparisons resample these
+    headline_by_video: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    chance: float | None = None            # the headline a guesser gets on these samples (scoring.chance)
     unscored_reasons: dict[str, int] = Field(default_factory=dict)  # most common reasons samples stayed unscored
 
 

@@ -68,6 +68,8 @@ class Task:
     prompts: Prompts = field(default_factory=Prompts)
     metrics: list[str] = field(default_factory=list)  # columns to show; default: every value
     metric_docs: dict[str, str] = field(default_factory=dict)   # metric -> definition; the report's first source
+    # the headline a guesser gets on given samples (a rule of omnibench.scoring.chance); None: no chance level
+    chance: Callable[[list[Sample]], float | None] | None = None
     group: str | None = None
     description: str = ""
     version: str = "1"

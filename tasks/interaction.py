@@ -124,7 +124,9 @@ def interruption_task(name: str, *, seed: int, n_per_task: int | None, prompts_f
     from omnibench.scoring.rules import noise_detection, stop_detection
 
     scorer = noise_detection() if FAMILY[name] == "noise" else stop_detection(max_words=max_words)
-    task_ = Task(name=name, samples=lambda: build(name, seed, n_per_task),
+    from omnibench.scoring.chance import constant
+
+    task_ = Task(name=name, samples=lambda: build(name, seed, n_per_task), chance=constant(0.5),
                  protocols=("offline",) if offline else ("streaming",), scorers=[scorer],
                  headline="balanced_accuracy", prompts=QuestionPrompts(prompt_overrides(prompts_file, name)),
                  group=group, description=description, data_root=str(default_root(seed)),

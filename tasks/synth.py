@@ -19,11 +19,14 @@ def suite_samples(name: str, seed: int, n_per_task: int | None):
 
 
 def _synth(name: str, prompts: type[Prompts], scorers: list, headline: str, *, protocols, seed: int,
-           n_per_task: int | None, prompts_file: str | None, description: str) -> Task:
+           n_per_task: int | None, prompts_file: str | None, description: str, chance=None) -> Task:
+    """A suite task; its chance rule defaults to closed questions all answered right (choice_match)."""
     from omnibench.data.synth import default_root
+    from omnibench.scoring.chance import all_turns
 
     return Task(name=name, samples=lambda: suite_samples(name, seed, n_per_task)[1], protocols=protocols,
                 scorers=scorers, headline=headline, prompts=prompts(prompt_overrides(prompts_file, name)),
+                chance=chance or all_turns,
                 group="synth", description=description, data_root=str(default_root(seed)),
                 video_hint="The synthetic suite is generated on first use: run `python run_eval.py` once.")
 
@@ -36,11 +39,12 @@ def _choice():
 
 @task("synth_pa", group="synth", description="Synthetic alerting: say when the red circle appears")
 def synth_pa(seed: int = 0, n_per_task: int | None = None, prompts_file=None, alert_time=None) -> Task:
+    from omnibench.scoring.chance import alert_window
     from omnibench.scoring.rules import alert_timing, time_f1
 
     return _synth("synth_pa", QuestionPrompts, [alert_timing(time=alert_time or "spoken"), time_f1()], "accuracy",
                   protocols=("streaming",), seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
-                  description="Synthetic alerting: say when the red circle appears")
+                  description="Synthetic alerting: say when the red circle appears", chance=alert_window)
 
 
 @task("synth_sg", group="synth", description="Synthetic state grounding: what is the square doing now")
@@ -73,12 +77,14 @@ def synth_si(seed: int = 0, n_per_task: int | None = None, prompts_file=None) ->
 
 @task("synth_pt", group="synth", description="Synthetic turn-taking: stay silent after a remark not meant for you")
 def synth_pt(seed: int = 0, n_per_task: int | None = None, prompts_file=None) -> Task:
+    from omnibench.scoring.chance import constant
     from omnibench.scoring.rules import silence
     from omnibench.tasks.omnimmi_prompts import TurnTakingPrompts
 
     task = _synth("synth_pt", TurnTakingPrompts, [silence()], "silence", protocols=("offline", "streaming"),
                   seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
-                  description="Synthetic turn-taking: stay silent after a remark not meant for you")
+                  description="Synthetic turn-taking: stay silent after a remark not meant for you",
+                  chance=constant(0.5))
     task.turn_taking = True
     return task
 

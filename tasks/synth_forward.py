@@ -76,12 +76,14 @@ def forward_probes():
 @task("synth_forward", group="synth", description="Synthetic forward responding: count shapes and wait for an event, "
                                                    "probed as the video plays")
 def synth_forward(seed: int = 0, n_per_task: int | None = None, prompts_file=None) -> Task:
+    from omnibench.scoring.chance import per_turn
     from omnibench.tasks.omnimmi_prompts import QuestionPrompts
     from omnibench.tasks.synth import _synth
 
     task = _synth("synth_forward", QuestionPrompts, [forward_probes()], "accuracy", protocols=("streaming", "offline"),
                   seed=seed, n_per_task=n_per_task, prompts_file=prompts_file,
-                  description="Synthetic forward responding: count shapes and wait for an event, probed as it plays")
+                  description="Synthetic forward responding: count shapes and wait for an event, probed as it plays",
+                  chance=per_turn)
     task.metric_docs = {"accuracy": "share of probes answered right (chance: 37.5%, a quarter of the counts and "
                                     "half of the yes/no probes)",
                         "count_accuracy": "share of 'how many so far' probes right (chance 25%)",

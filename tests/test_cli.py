@@ -148,6 +148,28 @@ def test_build_data_from_a_missing_source_is_a_message(tmp_path, capsys):
     assert "nonexist.json" in lines[-1] and lines[-1].startswith("omnibench: error") and "Traceback" not in err
 
 
+def test_run_sizes_the_synthetic_tasks_with_n_per_task(tmp_path, capsys):
+    """`n_per_task` existed in the generator only: `run` could not ask for more (or fewer) samples."""
+    out = tmp_path / "run"
+    assert main(["run", "--model", "silent", "--tasks", "synth_pt,stop_turn", "--n-per-task", "3", "--out", str(out),
+                 "--quiet"]) == 0
+    results = {r["task"]: r for r in json.loads((out / "results.json").read_text())["results"]}
+    assert results["synth_pt"]["n_samples"] == 3
+    assert results["stop_turn"]["n_samples"] == 2 * 3          # an interruption task: two samples a video
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["run", "--model", "silent", "--tasks", "synth_pt", "--n-per-task", "0", "--out", str(out)])
+    assert "argument --n-per-task: 0 is not a whole number" in capsys.readouterr().err
+
+
+def test_the_default_suite_is_large_enough_to_decide_every_task():
+    """Six of the ten board tasks had 6 samples (CIs like [16.7, 83.3]); the board needs MIN_VIDEOS each."""
+    from omnibench.data.synth import task_counts
+    from omnibench.report.definitions import MIN_VIDEOS
+
+    assert min(task_counts().values()) >= MIN_VIDEOS
+
+
 def test_report_rescores_a_run_whose_logs_are_newer_than_its_results(tmp_path, capsys):
     """`report` after `run --no-score` showed the old results.json numbers without a word."""
     out, board = tmp_path / "run", tmp_path / "board"

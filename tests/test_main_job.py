@@ -13,32 +13,34 @@ from pathlib import Path
 import pytest
 
 from omnibench.cli import main_job
+from tests.report.test_report import samples_html
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_main_job_path_on_one_model_writes_a_board_with_the_runs_numbers(tmp_path, capsys):
-    assert main_job(models=("silent",), limit=2, root=tmp_path) == 0
+    assert main_job(models=("silent",), limit=2, n_per_task=2, root=tmp_path) == 0
     out = capsys.readouterr().out
     board, run = tmp_path / "leaderboards" / "synth", tmp_path / "runs" / "synth" / "silent"
     results = json.loads((run / "results.json").read_text())["results"]
     tasks = {r["task"] for r in results}
     assert {"synth_pt", "noise_rejection", "stop_turn"} <= tasks and all(r["n_samples"] == 2 for r in results)
     rows = list(csv.DictReader((board / "leaderboard.csv").open(encoding="utf-8")))
-    for r in results:                      # every headline of the run reaches the CSV unchanged
+    for r in results:                      # every headline of the run reaches the CSV unchanged, in percent
         row = next(x for x in rows if x["task"] == r["task"] and x["metric"] == r["headline"])
         expected = r["metrics"][r["headline"]]["value"]
         assert row["model"] == "silent" and row["samples"] == "2"
-        assert row["value"] == ("" if expected is None else f"{expected:.4f}")
+        assert row["value"] == ("" if expected is None else f"{100 * expected:.4f}")
     silence = next(x for x in rows if x["task"] == "synth_pt" and x["metric"] == "silence")
-    assert silence["value"] == "1.0000"    # a model that never speaks never interrupts the noise turn
+    assert silence["value"] == "100.0000"  # a model that never speaks never interrupts the noise turn
     md = (board / "leaderboard.md").read_text(encoding="utf-8")
     assert "| silent |" in md and "silent: partial run, --limit 2" in md and md.count("partial run") == 1 and "| silent |" in out
-    page = (board / "index.html").read_text(encoding="utf-8")
-    assert page.count('<section class="s"') == 2 * len(tasks)                  # every sample of every task
+    samples = samples_html(board)
+    assert samples.count('<section class="s"') == 2 * len(tasks)               # every sample of every task
+    assert samples.count('<figure class="sample">') == 2 * len(tasks)          # each with its timeline
 
     start = time.perf_counter()
-    assert main_job(models=("silent",), limit=2, root=tmp_path) == 0           # resumes: nothing runs again
+    assert main_job(models=("silent",), limit=2, n_per_task=2, root=tmp_path) == 0   # resumes: nothing runs again
     assert time.perf_counter() - start < 30
     assert (board / "leaderboard.csv").read_text(encoding="utf-8").count("\n") == len(rows) + 1
 
@@ -68,6 +70,17 @@ def test_default_command_builds_the_suite_runs_the_baselines_and_writes_the_boar
     for model in ("silent", "chatty", "random", "blind", *shipped):
         assert f"| {model} |" in table and model in first.stdout
     assert any((home / ".cache" / "omnibench" / "synth").iterdir())
+    # the board decides on every task: each synthetic headline CI narrower than 30 points, for every model
+    for run in (tmp_path / "runs" / "synth").iterdir():
+        for r in json.loads((run / "results.json").read_text())["results"]:
+            m = r["metrics"][r["headline"]]
+            assert 100 * (m["ci_high"] - m["ci_low"]) < 30, (run.name, r["task"], m)
+    assert "not ranked" not in table.split("## Tasks")[0]
+    # a page that loads: index.html under 2 MB, no sample file over 5 MB
+    assert (board / "index.html").stat().st_size < 2_000_000
+    sizes = {p.name: p.stat().st_size for p in (board / "samples").glob("*.js")}
+    assert sizes and max(sizes.values()) < 5_000_000, sizes
+    print(f"cold main job: {first_s:.0f} s (load average {os.getloadavg()[0]:.1f})")
 
     second, second_s = _main_job(tmp_path, home)
     assert second.returncode == 0, second.stderr[-3000:]

@@ -2,7 +2,7 @@
 
 Deterministic from a seed (numpy Generators seeded per task and sample, single-threaded x264),
 so the same seed gives the same annotations and frames. Each task is its own part, generated only
-when asked for (`--tasks synth_pt` writes 6 videos, not the suite), and parts of other sizes sit
+when asked for (`--tasks synth_pt` writes its 50 videos, not the suite), and parts of other sizes sit
 side by side instead of replacing each other. Layout under the suite root:
 
     {task}-{n}/annotations.json   list of Sample records (video paths relative to the suite root)
@@ -46,16 +46,19 @@ SYNTH_TASKS = ("synth_pa", "synth_sg", "synth_ap", "synth_md", "synth_si", "synt
 # at 50% even when both samples of a video go the same way (1.96 * sqrt(0.25 / 110) = 0.093)
 INTERRUPTION_TASKS = ("synth_noise", "synth_stop")
 N_INTERRUPTION = 110
+# every other task: enough videos that any model's headline 95% CI is narrower than 30 points
+# (2 * 1.96 * sqrt(0.25 / 50) = 0.277 at a 50% rate), the board's bar for ranking models by a task
+N_PER_TASK = 50
 SPOKEN_TASKS = ("synth_si",)   # parts with audio, written only where espeak-ng exists (Manifest.audio)
 
-__all__ = ["INTERRUPTION_TASKS", "N_INTERRUPTION", "SYNTH_TASKS", "SYNTH_VERSION", "SynthSuite",
+__all__ = ["INTERRUPTION_TASKS", "N_INTERRUPTION", "N_PER_TASK", "SYNTH_TASKS", "SYNTH_VERSION", "SynthSuite",
            "default_root", "ensure_suite", "generate", "load_suite", "task_counts"]
 
 
 BUILDERS: dict[str, Any] | None = None   # task name -> scene builder; None: the task definitions in omnibench.tasks.synth_scenes
 
 
-def task_counts(n_per_task: int, n_interruption: int = N_INTERRUPTION) -> dict[str, int]:
+def task_counts(n_per_task: int = N_PER_TASK, n_interruption: int = N_INTERRUPTION) -> dict[str, int]:
     """Videos per task: n_per_task, the interruption families n_interruption."""
     return {t: n_interruption if t in INTERRUPTION_TASKS else n_per_task for t in SYNTH_TASKS}
 
@@ -214,7 +217,7 @@ def _counts(tasks: Iterable[str] | None, n_per_task: int, n_interruption: int) -
     return {t: counts[t] for t in wanted}
 
 
-def generate(out: Path, *, seed: int = 0, n_per_task: int = 6, n_interruption: int = N_INTERRUPTION,
+def generate(out: Path, *, seed: int = 0, n_per_task: int = N_PER_TASK, n_interruption: int = N_INTERRUPTION,
              progress: bool = False, tasks: Iterable[str] | None = None) -> SynthSuite:
     """Write fresh parts for `tasks` (default: all) to the suite root `out`, replacing those there."""
     out = Path(out)
@@ -297,7 +300,7 @@ def _load_part(root: Path, task: str, n: int) -> list[Sample]:
     return samples
 
 
-def load_suite(root: Path, *, n_per_task: int = 6, n_interruption: int = N_INTERRUPTION,
+def load_suite(root: Path, *, n_per_task: int = N_PER_TASK, n_interruption: int = N_INTERRUPTION,
                tasks: Iterable[str] | None = None) -> SynthSuite:
     """Read generated parts; every record is validated, errors name file, record and field."""
     root = Path(root)
@@ -324,7 +327,7 @@ def _exclusive(lock: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_suite(seed: int = 0, root: Path | None = None, n_per_task: int = 6, progress: bool = True,
+def ensure_suite(seed: int = 0, root: Path | None = None, n_per_task: int = N_PER_TASK, progress: bool = True,
                  n_interruption: int = N_INTERRUPTION, tasks: Iterable[str] | None = None) -> SynthSuite:
     """The parts of `tasks` (default: all) for `seed`, each generated only when missing, stale or damaged."""
     root = Path(root) if root is not None else default_root(seed)

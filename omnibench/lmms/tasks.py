@@ -42,7 +42,6 @@ class LmmsTaskSpec:
     task: str
     family: str                                  # "synth", "omnimmi", "ovobench", "streamingbench": its settings
     metrics: tuple[str, ...]
-    lower_is_better: tuple[str, ...] = ()
 
     @property
     def lmms_name(self) -> str:
@@ -61,10 +60,9 @@ SPECS: tuple[LmmsTaskSpec, ...] = (
     LmmsTaskSpec("synth_pt", "synth", ("silence",)),
     # the interruption tasks' offline form (synth_noise / synth_stop are streaming only)
     LmmsTaskSpec("noise_rejection_offline", "synth", ("balanced_accuracy", "noise_ignored", "followup_answered",
-                 "noise_replied", "followup_missed", "derailed"),
-                 lower_is_better=("noise_replied", "followup_missed", "derailed")),
+                 "noise_replied", "followup_missed", "derailed")),
     LmmsTaskSpec("stop_turn_offline", "synth", ("balanced_accuracy", "stopped", "continued", "never_started",
-                 "words_after_stop", "false_stop"), lower_is_better=("never_started", "words_after_stop", "false_stop")),
+                 "words_after_stop", "false_stop")),
     LmmsTaskSpec("omnimmi_sg", "omnimmi", _JUDGE_MULTI),
     LmmsTaskSpec("omnimmi_ap", "omnimmi", _JUDGE),
     LmmsTaskSpec("omnimmi_md", "omnimmi", _JUDGE_MULTI),
@@ -218,10 +216,12 @@ def sample_docs(task: Task, sample: Sample, settings: dict[str, Any],
 
 def task_yaml(spec: LmmsTaskSpec, docs_path: Path) -> str:
     """The lmms-eval task config. Strings are JSON-quoted, which YAML reads as they are."""
+    from omnibench.scoring.metrics import lower_is_better  # the one list of metrics where less is better
+
     q = json.dumps
     metrics = "".join(
         f"  - metric: {m}\n    aggregation: !function {SCORING}.aggregate\n"
-        f"    higher_is_better: {'false' if m in spec.lower_is_better else 'true'}\n" for m in spec.metrics)
+        f"    higher_is_better: {'false' if lower_is_better(m) else 'true'}\n" for m in spec.metrics)
     return (
         f"task: {spec.lmms_name}\n"
         f"dataset_path: json\n"

@@ -1,39 +1,28 @@
-"""One self-contained HTML page (inline CSS, one fixed script), and write_report for all three files.
+"""index.html: the summary and the board first, then definitions, errors, published benchmarks,
+runs and the sample index; the samples themselves are files beside it, loaded per task on demand
+(report.samples). write_report writes all of it, plus leaderboard.csv and leaderboard.md.
 
 Model outputs and names are untrusted: every string from data goes through escape(quote=True),
-and the Content-Security-Policy allows only the page's own filter script (by its hash), so a missed
-escape still cannot run code.
+and the Content-Security-Policy allows only the page's own script (by its hash) and the sample
+files that script loads ('strict-dynamic'), so a missed escape still cannot run code.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from omnibench.report.definitions import CI_DEFINITION, RANK_DEFINITION
+from omnibench.report.board import board_legend, leaderboard_table, metrics_legend, published_table
 from omnibench.report.markdown import markdown_table
-from omnibench.report.samples import SCRIPT, collect, problems_section, samples_section, script_hash
-from omnibench.report.tables import (
-    MISSING,
-    OMNIMMI_LABELS,
-    UNABLE,
-    Leaderboard,
-    LoadedRun,
-    build_leaderboard,
-    ci_text,
-    count_text,
-    fmt_pct,
-    load_runs,
-    merge_results,
-    merge_warnings,
-    reported_text,
-    run_settings,
-    task_order,
-)
+from omnibench.report.page_script import SCRIPT, script_hash
+from omnibench.report.runs import LoadedRun, load_runs, merge_results, merge_warnings
+from omnibench.report.samples import collect, problems_section, samples_section, write_sample_files
+from omnibench.report.tables import Leaderboard, build_leaderboard, run_settings, task_order
 from omnibench.report.tidy import csv_text
 from omnibench.report.timeline import e
 from omnibench.results import TaskResult
 
-CSP = f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src '{script_hash()}'"
+CSP = f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src '{script_hash()}' 'strict-dynamic'"
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2937;margin:24px auto;max-width:1760px;padding:0 16px}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
@@ -71,65 +60,23 @@ details.transcript{border:0;padding:0;margin:0 0 4px}details.transcript summary{
 table.transcript td:first-child{white-space:nowrap;color:#6b7280}tr.model td{background:#f8fafc}
 tr.noise td{color:#b45309}tr.stop td{color:#b91c1c}tr.err td{color:#b91c1c}.target{color:#15803d;font-size:11px}
 .key{display:inline-block;width:10px;height:10px;border-radius:2px;vertical-align:middle;margin:0 3px 0 8px}
+
+.board{margin:0;font-size:12px;color:#4b5563}.board>input{margin:0 2px 6px 10px;vertical-align:middle}
+#col-sec:not(:checked)~.wrap .sec{display:none}
+#leaderboard th{white-space:normal;font-size:11px;line-height:1.25;padding:4px 5px;max-width:92px;vertical-align:bottom}
+#leaderboard th small{display:block;font-weight:400;color:#6b7280}#leaderboard th small.chance{color:#9a3412}
+#leaderboard th small.nr{color:#b91c1c}#leaderboard td{padding:4px 4px;max-width:104px}
+#leaderboard td .ci,#leaderboard td .n{font-size:10px}#leaderboard td.model{min-width:6em}
+#leaderboard tr.groups th{border-bottom:0;text-align:left;font-size:11px;color:#374151;text-transform:uppercase;
+letter-spacing:.04em;white-space:nowrap;max-width:none;overflow:visible}
+#leaderboard td .v{font-size:14px}.undecided{opacity:.45}td.vs.sig .v{color:#166534}td.vs.same .v{color:#6b7280}
+.bar{display:block;position:relative;height:4px;background:#e5e7eb;border-radius:2px;margin:2px 0 1px;min-width:48px}
+.bar i{position:absolute;left:0;top:0;bottom:0;background:#60a5fa;border-radius:2px}
+.bar b{position:absolute;top:-3px;bottom:-3px;width:2px;margin-left:-1px;background:#9a3412}
+td.empty{color:#9ca3af;font-style:italic}details.prompt{border:0;padding:0;margin:2px 0 0;font-size:11px;color:#4b5563;white-space:pre-wrap}
+details.prompt summary{font-weight:400;color:#2563eb}tr.section.measured td{color:#1e3a8a;background:#eff6ff;border-top:2px solid #60a5fa}
+table.published td .ci,table.published td .n{display:block;font-size:11px;color:#6b7280}
 """
-
-
-def _value_cell(cell, headline: bool, reasons: str = "") -> str:
-    if cell is None:
-        return f'<td title="not run">{MISSING}</td>'
-    bad = ' class="n bad"' if cell.n_errors or cell.n_unscored else ' class="n"'
-    ci = f'<span class="ci">{e(ci_text(cell))}</span>' if ci_text(cell) else ""
-    counts = f"<span{bad}>{e(count_text(cell))}</span>" if headline else ""
-    why = f'<span class="n bad">{e(reasons)}</span>' if headline and reasons else ""
-    title = f' title="{e(reasons)}"' if reasons else ""
-    return f'<td{title}><span class="v">{e(fmt_pct(cell.value))}</span>{ci}{counts}{why}</td>'
-
-
-def leaderboard_table(board: Leaderboard, problems: dict[tuple[str, str], str] | None = None) -> str:
-    """Model (sticky), the ranking score, then each task's headline and secondary metrics."""
-    problems = problems or {}
-    head = "".join(f'<th title="{e(c.metric)}: {e(c.definition)}">{e(c.task)}'
-                   f"<small>{e(c.metric if c.headline else '(' + c.metric + ')')}</small></th>"
-                   for c in board.columns)
-    body = "".join(f'<tr><td class="model">{e(r.model)}</td><td class="score"><span class="v">{e(fmt_pct(r.score))}'
-                   "</span></td>"
-                   + "".join(_value_cell(r.cells.get(c.key), c.headline, problems.get((c.task, r.model), ""))
-                             for c in board.columns) + "</tr>"
-                   for r in board.rows)
-    return (f'<div class="wrap" id="board-wrap"><table id="leaderboard"><thead><tr><th class="model">model</th>'
-            f'<th title="{e(RANK_DEFINITION)}">score<small>rank</small></th>{head}</tr></thead>'
-            f'<tbody class="measured">{body}</tbody></table></div>')
-
-
-def metrics_legend(board: Leaderboard) -> str:
-    """Each metric once; one the tasks define differently, once per definition with the tasks named."""
-    meanings: dict[str, dict[str, list[str]]] = {}
-    for c in board.columns:
-        meanings.setdefault(c.metric, {}).setdefault(c.definition, []).append(c.task)
-    terms = [(m if len(by) == 1 else f"{m} ({', '.join(tasks)})", definition)
-             for m, by in sorted(meanings.items()) for definition, tasks in by.items()]
-    return ('<dl class="metrics"><dt>score</dt><dd>' + e(RANK_DEFINITION) + "</dd>"
-            + "".join(f"<dt>{e(term)}</dt><dd>{e(definition)}</dd>" for term, definition in terms) + "</dl>")
-
-
-def omnimmi_table(board: Leaderboard) -> str:
-    """Our rows in the paper's columns, then the published rows in their own, marked section."""
-    head = "".join(f"<th>{e(label)}</th>" for label in OMNIMMI_LABELS.values())
-    measured = "".join(f'<tr><td class="model">{e(r.model)}</td>'
-                       + "".join(f"<td>{e(fmt_pct(r.omnimmi.get(c)))}</td>" for c in OMNIMMI_LABELS) + "</tr>"
-                       for r in board.rows)
-    reported = ""
-    if board.reported:
-        reported = (f'<tbody class="reported"><tr class="section"><td colspan="{len(OMNIMMI_LABELS) + 1}">'
-                    "Reported by OmniMMI (CVPR 2025) — published reference numbers, not measured here</td></tr>"
-                    + "".join(f'<tr class="reported"><td class="model"><span class="badge">reported</span>'
-                              f'{e(row["model"])} <small>({e(row["group"])} · {e(row["llm"])} · {e(row["num_frames"])} frames)</small></td>'
-                              + "".join(f"<td>{e(reported_text(row.get(c, ''), c))}</td>" for c in OMNIMMI_LABELS)
-                              + "</tr>" for row in board.reported) + "</tbody>")
-    return (f'<div class="wrap"><table id="omnimmi"><thead><tr><th class="model">model</th>{head}</tr></thead>'
-            f'<tbody class="measured">{measured}</tbody>{reported}</table></div>'
-            f'<p class="sub">avg w/o P: for measured rows the mean of our SG avg, AP, MD avg and SI; for reported '
-            f"rows as published. {UNABLE} = reported as unable to do the task.</p>")
 
 
 def runs_table(board: Leaderboard) -> str:
@@ -153,37 +100,30 @@ def warnings_html(warnings: list[str]) -> str:
 
 
 def render_html(runs: list[LoadedRun], results: list[TaskResult], *, title: str, include_reported: bool | None,
-                warnings: list[str] = ()) -> str:
-    board = build_leaderboard(results, include_reported=include_reported)
+                warnings: Sequence[str] = (), out_dir: Path | None = None, board: Leaderboard | None = None) -> str:
+    """The page; with out_dir, the sample files are written there too (without it, the page lists none)."""
+    board = board or build_leaderboard(results, include_reported=include_reported)
     groups = collect(runs)
+    files = write_sample_files(groups, out_dir) if out_dir is not None else []
     problems = {(g.task, g.model): "; ".join(f"{n}× {why}" for why, n in g.problems.most_common(3))
                 for g in groups if g.problems}
     tasks = sorted({r.task for r in results}, key=task_order)
-    sub = f"{len(board.rows)} model(s) · {len(tasks)} task(s)"
+    sub = f"{len(board.rows)} model(s) · {len(tasks)} task(s) · {len(board.decided)} ranked"
     if board.judges:
         sub += " · judge: " + ", ".join(board.judges)
-    legend = (f'<p class="legend"><b>Values</b> in percent; <b>[low, high]</b> {e(CI_DEFINITION)}; '
-              f"<b>n</b> = scored/samples, with errored and unscored samples counted (never folded into a 0) and "
-              f"their reasons below; <b>{MISSING}</b> = not run; <b>(metric)</b> = secondary metric; hover a "
-              "column for its definition."
-              + (' Rows marked <span class="badge">reported</span> are published numbers, not measured here.'
-                 if board.reported else "") + "</p>")
-    parts = [f"<h1>{e(title)}</h1>", f'<p class="sub">{e(sub)}</p>', warnings_html(list(warnings)), legend,
+    parts = [f"<h1>{e(title)}</h1>", f'<p class="sub">{e(sub)}</p>', warnings_html(list(warnings)),
              "<h2>Leaderboard</h2>"]
     parts.append(leaderboard_table(board, problems) if board.rows else "<p>(no results)</p>")
     if board.rows:
-        parts.append(f"<details><summary>Metric definitions</summary>{metrics_legend(board)}</details>")
+        parts += [board_legend(board), f"<details><summary>Metric definitions</summary>{metrics_legend(board)}</details>"]
     parts.append(problems_section(groups))
-    if board.has_omnimmi or board.reported:
-        parts += ["<h2>OmniMMI columns</h2>", omnimmi_table(board)]
-    from omnibench.report.peer_boards import peer_html  # OVO-Bench / StreamingBench columns and published rows
-
-    parts += peer_html(results)
+    for table in board.published:
+        parts += [f"<h2>{e(table.benchmark.title)} columns</h2>", published_table(table)]
     if board.rows:
         n_runs = sum(len(r.results) for r in board.rows)
         parts += ["<h2>Runs</h2>", f"<details><summary>Settings of {n_runs} task run(s): judge, protocol, mode, "
                   f"shards, versions, real-time factor</summary>{runs_table(board)}</details>"]
-    parts.append(samples_section(groups))
+    parts.append(samples_section(files))
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -193,7 +133,8 @@ def render_html(runs: list[LoadedRun], results: list[TaskResult], *, title: str,
 
 def write_report(run_dirs: list[Path], out_dir: Path, *, title: str = "omnibench leaderboard",
                  include_reported: bool | None = None) -> dict[str, Path]:
-    """leaderboard.csv, leaderboard.md and index.html in out_dir; reported rows by default when OmniMMI ran."""
+    """leaderboard.csv, leaderboard.md, index.html and samples/*.js in out_dir; published rows by default
+    for the benchmarks whose tasks ran."""
     runs = load_runs([Path(d) for d in run_dirs])
     results = merge_results(runs)
     warnings = merge_warnings(runs)
@@ -204,8 +145,8 @@ def write_report(run_dirs: list[Path], out_dir: Path, *, title: str = "omnibench
     from omnibench.sanitize import scrub  # secrets and invalid Unicode never reach a report
 
     paths["csv"].write_text(scrub(csv_text(board)), encoding="utf-8")
-    paths["md"].write_text(scrub(markdown_table(results, title=title, include_reported=bool(board.reported),
-                                                include_runs=True, warnings=warnings)), encoding="utf-8")
-    paths["html"].write_text(scrub(render_html(runs, results, title=title, include_reported=bool(board.reported),
-                                               warnings=warnings)), encoding="utf-8")
+    paths["md"].write_text(scrub(markdown_table(results, title=title, include_runs=True, warnings=warnings,
+                                                board=board)), encoding="utf-8")
+    paths["html"].write_text(scrub(render_html(runs, results, title=title, include_reported=include_reported,
+                                               warnings=warnings, out_dir=out_dir, board=board)), encoding="utf-8")
     return paths

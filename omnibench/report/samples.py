@@ -1,15 +1,16 @@
-"""Every sample of every task and model on the page: question, reference, answer, verdict, error.
+"""Every sample of every task and model: question as asked, reference, answer, verdict, error, timeline.
 
-Each sample is one escaped HTML block carrying data-task / data-model / data-outcome; a small fixed
-script (allowed by its hash in the page's CSP, it never reads data as code) filters them by task,
-model, outcome and text, and pages through them. Without the script every sample is still shown.
-The filter state lives in the URL hash (#task=..&model=..&failures=1&q=..&page=N), so a view can be linked.
+The page loads them per (task, model) on demand: each group is a small script file beside
+index.html (samples/NN-task-model.js) that hands its escaped HTML to the page's own script
+(page_script.SCRIPT; a <script src> works from file://, where fetch() of a local file does not).
+A group's HTML is built here with every data string escaped, then written as one JSON string
+literal, so nothing in it can end the literal or run as code. Each sample is one block carrying
+data-task / data-model / data-outcome, which the page filters by task, model, outcome and text,
+and pages through. The filter state lives in the URL hash (#task=..&model=..&failures=1&q=..&page=N).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,13 +19,14 @@ from urllib.parse import quote
 
 from omnibench.data.schema import Sample
 from omnibench.engine.eventlog import EventLog, SampleRecord
-from omnibench.report.tables import LoadedRun, task_order
-from omnibench.report.timeline import MAX_TEXT, axis_end, e, sample_figure, verdict_html
+from omnibench.report.runs import LoadedRun
+from omnibench.report.tables import task_order
+from omnibench.report.timeline import MAX_TEXT, answer_text, asked, axis_end, e, sample_figure, true_kind
 from omnibench.results import SampleScore, TaskResult
 
-STREAMING = ("streaming", "bridge")
 PER_PAGE = 25
-FAILED = ("fail", "error", "unscored", "not scored")
+SAMPLES_DIR = "samples"          # beside index.html
+EMPTY = "(empty)"
 
 
 @dataclass
@@ -38,7 +40,7 @@ class TaskModelSamples:
     problems: Counter = field(default_factory=Counter)      # error / unscored reason -> samples
 
 
-def _jsonl(path: Path, model: type) -> list:
+def _jsonl(path: Path, model: type[Sample] | type[SampleScore]) -> list:
     if not path.exists():
         return []
     return [model.model_validate(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()
@@ -76,7 +78,7 @@ def collect(runs: list[LoadedRun]) -> list[TaskModelSamples]:
 
 def problem(record: SampleRecord, score: SampleScore | None) -> str | None:
     if record.status == "error" or (score is not None and score.error):
-        return f"error: {record.error or score.error}"
+        return f"error: {record.error or (score.error if score is not None else '')}"
     if score is not None and score.unscored:
         return f"unscored: {score.unscored}"
     return None
@@ -99,11 +101,14 @@ def outcome(record: SampleRecord, score: SampleScore | None, headline: str) -> t
     return ("pass" if value >= 1 - 1e-9 else "fail"), value
 
 
-def _answer(record: SampleRecord, turn: int) -> str:
-    try:
-        return record.answer(turn)
-    except (IndexError, KeyError, ValueError):
-        return ""
+def _logged_prompt(record: SampleRecord, turn: int) -> str | None:
+    return next((ev.text for ev in record.events if ev.kind == "query" and ev.turn == turn and ev.text), None)
+
+
+def _text_cell(text: str, css: str) -> str:
+    if not text:
+        return f'<td class="{css} empty">{EMPTY}</td>'
+    return f'<td class="{css}">{e(text[:MAX_TEXT * 4])}</td>'
 
 
 def turns_table(sample: Sample, record: SampleRecord) -> str:
@@ -111,10 +116,16 @@ def turns_table(sample: Sample, record: SampleRecord) -> str:
     for i, q in enumerate(sample.turns):
         when = "end" if q.t is None else f"{q.t:g} s"
         target = "" if q.target is None else str(q.target)
-        rows.append(f'<tr><td>{i}</td><td>{e(when)}</td><td>{e(q.kind)}</td><td>{e(q.text[:MAX_TEXT * 4])}</td>'
-                    f'<td class="ref">{e(target[:MAX_TEXT * 4])}</td>'
-                    f'<td class="ans">{e(_answer(record, i)[:MAX_TEXT * 4])}</td></tr>')
-    return ('<table class="qa"><tr><th>#</th><th>at</th><th>kind</th><th>question</th><th>reference</th>'
+        question = asked(sample, record, i)
+        prompt = _logged_prompt(record, i)
+        sent = (f'<details class="prompt"><summary>prompt sent</summary>{e(prompt[:MAX_TEXT * 4])}</details>'
+                if prompt and prompt.strip() != question.strip() else "")
+        kind = true_kind(sample, i)
+        slot = f' title="asked in the {e(q.kind)} slot"' if kind != q.kind else ""
+        rows.append(f"<tr><td>{i}</td><td>{e(when)}</td><td{slot}>{e(kind)}</td>"
+                    f"<td>{e(question[:MAX_TEXT * 4])}{sent}</td>"
+                    f'<td class="ref">{e(target[:MAX_TEXT * 4])}</td>{_text_cell(answer_text(record, i), "ans")}</tr>')
+    return ('<table class="qa"><tr><th>#</th><th>at</th><th>kind</th><th>question as asked</th><th>reference</th>'
             "<th>model answer</th></tr>" + "".join(rows) + "</table>")
 
 
@@ -122,13 +133,11 @@ def sample_block(group: TaskModelSamples, sample: Sample, axis: float) -> str:
     record, score = group.records[sample.id], group.scores.get(sample.id)
     label, value = outcome(record, score, group.headline)
     shown = label if value is None or label == "pass" else f"{label} ({value:g})"
-    streaming = record.settings.get("protocol") in STREAMING
-    body = (sample_figure(sample, record, score, axis) if streaming
-            else verdict_html(record, score))
     return (f'<section class="s" data-task="{e(group.task)}" data-model="{e(group.model)}" data-outcome="{e(label)}">'
             f'<h3><span class="o {e(label.replace(" ", "-"))}">{e(shown)}</span> <code>{e(sample.id)}</code> · '
             f'{e(group.task)} · {e(group.model)} <small>video {e(sample.video.path)}</small></h3>'
-            f"{video_issues_html(record)}{turns_table(sample, record)}{body}</section>")
+            f"{video_issues_html(record)}{turns_table(sample, record)}{sample_figure(sample, record, score, axis)}"
+            "</section>")
 
 
 def video_issues_html(record: SampleRecord) -> str:
@@ -150,33 +159,79 @@ def axes(groups: list[TaskModelSamples]) -> dict[tuple[str, str], float]:
     return {k: axis_end(samples[k], recs) for k, recs in records.items()}
 
 
-def _options(values: list[str], everything: str) -> str:
-    return f'<option value="">{e(everything)}</option>' + "".join(
-        f'<option value="{e(v)}">{e(v)}</option>' for v in values)
+@dataclass
+class SampleFile:
+    """One group's samples, written beside index.html."""
+
+    group: TaskModelSamples
+    path: str                    # relative to index.html
+    size: int                    # bytes
+    failures: int
 
 
-def samples_section(groups: list[TaskModelSamples]) -> str:
-    if not any(g.samples for g in groups):
-        return ""
+def write_sample_files(groups: list[TaskModelSamples], out_dir: Path) -> list[SampleFile]:
+    """samples/NN-task-model.js for each group with samples; stale files of an earlier report are removed."""
+    from omnibench.rundir import slug
+
+    folder = Path(out_dir) / SAMPLES_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.js"):
+        old.unlink()
     axis = axes(groups)
-    tasks = sorted({g.task for g in groups}, key=task_order)
-    models = sorted({g.model for g in groups})
-    total = sum(len(g.samples) for g in groups)
-    blocks = "".join(sample_block(g, s, axis[(g.task, s.id)]) for g in groups for s in g.samples)
-    controls = (f'<div class="filters" id="filters"><label>task <select id="f-task">{_options(tasks, "all tasks")}'
-                f'</select></label> <label>model <select id="f-model">{_options(models, "all models")}</select></label>'
+    from omnibench.sanitize import scrub  # secrets and invalid Unicode never reach a report
+
+    files = []
+    for i, g in enumerate(gr for gr in groups if gr.samples):
+        html = "".join(sample_block(g, s, axis[(g.task, s.id)]) for s in g.samples)
+        name = f"{i:02d}-{slug(g.task)}-{slug(g.model)}.js"
+        # ensure_ascii: the literal holds no raw non-ASCII (U+2028 and kin), nothing but escaped text
+        text = f"omnibenchSamples({i},{json.dumps(scrub(html), ensure_ascii=True)});\n"
+        (folder / name).write_text(text, encoding="ascii")
+        failures = sum(1 for s in g.samples if outcome(g.records[s.id], g.scores.get(s.id), g.headline)[0] != "pass")
+        files.append(SampleFile(g, f"{SAMPLES_DIR}/{name}", len(text), failures))
+    return files
+
+
+def _options(values: list[str], first: tuple[str, str], last: tuple[str, str] | None = None) -> str:
+    options = [first, *((v, v) for v in values), *([last] if last else [])]
+    return "".join(f'<option value="{e(v)}">{e(label)}</option>' for v, label in options)
+
+
+def samples_section(files: list[SampleFile]) -> str:
+    """The index of sample files, the filters, and the (empty until a task is picked) sample view."""
+    if not files:
+        return ""
+    tasks = sorted({f.group.task for f in files}, key=task_order)
+    models = sorted({f.group.model for f in files})
+    total = sum(len(f.group.samples) for f in files)
+    megabytes = sum(f.size for f in files) / 1e6
+    controls = (f'<div class="filters" id="filters"><label>task <select id="f-task">'
+                f'{_options(tasks, ("", "pick a task"), ("*", f"all tasks ({megabytes:.1f} MB)"))}</select></label> '
+                f'<label>model <select id="f-model">{_options(models, ("", "all models"))}</select></label>'
                 ' <label><input type="checkbox" id="f-fail"> failures only (fail, error, unscored)</label>'
                 ' <label>search <input type="search" id="f-q" placeholder="id, question, answer, reason"></label>'
                 ' <button id="f-prev" type="button">&larr; prev</button> <button id="f-next" type="button">next '
-                f'&rarr;</button> <span id="f-count">{total} samples</span></div>')
+                f'&rarr;</button> <span id="f-count">pick a task to load its samples</span></div>')
+    index = "".join(
+        f'<tr data-i="{i}" data-task="{e(f.group.task)}" data-model="{e(f.group.model)}" data-src="{e(f.path)}">'
+        f'<td>{e(f.group.task)}</td><td class="model">{e(f.group.model)}</td><td>{len(f.group.samples)}</td>'
+        f"<td>{f.failures}</td><td>{f.size / 1e3:.0f} kB</td><td>"
+        f'<a href="#task={e(quote(f.group.task))}&amp;model={e(quote(f.group.model))}">show</a></td></tr>'
+        for i, f in enumerate(files))
     legend = ('<p class="legend"><b>Outcome</b>: pass = headline value 1 for this sample; fail = below 1 (value '
               'shown); error = the model call failed (reason shown); unscored = the scorer or judge could not '
-              "decide (reason shown). Streaming samples show a timeline on the sample's own axis (video length "
-              "plus the 5 s tail, the same for every model): truth = target window, user = turns (noise/stop "
+              "decide (reason shown). <b>kind</b> is the true class of an interruption (noise, follow-up, stop, "
+              f"lure); {EMPTY} = the model said nothing. Each sample has a timeline on its own axis (video length "
+              "plus the 5 s tail, the same for every model): truth = target window, user = turns (interruptions "
               "dashed across lanes), model = when it spoke, ◇ = time it claimed, ✕ = error. A yellow box lists "
-              "damage the video reader met on that sample (concealed packets, frozen stretches).</p>")
-    return (f'<h2 id="samples-h">Samples ({total})</h2>{legend}{controls}'
-            f'<div id="samples">{blocks}</div>')
+              "damage the video reader met on that sample (concealed packets, frozen stretches). Samples load per "
+              f"task from the {SAMPLES_DIR}/ folder beside this page (keep it there).</p>")
+    return (f'<h2 id="samples-h">Samples ({total})</h2>{legend}'
+            '<noscript><p class="warn">The sample views need JavaScript (the page runs only its own script).</p>'
+            '</noscript><details><summary>Sample files</summary><div class="wrap"><table class="runs" '
+            'id="sample-index"><thead><tr><th>task</th><th class="model">model</th><th>samples</th><th>not passed</th>'
+            f"<th>size</th><th></th></tr></thead><tbody>{index}</tbody></table></div></details>{controls}"
+            '<div id="samples"></div>')
 
 
 def problems_section(groups: list[TaskModelSamples]) -> str:
@@ -192,32 +247,3 @@ def problems_section(groups: list[TaskModelSamples]) -> str:
     return ('<h2 id="problems">Errors and unscored samples</h2><div class="wrap"><table class="runs problems">'
             "<thead><tr><th>model</th><th>task</th><th>samples</th><th>reason</th><th></th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table></div>")
-
-
-SCRIPT = """(function(){
-var all=Array.prototype.slice.call(document.querySelectorAll('#samples .s'));
-var $=function(id){return document.getElementById(id);};
-var task=$('f-task'),model=$('f-model'),fail=$('f-fail'),q=$('f-q'),count=$('f-count'),page=0,per=%d;
-if(!task)return;
-function fromHash(){var h={};location.hash.replace(/^#/,'').split('&').forEach(function(kv){
-var i=kv.indexOf('=');if(i>0){try{h[kv.slice(0,i)]=decodeURIComponent(kv.slice(i+1));}catch(err){}}});
-if('task' in h)task.value=h.task;if('model' in h)model.value=h.model;fail.checked=h.failures==='1';
-if('q' in h)q.value=h.q;page=parseInt(h.page||'1',10)-1||0;}
-function keep(el){if(task.value&&el.getAttribute('data-task')!==task.value)return false;
-if(model.value&&el.getAttribute('data-model')!==model.value)return false;
-if(fail.checked&&el.getAttribute('data-outcome')==='pass')return false;
-var s=q.value.trim().toLowerCase();return !s||el.textContent.toLowerCase().indexOf(s)>=0;}
-function draw(){var shown=all.filter(keep),pages=Math.max(1,Math.ceil(shown.length/per));
-page=Math.min(Math.max(page,0),pages-1);all.forEach(function(el){el.hidden=true;});
-shown.slice(page*per,(page+1)*per).forEach(function(el){el.hidden=false;});
-count.textContent=shown.length+' of '+all.length+' samples · page '+(page+1)+' of '+pages;}
-function changed(){page=0;draw();}
-[task,model,fail].forEach(function(x){x.addEventListener('change',changed);});q.addEventListener('input',changed);
-$('f-prev').addEventListener('click',function(){page-=1;draw();});
-$('f-next').addEventListener('click',function(){page+=1;draw();});
-window.addEventListener('hashchange',function(){fromHash();draw();});
-fromHash();draw();})();""" % PER_PAGE
-
-
-def script_hash() -> str:
-    return "sha256-" + base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8")).digest()).decode("ascii")

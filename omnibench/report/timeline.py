@@ -1,9 +1,10 @@
-"""Per-sample timelines for streaming tasks: inline SVG plus a transcript, every data string escaped.
+"""Per-sample timelines: inline SVG plus a transcript, every data string escaped.
 
 Lanes on the stream clock: "truth" (target windows of alert requests), "user" (each query at
-Query.t, None = when the video ends; noise and stop turns drawn across all lanes), "model"
-(each emission at the time it was spoken; refers_to, the time the model claimed, as a hollow
-diamond joined to it), and errors.
+Query.t, None = when the video ends; interruptions drawn across all lanes and named by their
+true class: noise, follow-up, stop, lure), "model" (each emission at the time it was spoken;
+refers_to, the time the model claimed, as a hollow diamond joined to it), and errors. Offline
+records get the same picture: each question at the time its clip ends, the answer there.
 """
 
 from __future__ import annotations
@@ -18,13 +19,39 @@ from omnibench.results import SampleScore
 WIDTH, LEFT, RIGHT = 960, 58, 14
 LANES = {"truth": 22, "user": 46, "model": 70}       # lane centre y
 AXIS_Y, HEIGHT = 96, 112
-KIND_COLOURS = {"question": "#2563eb", "alert_request": "#7c3aed", "noise": "#d97706", "stop": "#dc2626"}
+KIND_COLOURS = {"question": "#2563eb", "alert_request": "#7c3aed", "noise": "#d97706", "stop": "#dc2626",
+                "follow-up": "#0891b2", "lure": "#db2777"}
+# metadata["interruption"] of the interruption tasks: the true class of the turn asked in a noise or stop slot
+INTERRUPTION_CLASSES = {"noise": "noise", "followup": "follow-up", "stop": "stop", "lure": "lure"}
 MAX_MARKS = 400          # emissions drawn per sample: a token-by-token stream stays a readable picture
 MAX_TEXT = 400           # characters of one utterance shown in the transcript
 
 
 def e(text: object) -> str:
     return escape(str(text), quote=True)
+
+
+def true_kind(sample: Sample, turn: int) -> str:
+    """The turn's kind, or for the interruption turn (the last noise/stop turn) its true class."""
+    q = sample.turns[turn]
+    cls = INTERRUPTION_CLASSES.get(str(sample.metadata.get("interruption")))
+    last = max((i for i, x in enumerate(sample.turns) if x.kind in ("noise", "stop")), default=None)
+    return cls if cls is not None and turn == last else q.kind
+
+
+def answer_text(record: SampleRecord, turn: int) -> str:
+    try:
+        return record.answer(turn)
+    except (IndexError, KeyError, ValueError):
+        return ""
+
+
+def asked(sample: Sample, record: SampleRecord, turn: int) -> str:
+    """The question as the model got it: ##ANSWER## filled with its own answer to the turn it depends on."""
+    q = sample.turns[turn]
+    if q.depends_on is None or "##ANSWER##" not in q.text:
+        return q.text
+    return q.text.replace("##ANSWER##", answer_text(record, q.depends_on))
 
 
 def _turn(turn: int | None, claimed: object = None) -> str:
@@ -132,13 +159,14 @@ def timeline_svg(sample: Sample, record: SampleRecord, end: float | None = None)
             out.append(f'<rect x="{x(s):.1f}" y="{LANES["truth"] - 8}" width="{max(2.0, x(w_end) - x(s)):.1f}" '
                        f'height="16" class="window"><title>ground truth window {s:g}–{w_end:g} s</title></rect>')
     for i, (q, t_q) in enumerate(zip(sample.turns, query_times(sample, record, end))):
-        colour = KIND_COLOURS.get(q.kind, "#2563eb")
+        kind = true_kind(sample, i)
+        colour = KIND_COLOURS.get(kind, "#2563eb")
         when = f"{t_q:g} s" + (" (video end)" if q.t is None else "")
-        title = f"<title>turn {i} · {e(q.kind)} at {e(when)}: {e(q.text[:MAX_TEXT])}</title>"
+        title = f"<title>turn {i} · {e(kind)} at {e(when)}: {e(asked(sample, record, i)[:MAX_TEXT])}</title>"
         if q.kind in ("noise", "stop"):   # interruptions cut across every lane: what happened around them matters
             out.append(f'<g><line x1="{x(t_q):.1f}" y1="8" x2="{x(t_q):.1f}" y2="{AXIS_Y}" stroke="{colour}" '
                        f'stroke-width="2" stroke-dasharray="4 3"/>{title}</g>'
-                       f'<text x="{x(t_q) + 3:.1f}" y="9" class="mark" fill="{colour}">{e(q.kind)}</text>')
+                       f'<text x="{x(t_q) + 3:.1f}" y="9" class="mark" fill="{colour}">{e(kind)}</text>')
         y = LANES["user"]
         out.append(f'<path d="M{x(t_q):.1f} {y - 8} l5 8 l-5 8 l-5 -8 z" fill="{colour}">{title}</path>')
     for ev in _marks(record.emissions()):
@@ -172,8 +200,9 @@ def transcript_html(sample: Sample, record: SampleRecord, end: float | None = No
     rows: list[tuple[float, int, str]] = []
     for i, (q, t_q) in enumerate(zip(sample.turns, query_times(sample, record, end))):
         target = f' <span class="target">target: {e(q.target)}</span>' if q.target is not None else ""
-        rows.append((t_q, 0, f'<tr class="user {e(q.kind)}"><td>{_secs(t_q)}</td><td>user · {e(q.kind)} '
-                             f'#{i}</td><td>{e(q.text[:MAX_TEXT])}{target}</td></tr>'))
+        kind = true_kind(sample, i)
+        rows.append((t_q, 0, f'<tr class="user {e(q.kind)}"><td>{_secs(t_q)}</td><td>user · {e(kind)} '
+                             f'#{i}</td><td>{e(asked(sample, record, i)[:MAX_TEXT])}{target}</td></tr>'))
     for u in utterances(record):
         claimed = f' <span class="target">claims {u.refers_to:g} s</span>' if u.refers_to is not None else ""
         span = _secs(u.start) if u.end == u.start else f"{_secs(u.start)}–{_secs(u.end)}"

@@ -184,6 +184,7 @@ def score_run(run_dir: str | Path, *, task_settings: dict[str, Any] | None = Non
                 result.settings["usage"] = usage
             result.task_settings = dict(task.build_settings)
             result.metric_docs = dict(task.metric_docs)
+            result.chance = task.chance(samples) if task.chance is not None else None
             result.unscored_reasons = unscored_reasons(scores)
             scored.append((result, scores))
     kept = _merge_results(run_dir, scored, force)

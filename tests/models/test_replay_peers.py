@@ -8,7 +8,8 @@ import pytest
 
 from omnibench import reference
 from omnibench.engine.evaluate import Evaluation
-from omnibench.report.peer_boards import ovobench_columns
+from omnibench.report.published import OVOBENCH
+from omnibench.report.tables import measured_columns
 from omnibench.scoring.ovobench_results import reference_scores as ovo_scores
 from omnibench.scoring.run_scores import score_run
 from omnibench.scoring.streamingbench_results import reference_scores as sb_scores
@@ -49,7 +50,7 @@ def test_gemini_replayed_in_reference_mode_gives_the_reference_scorers_numbers(t
     results = _replay(tmp_path, [task_name(c) for c in TASKS], folder, "ovobench", settings)
     for code in TASKS:                                   # every task, then the groups and the total
         assert 100 * results[task_name(code)].metrics["accuracy"].value == pytest.approx(expected[code], abs=1e-9)
-    columns = ovobench_columns(results)
+    columns = {key: cell.value for key, cell in measured_columns(OVOBENCH, results).items()}
     for key in ("backward_avg", "realtime_avg", "forward_avg", "total_avg"):
         assert columns[key] == pytest.approx(expected[key], abs=1e-9)
     assert results["ovobench_epm"].n_errors == 3          # three EPM questions have no answer in the folder

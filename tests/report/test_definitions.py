@@ -39,7 +39,7 @@ def test_a_tasks_own_definition_wins_and_is_escaped_in_tooltip_and_legend(tmp_pa
     page = write_report([run], tmp_path / "board")["html"].read_text(encoding="utf-8")
     escaped = "&lt;img src=x onerror=alert(4)&gt; &quot;quoted&quot;"
     assert "<img src=x" not in page
-    assert f'title="accuracy: {escaped}"' in page
+    assert f'title="synth_pa · accuracy: {escaped}' in page
     # one metric, two meanings: the legend names which task means which
     assert f"<dt>accuracy (synth_pa)</dt><dd>{escaped}</dd>" in page
     assert f"<dt>accuracy (synth_si)</dt><dd>{GENERIC_METRICS['accuracy']}</dd>" in page

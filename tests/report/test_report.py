@@ -20,7 +20,7 @@ EVIL_MODEL = "<script>alert(1)</script>"
 EVIL_TEXT = "<img src=x onerror=alert(2)>"
 
 
-def result(task: str, model: str, value: float | None, headline: str = "accuracy", *, n_samples: int = 10,
+def result(task: str, model: str, value: float | None, headline: str = "accuracy", *, n_samples: int = 100,
            n_errors: int = 0, n_unscored: int = 0, extra: dict[str, float] | None = None, **kw) -> TaskResult:
     metrics = {headline: MetricValue(value=value, ci_low=None if value is None else max(0.0, value - 0.05),
                                      ci_high=None if value is None else min(1.0, value + 0.05), n=n_samples - n_errors - n_unscored)}
@@ -79,6 +79,23 @@ def omnimmi_run(tmp_path: Path, model: str = "mine") -> Path:
     return write_run(tmp_path / "omni", results)
 
 
+def sample_files(board: Path) -> dict[str, str]:
+    """Each samples/*.js file beside index.html, decoded: its name -> the HTML it hands the page."""
+    import json
+    import re
+
+    out = {}
+    for path in sorted((board / "samples").glob("*.js")):
+        call = re.fullmatch(r"omnibenchSamples\((\d+),(\".*\")\);\n", path.read_text(encoding="ascii"), re.S)
+        assert call, f"{path.name} is not one omnibenchSamples(i, json-string) call"
+        out[path.name] = json.loads(call.group(2))
+    return out
+
+
+def samples_html(board: Path) -> str:
+    return "".join(sample_files(board).values())
+
+
 def section(markdown: str, heading: str) -> str:
     """The text under one '## heading', up to the next heading."""
     return markdown.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
@@ -86,27 +103,28 @@ def section(markdown: str, heading: str) -> str:
 
 def test_omnimmi_columns_line_up_with_the_paper_and_average_our_parts(tmp_path):
     md = markdown_table(load_results([omnimmi_run(tmp_path)]))
-    table = section(md, "OmniMMI columns (measured here)")
+    table = section(md, "OmniMMI (CVPR 2025) columns (measured here: value [95% CI] n)")
     assert "| model | SG avg | AP | MD avg | SI | PA | PT | avg w/o P |" in table
-    # (10 + 40 + 5 + 25) / 4 from our parts; PA not run shows –
-    assert "| mine | 10.00 | 40.00 | 5.00 | 25.00 | – | 60.00 | 20.00 |" in table
+    # (10 + 40 + 5 + 25) / 4 from our parts; PA not run shows –; every measured cell has its CI and n
+    assert ("| mine | 10.00 [5.0, 15.0] n=100/100 | 40.00 [35.0, 45.0] n=100/100 | 5.00 [0.0, 10.0] n=100/100 | "
+            "25.00 [20.0, 30.0] n=100/100 | – | 60.00 [55.0, 65.0] n=100/100 | 20.00 n=400/400 |") in table
     assert "Judge: gpt-4o-2024-08-06" in md
     assert "Reported by OmniMMI" not in md                      # the CLI's table leaves reference rows out
 
 
 def test_avg_wo_p_needs_all_four_parts(tmp_path):
     run = write_run(tmp_path / "r", [result("omnimmi_sg", "half", 0.2), result("omnimmi_ap", "half", 0.4)])
-    table = section(markdown_table(load_results([run])), "OmniMMI columns (measured here)")
-    assert "| half | 20.00 | 40.00 | – | – | – | – | – |" in table
+    table = section(markdown_table(load_results([run])), "OmniMMI (CVPR 2025) columns")
+    assert "| half | 20.00 [15.0, 25.0] n=100/100 | 40.00 [35.0, 45.0] n=100/100 | – | – | – | – | – |" in table
 
 
 def test_reported_rows_are_marked_apart_and_kept_as_published(tmp_path):
     paths = write_report([omnimmi_run(tmp_path)], tmp_path / "board")
     md = paths["md"].read_text(encoding="utf-8")
-    reported = section(md, "Reported by OmniMMI (reference rows, not measured here)")
+    reported = section(md, "Reported by OmniMMI (CVPR 2025) (published reference rows, not measured here)")
     # M4's published avg w/o P is 12.46 although its parts average 13.00: kept as published
-    assert "| reported | video | M4 | Qwen2-7B | 32 / 1 fps | 5.67 | 35.67 | 1.67 | 9.00 | 25.50 | 62.00 | 12.46 |" in reported
-    assert "| reported | video | GPT-4o | - | 50 | 15.00 | 39.50 | 12.33 | 17.00 | ✗ | ✗ | 20.96 |" in reported
+    assert "| reported | M4 | video | Qwen2-7B | 32 / 1 fps | 5.67 | 35.67 | 1.67 | 9.00 | 25.50 | 62.00 | 12.46 |" in reported
+    assert "| reported | GPT-4o | video | - | 50 | 15.00 | 39.50 | 12.33 | 17.00 | ✗ | ✗ | 20.96 |" in reported
     assert "M4" not in md.split("## Reported")[0]               # never mixed into measured rows
     rows = list(csv.DictReader(io.StringIO(paths["csv"].read_text(encoding="utf-8"))))
     reported_rows = [r for r in rows if r["source"] == "reported"]
@@ -115,9 +133,15 @@ def test_reported_rows_are_marked_apart_and_kept_as_published(tmp_path):
     assert (m4["avg_wo_p"], m4["pa"]) == ("12.46", "25.50")
     assert next(r for r in reported_rows if r["model"] == "GPT-4o" and r["metric"] == "pa")["value"] == ""
     page = paths["html"].read_text(encoding="utf-8")
-    measured_body = page.split('<tbody class="measured">')[2].split("</tbody>")[0]
+    table = page.split('id="published-omnimmi"')[1].split("</table>")[0]
+    measured_body = table.split('<tbody class="measured">')[1].split("</tbody>")[0]
     assert "mine" in measured_body and "Gemini" not in measured_body
-    assert page.count('<tr class="reported"><td class="model"><span class="badge">reported</span>') == 25
+    assert "Measured here — value, 95% CI, n" in measured_body and "n=100/100" in measured_body
+    assert "[5.0, 15.0]" in measured_body                       # measured rows carry their CI, published ones none
+    reported_body = table.split('<tbody class="reported">')[1]
+    assert reported_body.count('<tr class="reported"><td class="model"><span class="badge">reported</span>') == 25
+    assert 'class="n"' not in reported_body and "not measured here" in reported_body
+    assert "Gemini-1.5-Pro <small>(group: video · LLM: - · frames: 128)</small>" in reported_body
 
 
 def test_synth_only_runs_show_headlines_and_secondary_metrics_without_reference_rows(tmp_path):
@@ -128,23 +152,24 @@ def test_synth_only_runs_show_headlines_and_secondary_metrics_without_reference_
     ])
     paths = write_report([run], tmp_path / "board")
     md = paths["md"].read_text(encoding="utf-8")
-    assert "| model | score | synth_pa accuracy | synth_pa (precision) | synth_pt silence |" in md
-    assert ("| alerter | 68.75 | 50.00 [45.0, 55.0] n=10/10 | 25.00 [25.0, 25.0] | "
-            "87.50 [82.5, 92.5] n=7/10 (2 err, 1 unscored) |") in md
-    assert "| quiet | 100.00 | – | – | 100.00 [95.0, 100.0] n=10/10 |" in md
-    assert md.index("| quiet") < md.index("| alerter")        # ranked by the score: 100 > (50 + 87.5) / 2
+    assert "| model | score [95% CI] | vs next | synth_pa accuracy | synth_pa (precision) | synth_pt silence |" in md
+    assert ("| alerter | 68.75 |  | 50.00 [45.0, 55.0] n=100/100 | 25.00 [25.0, 25.0] | "
+            "87.50 [82.5, 92.5] n=97/100 (2 err, 1 unscored) |") in md
+    assert "| quiet | 100.00 (on 1 of 2 tasks) |  | – | – | 100.00 [95.0, 100.0] n=100/100 |" in md
+    assert md.index("| alerter") < md.index("| quiet")        # scored on both tasks: ahead of a one-task mean
     assert "reported" not in md and "OmniMMI" not in md
     rows = list(csv.DictReader(io.StringIO(paths["csv"].read_text(encoding="utf-8"))))
     value = {(r["model"], r["task"], r["metric"]): r for r in rows}
-    assert value[("alerter", "synth_pa", "accuracy")]["value"] == "0.5000"
-    assert value[("alerter", "synth_pa", "precision")]["value"] == "0.2500"
+    assert value[("alerter", "synth_pa", "accuracy")]["value"] == "50.0000"       # percent, as in the tables
+    assert value[("alerter", "synth_pa", "precision")]["value"] == "25.0000"
+    assert value[("alerter", "board", "score")]["value"] == "68.7500"
     assert value[("alerter", "synth_pt", "silence")]["errors"] == "2"
     assert value[("alerter", "synth_pa", "accuracy")]["headline"] == "1"
     assert value[("alerter", "synth_pa", "precision")]["headline"] == "0"
-    assert all(r["source"] == "measured" for r in rows) and len(rows) == 4
+    assert all(r["source"] == "measured" for r in rows) and len(rows) == 4 + 2     # 4 metrics, 2 scores
     assert not any(c.lstrip().startswith(("{", "[")) for r in rows for c in r.values() if c)   # no JSON in cells
     forced = write_report([run], tmp_path / "forced", include_reported=True)["md"].read_text(encoding="utf-8")
-    assert "| reported | video | M4 |" in forced
+    assert "| reported | M4 | video |" in forced
 
 
 def test_runs_merge_later_wins_and_settings_show_shards_without_secrets(tmp_path):
@@ -171,14 +196,18 @@ def test_untrusted_strings_are_escaped_everywhere(tmp_path):
                            settings={"protocol": 'streaming"><script>alert(3)</script>'})])
     paths = write_report([run], tmp_path / "board")
     page, md = paths["html"].read_text(encoding="utf-8"), paths["md"].read_text(encoding="utf-8")
+    samples = samples_html(tmp_path / "board")
+    files = [p.read_text(encoding="ascii") for p in (tmp_path / "board" / "samples").glob("*.js")]
     for raw in (EVIL_MODEL, EVIL_TEXT, "<script>alert(3)", "<b onmouseover", 'id="pa<0>"', "pa<0>"):
-        assert raw not in page and raw not in md
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;img src=x onerror=alert(2)&gt;" in page
-    from omnibench.report.samples import SCRIPT
+        assert raw not in page and raw not in md and raw not in samples and not any(raw in f for f in files)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;img src=x onerror=alert(2)&gt;" in samples
+    assert "&lt;script>alert(1)&lt;/script>" in md                          # Markdown: only tag openers escaped
+    from omnibench.report.page_script import SCRIPT
 
-    assert "pa&lt;0&gt;" in page and page.lower().count("<script") == 1      # only the page's own filter script
+    assert "pa&lt;0&gt;" in samples and page.lower().count("<script") == 1    # only the page's own script
     assert f"<script>{SCRIPT}</script>" in page
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    assert len(files) == 1 and all(f.startswith("omnibenchSamples(0,") for f in files)
 
 
 def test_csv_neutralises_formulas_in_model_names(tmp_path):

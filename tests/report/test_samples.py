@@ -10,12 +10,21 @@ from omnibench.data.schema import Query, Sample, VideoRef
 from omnibench.engine.eventlog import Event, EventLog, SampleRecord
 from omnibench.report import write_report
 from omnibench.results import RunInfo, SampleScore
-from tests.report.test_report import EVIL_TEXT, alert_sample, result, stream_record, write_run, write_stream_run
+from tests.report.test_report import (
+    EVIL_TEXT,
+    alert_sample,
+    result,
+    samples_html,
+    stream_record,
+    write_run,
+    write_stream_run,
+)
 
 
 def test_every_sample_is_shown_with_its_timeline_on_the_samples_axis(tmp_path):
     run = write_stream_run(tmp_path / "r", "streamer", 30)
-    page = write_report([run], tmp_path / "board")["html"].read_text(encoding="utf-8")
+    write_report([run], tmp_path / "board")
+    page = samples_html(tmp_path / "board")
     assert page.count('<section class="s" data-task="synth_pa" data-model="streamer" data-outcome="pass">') == 30
     assert page.count('<figure class="sample">') == 30                      # all 30, not a fixed first 12
     assert "pa&lt;0&gt;" in page and "pa&lt;29&gt;" in page
@@ -69,22 +78,26 @@ def judged_run(run, model: str = "judged"):
 def test_offline_samples_show_question_reference_answer_and_judge_reason(tmp_path):
     """Judge-scored offline tasks get per-sample views too: the old page had none."""
     run = judged_run(tmp_path / "r")
-    page = write_report([run], tmp_path / "board", include_reported=False)["html"].read_text(encoding="utf-8")
+    index = write_report([run], tmp_path / "board", include_reported=False)["html"].read_text(encoding="utf-8")
+    page = samples_html(tmp_path / "board")
     assert page.count('<section class="s"') == 3
     assert "Who speaks first? 0" in page and '<td class="ref">the chef</td>' in page
     assert '<td class="ans">&lt;img src=x onerror=alert(2)&gt;</td>' in page and EVIL_TEXT not in page
     assert "accuracy=0" in page and "judge: no (1/5)" in page and 'data-outcome="fail"' in page
     assert "unscored: judge reply unparseable: &#x27;maybe&#x27;" in page and 'data-outcome="unscored"' in page
     assert "error: ModelError: CUDA out of memory" in page and 'data-outcome="error"' in page
-    board = page.split('id="leaderboard"')[1].split("</table>")[0]
+    board = index.split('id="leaderboard"')[1].split("</table>")[0]
     assert "1× error: ModelError: CUDA out of memory" in board                # errors on the board, with reasons
-    assert 'id="problems"' in page and "#task=omnimmi_si&amp;model=judged&amp;failures=1" in page
+    assert 'id="problems"' in index and "#task=omnimmi_si&amp;model=judged&amp;failures=1" in index
 
 
-def test_offline_records_get_no_timeline_but_are_shown(tmp_path):
+def test_offline_records_get_a_timeline_too(tmp_path):
+    """The old page drew timelines for streaming records only: an offline sample showed no time at all."""
     run = write_stream_run(tmp_path / "r", "offline-model", 2, protocol="offline")
-    page = write_report([run], tmp_path / "board")["html"].read_text(encoding="utf-8")
-    assert '<figure class="sample">' not in page and page.count('<section class="s"') == 2
+    write_report([run], tmp_path / "board")
+    page = samples_html(tmp_path / "board")
+    assert page.count('<section class="s"') == 2 and page.count('<figure class="sample">') == 2
+    assert page.count('<svg') == 2 and "said at 9 s" in page
 
 
 def test_merged_labels_and_partial_runs_are_warned_about(tmp_path):
@@ -126,7 +139,7 @@ def test_metrics_are_defined_and_the_ranking_score_is_a_column(tmp_path):
     page = write_report([run], tmp_path / "board")["html"].read_text(encoding="utf-8")
     board = page.split('id="leaderboard"')[1].split("</table>")[0]
     assert 'title="score = mean of the model' in board and '<td class="score"><span class="v">75.00' in board
-    assert 'title="precision: share of the model&#x27;s alerts' in board
+    assert 'synth_pa · precision: share of the model&#x27;s alerts' in board
     assert "<dt>silence</dt><dd>share of noise turns the model stayed silent on</dd>" in page
 
 
@@ -143,13 +156,67 @@ def test_video_damage_on_a_record_is_shown_on_its_sample(tmp_path, protocol):
         "3 damaged packet(s): the decoder concealed them",
         "frozen: 1 stretch(es) without a new frame, 2.0 s in all (4.00-6.00 s)", EVIL_TEXT]})
     log.write_text(damaged.model_dump_json() + "\n" + clean.model_dump_json() + "\n", encoding="utf-8")
-    page = write_report([run], tmp_path / "board")["html"].read_text(encoding="utf-8")
+    write_report([run], tmp_path / "board")
+    page = samples_html(tmp_path / "board")
     sections = {s.split("<code>")[1].split("</code>")[0]: s.split("</section>")[0]
                 for s in page.split('<section class="s"')[1:]}
     assert "video damage" in sections["pa&lt;0&gt;"] and "video damage" not in sections["pa&lt;1&gt;"]
     assert "3 damaged packet(s): the decoder concealed them" in sections["pa&lt;0&gt;"]
     assert "frozen: 1 stretch(es) without a new frame, 2.0 s in all (4.00-6.00 s)" in sections["pa&lt;0&gt;"]
     assert EVIL_TEXT not in page and "&lt;img src=x onerror=alert(2)&gt;" in sections["pa&lt;0&gt;"]
+
+
+def _one_sample_run(run, sample: Sample, events: list[Event], protocol: str = "streaming", model: str = "m"):
+    from omnibench.engine.evaluate import slug
+
+    (run / "samples").mkdir(parents=True)
+    (run / "samples" / f"{sample.task}.jsonl").write_text(sample.model_dump_json() + "\n")
+    EventLog(run / "logs" / sample.task / f"{slug(model)}.shard0of1.jsonl").append(
+        SampleRecord(sample_id=sample.id, task=sample.task, model=model, events=events, stream_s=20.0,
+                     settings={"protocol": protocol}))
+    return write_run(run, [result(sample.task, model, 0.0, n_samples=1)])
+
+
+def test_a_dependent_question_is_shown_as_asked_not_with_its_placeholder(tmp_path):
+    """MD showed the raw ##ANSWER## placeholder instead of the question the model was asked."""
+    md = Sample(id="md-0", task="synth_md", video=VideoRef(path="v.mp4", end=20.0), metadata={"video_id": "v"},
+                turns=[Query(t=5.0, text="What colour is the first shape?", target="red"),
+                       Query(t=9.0, text="How many ##ANSWER## shapes appear?", target="2", depends_on=0)])
+    run = _one_sample_run(tmp_path / "r", md, [Event(kind="emission", t=5.0, turn=0, text="green", done=True),
+                                               Event(kind="emission", t=9.0, turn=1, text="3", done=True)],
+                          protocol="offline")
+    write_report([run], tmp_path / "board")
+    page = samples_html(tmp_path / "board")
+    assert "How many green shapes appear?" in page and "##ANSWER##" not in page
+
+
+@pytest.mark.parametrize(("cls", "slot", "shown"), [("followup", "noise", "follow-up"), ("noise", "noise", "noise"),
+                                                    ("lure", "stop", "lure"), ("stop", "stop", "stop")])
+def test_an_interruption_shows_its_true_class_not_its_slot(tmp_path, cls, slot, shown):
+    """Follow-ups were shown as kind `noise` and lures as `stop` (the slot both classes of a pair share)."""
+    sample = Sample(id=f"x-{cls}", task="noise_rejection", video=VideoRef(path="v.mp4", end=20.0),
+                    metadata={"video_id": "v", "interruption": cls},
+                    turns=[Query(t=4.0, text="What colour is the square?", target="red"),
+                           Query(t=5.0, text="And the circle?", kind=slot)])
+    run = _one_sample_run(tmp_path / "r", sample, [Event(kind="query", t=4.0, turn=0, text="What colour is the square?"),
+                                                   Event(kind="emission", t=4.0, turn=0, text="red", done=True),
+                                                   Event(kind="query", t=5.0, turn=1, text="And the circle?")])
+    write_report([run], tmp_path / "board")
+    page = samples_html(tmp_path / "board")
+    kind_cell = f'<td title="asked in the {slot} slot">{shown}</td>' if shown != slot else f"<td>{shown}</td>"
+    assert f"<td>1</td><td>5 s</td>{kind_cell}" in page
+    assert 'class="mark" fill="#' in page and f">{shown}</text>" in page          # the timeline names it too
+    assert f"user · {shown} #1" in page                                            # and the transcript
+
+
+def test_an_empty_answer_says_so(tmp_path):
+    """Empty answers were blank cells, indistinguishable from a missing column."""
+    sample = Sample(id="pt-0", task="synth_pt", video=VideoRef(path="v.mp4", end=20.0), metadata={"video_id": "v"},
+                    turns=[Query(t=None, text="I wonder what is for dinner.", kind="noise")])
+    run = _one_sample_run(tmp_path / "r", sample, [Event(kind="emission", t=20.0, turn=0, text="", done=True)],
+                          protocol="offline")
+    write_report([run], tmp_path / "board")
+    assert '<td class="ans empty">(empty)</td>' in samples_html(tmp_path / "board")
 
 
 def test_an_emission_that_named_a_turn_before_it_was_asked_is_shown_as_unprompted():
@@ -183,7 +250,7 @@ def _one_shard_run(run_dir: Path, shards: int, *, drop_log_of: int | None = None
 
 def test_a_shard_with_no_samples_is_complete(tmp_path):
     """`--shard 1/2` of a task whose samples all fall in shard 0 has nothing to log; the run is whole."""
-    from omnibench.report.tables import load_runs
+    from omnibench.report.runs import load_runs
 
     (run,) = load_runs([_one_shard_run(tmp_path / "r", 2)])
     assert not [w for w in run.warnings if "partial" in w], run.warnings
@@ -191,7 +258,7 @@ def test_a_shard_with_no_samples_is_complete(tmp_path):
 
 
 def test_a_missing_shard_with_samples_is_still_a_partial_run(tmp_path):
-    from omnibench.report.tables import load_runs
+    from omnibench.report.runs import load_runs
 
     run_dir = _one_shard_run(tmp_path / "r", 2, drop_log_of=0)
     from omnibench.engine.evaluate import slug

@@ -71,3 +71,51 @@ def test_summarize_counts_samples_scored_errors_and_unscored():
     assert (result.n_samples, result.n_scored, result.n_errors, result.n_unscored) == (4, 2, 1, 1)
     assert result.metrics["accuracy"].value == pytest.approx(0.5)
     assert result.headline == "accuracy" and result.model == "replay"
+
+
+def test_summarize_keeps_the_headline_per_video_for_the_board():
+    scores = [s("a", "v1", accuracy=1.0), s("b", "v1", accuracy=0.0), s("c", "v2", accuracy=1.0),
+              s("d", "v3", error="boom")]
+    result = summarize("t", "m", "accuracy", scores, n_boot=50)
+    assert result.headline_by_video == {"v1": (1.0, 2.0), "v2": (1.0, 1.0)}
+
+
+def _task(rate: float, videos: int, prefix: str = "v", seed: int = 0) -> dict[str, tuple[float, float]]:
+    rng = random.Random(seed)
+    return {f"{prefix}{i}": (float(rng.random() < rate), 1.0) for i in range(videos)}
+
+
+def test_mean_over_tasks_counts_each_task_once_and_brackets_the_mean():
+    from omnibench.scoring.metrics import mean_over_tasks
+
+    small, large = {"a0": (1.0, 1.0), "a1": (1.0, 1.0)}, _task(0.2, 200, "b")
+    mean, low, high = mean_over_tasks([small, large])
+    large_mean = sum(v for v, _ in large.values()) / 200
+    assert mean == pytest.approx((1.0 + large_mean) / 2)       # not pooled over the 202 samples
+    assert low < mean < high and high - low < 0.2
+
+
+def test_mean_over_tasks_keeps_a_videos_samples_together_across_tasks():
+    """Two tasks on the same videos that always agree: resampling videos together keeps their
+    mean's spread that of one task; resampling each task on its own would halve the variance."""
+    from omnibench.scoring.metrics import mean_over_tasks
+
+    one = _task(0.5, 60)
+    _, low, high = mean_over_tasks([one, dict(one)])
+    _, low1, high1 = mean_over_tasks([one])
+    assert (high - low) == pytest.approx(high1 - low1, rel=0.05)
+
+
+def test_paired_difference_uses_shared_videos_and_tells_a_real_gap_from_noise():
+    from omnibench.scoring.metrics import paired_difference
+
+    base = _task(0.5, 80)
+    better = {v: (1.0, 1.0) if i % 4 == 0 else x for i, (v, x) in enumerate(base.items())}   # right on 20 more
+    diff, low, high = paired_difference([better], [base])
+    assert diff == pytest.approx(sum(1 for v, x in base.items() if better[v] != x) / 80)
+    assert low > 0                                             # pairing removes the shared noise
+    same, low0, high0 = paired_difference([dict(base)], [base])
+    assert same == 0 and low0 <= 0 <= high0
+    extra = {**better, "only-a": (0.0, 1.0)}                   # a video only one model has does not count
+    assert paired_difference([extra], [base])[0] == pytest.approx(diff)
+    assert paired_difference([{"x": (1.0, 1.0)}], [{"y": (0.0, 1.0)}]) is None
