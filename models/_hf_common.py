@@ -152,7 +152,7 @@ def qwen_video_settings(vision_config, pretrained: str, min_pixels: int | None,
     """Arguments of qwen_video_patches: patch sizes from the model config, pixel budget and
     normalization from the checkpoint's (video) preprocessor config, the settings, or the defaults."""
     saved = preprocessor_settings(pretrained, "video_preprocessor_config.json", "preprocessor_config.json")
-    size = saved.get("size") if isinstance(saved.get("size"), dict) else {}
+    size: dict[str, Any] = saved["size"] if isinstance(saved.get("size"), dict) else {}
     return {
         "patch_size": vision_config.patch_size,
         "merge_size": vision_config.spatial_merge_size,
@@ -165,7 +165,7 @@ def qwen_video_settings(vision_config, pretrained: str, min_pixels: int | None,
 
 
 def qwen_video_tensors(frames: np.ndarray, frame_times: list[float], settings: dict[str, Any], *,
-                       device: str, dtype) -> tuple[np.ndarray, Any, Any, int]:
+                       device: str, dtype) -> tuple[Any, Any, Any, int]:
     """(pixel_values_videos, video_grid_thw, seconds per temporal grid, number of video tokens)."""
     import torch
 
@@ -186,7 +186,8 @@ def read_wav_16k(path: str) -> np.ndarray:
             raw = wav.readframes(wav.getnframes())
     except (OSError, EOFError, wave.Error) as exc:
         raise ModelError(f"cannot read audio query {path}: {exc}") from exc
-    dtype = {1: np.uint8, 2: np.int16, 4: np.int32}.get(width)
+    widths: dict[int, type[np.integer]] = {1: np.uint8, 2: np.int16, 4: np.int32}
+    dtype = widths.get(width)
     if dtype is None:
         raise ModelError(f"audio query {path}: unsupported sample width {width} bytes")
     samples = np.frombuffer(raw, dtype=dtype).astype(np.float32)
@@ -245,6 +246,9 @@ def chat_inputs(adapter: Any, media: str, request: Any) -> dict[str, Any]:
 
 class GenerateFromInputs:
     """`generate` for adapters that define `build_inputs(request)`; `_load` does their shared set-up."""
+
+    def build_inputs(self, request: Any) -> dict[str, Any]:
+        raise NotImplementedError
 
     def _load(self, model_class: Any, pretrained: str, *, device: str, dtype: str, attn_implementation: str | None,
               num_frames: int, offline_fps: float | None, system: str | None, device_map: str | dict | None = None,

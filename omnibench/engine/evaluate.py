@@ -12,7 +12,7 @@ from typing import Any
 from omnibench import registry
 from omnibench.cache import cache_dir, stable_hash
 from omnibench.data.schema import Sample
-from omnibench.engine.bounds import DEFAULT_MAX_STREAM_S, note_video_issues, stream_end
+from omnibench.engine.bounds import DEFAULT_MAX_STREAM_S, VideoIssuePolicy, note_video_issues, stream_end
 from omnibench.engine.distributed import Job
 from omnibench.engine.eventlog import Attempt, EventLog, SampleRecord, latest_records
 from omnibench.engine.executor import run_bounded
@@ -21,7 +21,7 @@ from omnibench.engine.offline import OfflineAsStreaming, resolve_video, run_offl
 from omnibench.engine.placement import adapter_of, guarded_model
 from omnibench.engine.plan import mine, plan_task, whole_job
 from omnibench.engine.protocols import is_offline, is_streaming
-from omnibench.engine.stream import StreamPlan, StreamRunner, check_mode, clock_frames, query_times
+from omnibench.engine.stream import Mode, StreamPlan, StreamRunner, check_mode, clock_frames, query_times
 from omnibench.engine.worker import START_TIMEOUT_S
 from omnibench.engine.wrapper import DEFAULT_TIMEOUT_S, GuardedModel, ModelStuck, ResponseCache
 from omnibench.errors import ConfigError, DataError, JudgeError, OmnibenchError
@@ -131,12 +131,12 @@ class Evaluation:
     are retried unless `keep_errors`."""
 
     def __init__(self, *, model: str, model_args: dict[str, Any] | None = None, out: str | Path,
-                 shard: tuple[int, int] = (0, 1), mode: str = "lockstep", limit: int | None = None,
+                 shard: tuple[int, int] = (0, 1), mode: Mode = "lockstep", limit: int | None = None,
                  max_errors: int | None = None, protocol: str | None = None,
                  timeout_s: float | None = DEFAULT_TIMEOUT_S, task_settings: dict[str, Any] | None = None,
                  progress: bool = True, model_obj: Any = None, keep_errors: bool = False,
                  rerun_changed: bool = False, cache: bool | None = None, check_judge: bool = False,
-                 max_stream_s: float | None = DEFAULT_MAX_STREAM_S, video_issues: str = "report",
+                 max_stream_s: float | None = DEFAULT_MAX_STREAM_S, video_issues: VideoIssuePolicy = "report",
                  label: str | None = None, job: Job | None = None,
                  start_timeout_s: float | None = START_TIMEOUT_S):
         """`job`: this process's place in a torchrun job (distributed.job_from_env); else `shard` (static)."""
