@@ -60,15 +60,28 @@ def pick_attention(attn_implementation: str | None, device: str) -> str:
     return "flash_attention_2" if flash_attn_available() and device.startswith("cuda") else "sdpa"
 
 
-def load_pretrained(model_class, pretrained: str, *, device: str, dtype: str, attn_implementation: str | None):
-    """from_pretrained with our settings; returns (model, device)."""
-    device = pick_device(device)
+def load_pretrained(model_class, pretrained: str, *, device: str, dtype: str, attn_implementation: str | None,
+                    device_map: str | dict | None = None, tp_plan: str | None = None):
+    """from_pretrained with our settings; returns (model, the device its inputs go to).
+
+    Models larger than one GPU: `device_map` ("auto", "balanced", a {module: device} dict) spreads
+    the layers over this process's GPUs (accelerate); `tp_plan="auto"` splits every layer over the
+    ranks of the torchrun job (transformers' tensor parallelism: each rank's worker holds a slice,
+    and every rank runs every sample in step, see engine.distributed)."""
+    if device_map is not None and tp_plan is not None:
+        raise ModelError("give device_map or tp_plan, not both")
+    spread = device_map is not None or tp_plan is not None
+    device = pick_device(device) if not spread else pick_device("auto")
     torch_dtype = pick_dtype(dtype, device)
+    placement = {"device_map": device_map} if device_map is not None else {"tp_plan": tp_plan} if tp_plan else {}
     try:
         model = model_class.from_pretrained(pretrained, dtype=torch_dtype,
-                                            attn_implementation=pick_attention(attn_implementation, device))
+                                            attn_implementation=pick_attention(attn_implementation, device),
+                                            **placement)
     except OSError as exc:
         raise ModelError(f"cannot load {model_class.__name__} from {pretrained!r}: {exc}") from exc
+    if spread:                                   # placed by accelerate / transformers: inputs go where it starts
+        return model.eval(), str(model.device)
     return model.to(device).eval(), device
 
 
@@ -139,7 +152,7 @@ def qwen_video_settings(vision_config, pretrained: str, min_pixels: int | None,
     """Arguments of qwen_video_patches: patch sizes from the model config, pixel budget and
     normalization from the checkpoint's (video) preprocessor config, the settings, or the defaults."""
     saved = preprocessor_settings(pretrained, "video_preprocessor_config.json", "preprocessor_config.json")
-    size = saved.get("size") if isinstance(saved.get("size"), dict) else {}
+    size: dict[str, Any] = saved["size"] if isinstance(saved.get("size"), dict) else {}
     return {
         "patch_size": vision_config.patch_size,
         "merge_size": vision_config.spatial_merge_size,
@@ -152,7 +165,7 @@ def qwen_video_settings(vision_config, pretrained: str, min_pixels: int | None,
 
 
 def qwen_video_tensors(frames: np.ndarray, frame_times: list[float], settings: dict[str, Any], *,
-                       device: str, dtype) -> tuple[np.ndarray, Any, Any, int]:
+                       device: str, dtype) -> tuple[Any, Any, Any, int]:
     """(pixel_values_videos, video_grid_thw, seconds per temporal grid, number of video tokens)."""
     import torch
 
@@ -173,7 +186,8 @@ def read_wav_16k(path: str) -> np.ndarray:
             raw = wav.readframes(wav.getnframes())
     except (OSError, EOFError, wave.Error) as exc:
         raise ModelError(f"cannot read audio query {path}: {exc}") from exc
-    dtype = {1: np.uint8, 2: np.int16, 4: np.int32}.get(width)
+    widths: dict[int, type[np.integer]] = {1: np.uint8, 2: np.int16, 4: np.int32}
+    dtype = widths.get(width)
     if dtype is None:
         raise ModelError(f"audio query {path}: unsupported sample width {width} bytes")
     samples = np.frombuffer(raw, dtype=dtype).astype(np.float32)
@@ -233,16 +247,22 @@ def chat_inputs(adapter: Any, media: str, request: Any) -> dict[str, Any]:
 class GenerateFromInputs:
     """`generate` for adapters that define `build_inputs(request)`; `_load` does their shared set-up."""
 
+    def build_inputs(self, request: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
     def _load(self, model_class: Any, pretrained: str, *, device: str, dtype: str, attn_implementation: str | None,
-              num_frames: int, offline_fps: float | None, system: str | None) -> None:
+              num_frames: int, offline_fps: float | None, system: str | None, device_map: str | dict | None = None,
+              tp_plan: str | None = None) -> None:
         from transformers import AutoTokenizer
 
         self.num_frames = num_frames
         if offline_fps:
             self.offline_fps = offline_fps   # the engine samples by fps when this is set
         self.system = system
+        self.tensor_parallel = bool(tp_plan)    # every torchrun rank runs every sample (engine.distributed)
         self.model, self.device = load_pretrained(model_class, pretrained, device=device, dtype=dtype,
-                                                  attn_implementation=attn_implementation)
+                                                  attn_implementation=attn_implementation, device_map=device_map,
+                                                  tp_plan=tp_plan)
         self.tokenizer = AutoTokenizer.from_pretrained(pretrained)
 
     def generate(self, request: Any) -> str:

@@ -54,6 +54,7 @@ class LiveAdapter:
 
     needs_video = True
     realtime_only = True                 # a live session cannot wait: lockstep mode refuses it
+    remote = True                        # a server does the work: runs in the run's process (engine.placement)
     secret_settings = ("api_key",)
     deterministic = False
     sample_rate = 24000                  # PCM rate of spoken turns (Gemini: 16000)

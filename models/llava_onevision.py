@@ -28,12 +28,13 @@ class LlavaOneVision(hf.GenerateFromInputs):
 
     def __init__(self, pretrained: str = "llava-hf/llava-onevision-qwen2-7b-ov-hf", device: str = "auto",
                  dtype: str = "auto", attn_implementation: str | None = None, num_frames: int = 16,
-                 offline_fps: float | None = None, system: str | None = "You are a helpful assistant."):
+                 offline_fps: float | None = None, system: str | None = "You are a helpful assistant.",
+                 device_map: str | None = None, tp_plan: str | None = None):
         from transformers import LlavaOnevisionForConditionalGeneration
 
         self._load(LlavaOnevisionForConditionalGeneration, pretrained, device=device, dtype=dtype,
                    attn_implementation=attn_implementation, num_frames=num_frames,
-                   offline_fps=offline_fps, system=system)
+                   offline_fps=offline_fps, system=system, device_map=device_map, tp_plan=tp_plan)
         vision = self.model.config.vision_config
         saved = hf.preprocessor_settings(pretrained, "video_preprocessor_config.json", "preprocessor_config.json")
         size = saved.get("size") if isinstance(saved.get("size"), dict) else {}

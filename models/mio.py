@@ -60,7 +60,8 @@ class MIO:
 
     def __init__(self, mio_repo: str, pretrained: str, device: str = "auto", dtype: str = "auto",
                  attn_implementation: str | None = None, num_frames: int = 8, speech: bool = True,
-                 num_beams: int = 1, repetition_penalty: float = 1.0, mode: str = "std"):
+                 num_beams: int = 1, repetition_penalty: float = 1.0, mode: str = "std",
+                 device_map: str | None = None):
         from transformers import AutoModelForCausalLM
 
         self.num_frames = num_frames
@@ -72,7 +73,8 @@ class MIO:
                               f"speech tokenizers are read from it); download it first")
         repo, tokenizer_class = load_mio_tokenizer_class(mio_repo)
         self.model, self.device = hf.load_pretrained(AutoModelForCausalLM, str(local.resolve()), device=device,
-                                                     dtype=dtype, attn_implementation=attn_implementation)
+                                                     dtype=dtype, attn_implementation=attn_implementation,
+                                                     device_map=device_map)
         with _working_dir(repo):   # MIOTokenizer opens image_tokenizer/configs/*.yaml relative to cwd
             self.tokenizer = tokenizer_class(str(local.resolve()), device=self.device)
         text_tokenizer = self.tokenizer.tokenizer

@@ -2,9 +2,12 @@
 
 Served models of any size are evaluated through the serving engine they already run on: the
 clip's frames go in as base64 JPEG `image_url` parts (in time order, longest side at most
-`max_side` pixels), then the spoken query as an `input_audio` part when `audio=true` and the
-request has one, then the prompt text. Retries (429, 5xx, timeouts, dropped connections),
-caching and concurrency come from the engine's wrapper: the client itself never retries.
+`max_side` pixels), or with `video=video_url` as one `video_url` part holding the clip as an mp4
+(what vLLM and SGLang take for video models: the server samples and encodes it the model's way);
+then the spoken query as an `input_audio` part when `audio=true` and the request has one, then the
+prompt text. Retries (429, 5xx, timeouts, dropped connections), caching and concurrency come from
+the engine's wrapper: the client itself never retries. `concurrency` requests are in flight at
+once, which a server with continuous batching (vLLM, SGLang) runs as one batch.
 
     omnibench run --tasks omnimmi --model openai_compat \
         --model-args base_url=http://localhost:8000/v1,model=Qwen/Qwen2.5-VL-72B-Instruct,num_frames=32
@@ -63,13 +66,18 @@ def _jpeg_with_pyav(frame: np.ndarray, size: tuple[int, int], quality: int) -> b
 @register_model("openai_compat", description="Any OpenAI-compatible chat endpoint: frames as JPEG images, optional audio")
 class OpenAICompatible:
     needs_video = True
+    remote = True          # a server does the work: in the run's process, with the client's own timeout
 
     def __init__(self, model: str = "gpt-4o", base_url: str | None = None, api_key: str | None = None,
                  max_tokens: int | None = None, temperature: float | None = None, num_frames: int = 16,
                  frame_fps: float | None = None, max_side: int = 768, jpeg_quality: int = 85,
                  detail: str | None = None, audio: bool = False, concurrency: int = 4,
-                 request_timeout_s: float = 120.0, system: str | None = None):
+                 request_timeout_s: float = 120.0, system: str | None = None, video: str = "frames"):
         import openai
+
+        if video not in ("frames", "video_url"):
+            raise ModelError(f"openai_compat: video={video!r}: use frames (images) or video_url (one mp4)")
+        self.video = video
 
         self.model_name = model
         self.base_url = base_url
@@ -99,7 +107,10 @@ class OpenAICompatible:
         out: list[dict[str, Any]] = [{"role": "system", "content": self.system}] if self.system else []
         out += [{"role": m.role, "content": m.text} for m in request.history]
         content: list[dict[str, Any]] = []
-        for frame in request.frames if request.frames is not None else []:
+        if self.video == "video_url":
+            if clip := self._clip(request):
+                content.append({"type": "video_url", "video_url": {"url": f"data:video/mp4;base64,{clip}"}})
+        for frame in request.frames if request.frames is not None and self.video == "frames" else []:
             image = base64.b64encode(jpeg_bytes(frame, self.max_side, self.jpeg_quality)).decode()
             url: dict[str, str] = {"url": f"data:image/jpeg;base64,{image}"}
             if self.detail:
@@ -111,6 +122,23 @@ class OpenAICompatible:
         content.append({"type": "text", "text": request.prompt})
         out.append({"role": "user", "content": content})
         return out
+
+    def _clip(self, request: OfflineRequest) -> str | None:
+        """The request's clip as base64 mp4: its frames at their own rate (downscaled to max_side),
+        or the clip file the harness cut (`video_path`)."""
+        if request.frames is not None and len(request.frames):
+            import tempfile
+
+            from omnibench.engine.frame_store import downscale
+            from omnibench.lmms.from_lmms import write_video
+
+            frames = np.stack([downscale(f, self.max_side) for f in request.frames])
+            with tempfile.TemporaryDirectory(prefix="omnibench-clip-") as folder:
+                path = write_video(frames, list(request.frame_times), Path(folder) / "clip.mp4")
+                return base64.b64encode(path.read_bytes()).decode()
+        if request.video_path:
+            return base64.b64encode(Path(request.video_path).read_bytes()).decode()
+        return None
 
     def generate(self, request: OfflineRequest) -> str:
         import openai

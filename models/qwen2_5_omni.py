@@ -38,13 +38,13 @@ class Qwen25Omni(hf.GenerateFromInputs):
     def __init__(self, pretrained: str = "Qwen/Qwen2.5-Omni-7B", device: str = "auto", dtype: str = "auto",
                  attn_implementation: str | None = None, num_frames: int = 16, offline_fps: float | None = None,
                  min_pixels: int | None = None, max_pixels: int | None = None, audio: bool = True,
-                 system: str | None = OMNI_SYSTEM):
+                 system: str | None = OMNI_SYSTEM, device_map: str | None = None, tp_plan: str | None = None):
         from transformers import Qwen2_5OmniThinkerForConditionalGeneration, WhisperFeatureExtractor
 
         self.accepts_audio = audio
         self._load(Qwen2_5OmniThinkerForConditionalGeneration, pretrained, device=device, dtype=dtype,
                    attn_implementation=attn_implementation, num_frames=num_frames,
-                   offline_fps=offline_fps, system=system)
+                   offline_fps=offline_fps, system=system, device_map=device_map, tp_plan=tp_plan)
         self.feature_extractor = WhisperFeatureExtractor.from_pretrained(pretrained) if audio else None
         config = self.model.config
         self.video_settings = hf.qwen_video_settings(config.vision_config, pretrained, min_pixels, max_pixels)

@@ -29,12 +29,13 @@ class Qwen25VL(hf.GenerateFromInputs):
     def __init__(self, pretrained: str = "Qwen/Qwen2.5-VL-7B-Instruct", device: str = "auto",
                  dtype: str = "auto", attn_implementation: str | None = None, num_frames: int = 16,
                  offline_fps: float | None = None, min_pixels: int | None = None,
-                 max_pixels: int | None = None, system: str | None = "You are a helpful assistant."):
+                 max_pixels: int | None = None, system: str | None = "You are a helpful assistant.",
+                 device_map: str | None = None, tp_plan: str | None = None):
         from transformers import Qwen2_5_VLForConditionalGeneration
 
         self._load(Qwen2_5_VLForConditionalGeneration, pretrained, device=device, dtype=dtype,
                    attn_implementation=attn_implementation, num_frames=num_frames,
-                   offline_fps=offline_fps, system=system)
+                   offline_fps=offline_fps, system=system, device_map=device_map, tp_plan=tp_plan)
         self.video_settings = hf.qwen_video_settings(self.model.config.vision_config, pretrained,
                                                      min_pixels, max_pixels)
         config = self.model.config

@@ -1,9 +1,12 @@
-"""The one cache directory rule and the one SQLite store behind the response and judge caches.
+"""The one cache directory rule and the stores behind the response and judge caches.
 
 `cache_dir()`: $OMNIBENCH_CACHE when set and not empty, else ~/.cache/omnibench.
-`SqliteStore`: key -> JSON value in one table, WAL mode with a generous busy timeout, so several
-processes (shards, torchrun ranks) and the threads of one process share a file without
-"database is locked" errors.
+`JsonlStore`: key -> JSON value, for caches that many processes and hosts fill at once (model
+responses: every torchrun rank): each process appends to a file of its own, and reads every
+process's files in the folder as one read-only map. No file has two writers, so nothing relies on
+file locking, which network file systems do not honour.
+`SqliteStore`: key -> JSON value in one table, WAL mode with a generous busy timeout, for a cache
+one process writes (the judge: it runs on rank 0 only) and its threads share.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -30,6 +34,64 @@ def stable_hash(value: Any) -> str:
     # surrogatepass: a lone surrogate (a truncated emoji in an answer) hashes instead of raising
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
                           .encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class JsonlStore:
+    """Key -> JSON value. Writes: `<folder>/<host>-<pid>-<n>.jsonl`, this process's own file, one
+    flushed line per entry. Reads: every `*.jsonl` in the folder, loaded once on first use (entries
+    other processes add later are not seen: a cache, not a channel); a torn last line is skipped."""
+
+    _opened = 0
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self._lock = threading.Lock()
+        self._known: dict[str, Any] | None = None
+        self._file: Any = None
+        JsonlStore._opened += 1
+        host = "".join(c if c.isalnum() or c in "-." else "_" for c in socket.gethostname())[:60]
+        self.path = self.folder / f"{host}-{os.getpid()}-{JsonlStore._opened}.jsonl"
+
+    def _load(self) -> dict[str, Any]:
+        if self._known is None:
+            known: dict[str, Any] = {}
+            for path in sorted(self.folder.glob("*.jsonl")) if self.folder.is_dir() else []:
+                try:
+                    lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+                except OSError:
+                    continue
+                for line in lines:
+                    try:
+                        key, value = json.loads(line)
+                    except (ValueError, TypeError):
+                        continue                  # a torn last line (its writer was killed), or damage
+                    known[str(key)] = value
+            self._known = known
+        return self._known
+
+    def get(self, key: str) -> Any | None:
+        with self._lock:
+            return self._load().get(key)
+
+    def put(self, key: str, value: Any) -> None:
+        line = json.dumps([key, value]) + "\n"
+        with self._lock:
+            self._load()[key] = value
+            if self._file is None:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._file = open(self.path, "a", encoding="utf-8")
+            self._file.write(line)
+            self._file.flush()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._load())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
 
 class SqliteStore:

@@ -20,6 +20,7 @@ BOARD_TASKS = "synth,noise_rejection,stop_turn"   # the main job's tasks: the de
 
 def cmd_run(args) -> int:
     from omnibench import registry
+    from omnibench.engine.distributed import job_from_env
     from omnibench.engine.evaluate import Evaluation, failure_summary, slug
     from omnibench.engine.executor import sigterm_interrupts
     from omnibench.engine.shard import parse_shard
@@ -39,21 +40,28 @@ def cmd_run(args) -> int:
     settings = task_settings(args)
     from omnibench import reference
 
+    job = job_from_env(parse_shard(args.shard))
     reference.check_resume(out, args.reference)
     if args.reference:
         settings = reference.task_settings(args.reference, settings)
         model_args, model_note = reference.m4_model_args(args.model, model_args, args.reference)
-        reference.record(out, args.reference, settings, model_note)
-        print(f"reference mode {args.reference}: {settings['reference_note']}; {model_note}")
+        if job.lead:
+            reference.record(out, args.reference, settings, model_note)
+            print(f"reference mode {args.reference}: {settings['reference_note']}; {model_note}")
+    if job.world > 1 and job.lead:
+        print(f"omnibench: {job.describe()}", file=sys.stderr)
     with sigterm_interrupts():
-        evaluation = Evaluation(model=args.model, model_args=model_args, out=out, shard=parse_shard(args.shard),
+        evaluation = Evaluation(model=args.model, model_args=model_args, out=out, job=job,
                                 mode=args.mode, limit=args.limit, max_errors=args.max_errors,
                                 protocol=args.protocol, timeout_s=args.timeout or None, task_settings=settings,
                                 progress=not args.quiet, keep_errors=args.keep_errors,
                                 rerun_changed=args.rerun_changed, cache=args.cache, check_judge=not args.no_score,
                                 video_issues=args.video_issues, label=args.label,
-                                **({"max_stream_s": args.max_stream_s} if args.max_stream_s else {}))
+                                **({"max_stream_s": args.max_stream_s} if args.max_stream_s else {}),
+                                **({"start_timeout_s": args.start_timeout} if args.start_timeout else {}))
         runs = evaluation.run(tasks)
+    if job.dynamic and not job.lead:             # rank 0 speaks for the job: it merged every rank's logs
+        return 0
     for r in runs:
         print(f"{r.task}: {r.done_before + r.ran}/{r.total} samples ({r.ran} run now, {len(r.failed)} failed)")
     if replaced := invalid_unicode_count() - unicode_before:
@@ -66,10 +74,10 @@ def cmd_run(args) -> int:
             print(f"  {line}", file=sys.stderr)
         print("rerun the same command to retry them (--keep-errors keeps them)", file=sys.stderr)
     code = 1 if failed and not args.allow_errors else 0
-    if args.no_score or evaluation.shard[1] > 1:
+    if args.no_score or (job.world > 1 and not job.dynamic):
         print(f"event logs in {out}; score with: omnibench score {out}")
         return code
-    results = _score(out, settings, tasks)
+    results = _score(out, settings, tasks)           # under torchrun: rank 0 alone (and the judge with it)
     from omnibench.report import markdown_table
 
     print(markdown_table(results))
@@ -287,9 +295,13 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
         except ConfigError as exc:       # e.g. m4-tiny without its checkpoint
             print(f"omnibench: {name} skipped: {exc}", file=sys.stderr, flush=True)
             continue
+        left = evaluation.pending(tasks)          # a resume with nothing left starts no process, loads no model
         processes = _processes_for(limit, out, tasks, evaluation.model.caps.needs_video)
-        if processes > 1:
-            del evaluation
+        if not left:
+            evaluation.model.close()
+            print(f"{name}: every sample is answered (resumed from {out})", flush=True)
+        elif processes > 1:
+            evaluation.model.close()
             _run_in_shards(name, out, tasks, limit, processes, n_per_task)
         else:
             evaluation.run(tasks)

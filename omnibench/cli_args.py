@@ -102,7 +102,8 @@ def run_parser(sub, prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="run directory (default runs/<model>)")
     p.add_argument("--label", default=None, help="the row's name on the board (default: the model's name and its "
                                                  "short answer-changing settings; never a path or a port)")
-    p.add_argument("--shard", default=None, help="i/n (default: RANK/WORLD_SIZE, else 0/1)")
+    p.add_argument("--shard", default=None, help="i/n: a static split by sample id hash, for processes started "
+                   "by hand (under torchrun leave it out: ranks then take samples as they free up)")
     p.add_argument("--mode", choices=("lockstep", "realtime"), default="lockstep",
                    help="lockstep: the stream waits for the model (default); realtime: compute time moves the clock")
     p.add_argument("--protocol", choices=("offline", "streaming"), default=None,
@@ -114,7 +115,10 @@ def run_parser(sub, prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--max-errors", type=non_negative_int, default=None,
                    help="stop once more samples than this failed")
     p.add_argument("--timeout", type=float, default=600.0,
-                   help="seconds per model call (default 600; 0: no limit). A local model that hangs is rebuilt")
+                   help="seconds per model call (default 600; 0: no limit). A local model's call past it "
+                        "stops its worker process; a new one starts for the next call")
+    p.add_argument("--start-timeout", type=float, default=None,
+                   help="seconds a local model's worker may take to build the model (default 900)")
     p.add_argument("--keep-errors", action="store_true", help="do not retry samples that failed before")
     p.add_argument("--allow-errors", action="store_true", help="exit 0 even when samples failed")
     p.add_argument("--rerun-changed", action="store_true",

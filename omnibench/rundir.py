@@ -223,7 +223,7 @@ class LabelLogs:
 
 def run_logs(run_dir: Path, task: str) -> dict[str, LabelLogs]:
     """{label: LabelLogs} of every label logged for `task` (a retried sample: its newest record)."""
-    from omnibench.engine.eventlog import EventLog
+    from omnibench.engine.eventlog import EventLog, record_order
 
     found: dict[str, dict[str, tuple[Any, int]]] = {}
     for n, paths in log_layouts(run_dir, task).items():
@@ -231,7 +231,7 @@ def run_logs(run_dir: Path, task: str) -> dict[str, LabelLogs]:
             for record in EventLog(path).records():
                 mine = found.setdefault(record.model, {})
                 old = mine.get(record.sample_id)
-                if old is None or (record.ended_at or 0.0) >= (old[0].ended_at or 0.0):
+                if old is None or record_order(record) >= record_order(old[0]):   # never by host clocks
                     mine[record.sample_id] = (record, n)
     out = {}
     for label, latest in found.items():

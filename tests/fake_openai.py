@@ -9,6 +9,9 @@
 error (`FakeReply(status=429, headers={"Retry-After": "1"})`), a raw body that is not a chat
 completion (`FakeReply(body="<html>garbage")`), or a slow reply (`FakeReply(text=..., delay_s=5)`).
 A handler that raises makes a 500. `delay_s` delays every reply (for timeouts and concurrency).
+`batch_step_s` serves chat requests as a continuous-batching engine does (vLLM, SGLang): at each
+step every request waiting joins one batch, the step takes that long whatever the batch size, and
+`batches` lists the sizes.
 The server runs in a daemon thread and is shut down on exit; `stop()` is idempotent.
 """
 
@@ -78,13 +81,38 @@ class _ThreadingServer(ThreadingHTTPServer):
 class FakeOpenAI:
     """OpenAI-compatible `POST /v1/chat/completions` on a random free port of 127.0.0.1."""
 
-    def __init__(self, handler: Handler | None = None, delay_s: float = 0.0):
+    def __init__(self, handler: Handler | None = None, delay_s: float = 0.0, batch_step_s: float = 0.0):
         self.handler: Handler = handler or (lambda body: '{"pred": "yes", "score": 5}')
         self.delay_s = delay_s
+        self.batch_step_s = batch_step_s
+        self.batches: list[int] = []
         self.requests: list[ReceivedRequest] = []
         self._lock = threading.Lock()
         self._server: _ThreadingServer | None = None
         self._thread: threading.Thread | None = None
+        self._waiting: list[threading.Event] = []
+        self._batch_cond = threading.Condition()
+        self._running = False
+
+    def _schedule(self) -> None:
+        """The engine loop: take every waiting request as one batch, run a step, answer them all."""
+        while True:
+            with self._batch_cond:
+                self._batch_cond.wait_for(lambda: self._waiting or not self._running)
+                if not self._running:
+                    return
+                batch, self._waiting = self._waiting, []
+            time.sleep(self.batch_step_s)
+            self.batches.append(len(batch))
+            for done in batch:
+                done.set()
+
+    def _join_batch(self) -> None:
+        done = threading.Event()
+        with self._batch_cond:
+            self._waiting.append(done)
+            self._batch_cond.notify_all()
+        done.wait(30)
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> FakeOpenAI:
@@ -110,6 +138,9 @@ class FakeOpenAI:
                 else:
                     fake._send(self, 404, json.dumps({"error": {"message": "not found"}}), {})
 
+        if self.batch_step_s:
+            self._running = True
+            threading.Thread(target=self._schedule, daemon=True).start()
         self._server = _ThreadingServer(("127.0.0.1", 0), _RequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
@@ -117,6 +148,9 @@ class FakeOpenAI:
         return self
 
     def stop(self) -> None:
+        with self._batch_cond:
+            self._running = False
+            self._batch_cond.notify_all()
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
@@ -169,6 +203,8 @@ class FakeOpenAI:
             return
         if self.delay_s:
             time.sleep(self.delay_s)
+        if self.batch_step_s:
+            self._join_batch()
         try:
             reply = self.handler(body)
         except Exception as exc:  # a failing handler is a server error, as in the wild

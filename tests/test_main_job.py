@@ -100,3 +100,27 @@ def test_shard_processes_give_the_numbers_of_one_process(tmp_path):
     assert [(r.task, r.n_samples, r.metrics) for r in one] == [(r.task, r.n_samples, r.metrics) for r in two]
     logs = {p.name for p in (tmp_path / "two" / "logs").rglob("*.jsonl")}
     assert {"random.shard0of2.jsonl", "random.shard1of2.jsonl"} <= logs      # both shards answered
+
+
+def test_a_rerun_with_nothing_left_builds_no_model(tmp_path, capsys):
+    """On e49ab22 every rerun (and every shard process of it) built the model before finding it had 0 samples."""
+    from omnibench import registry
+    from omnibench.models.baselines import Silent
+
+    builds = tmp_path / "builds.txt"
+
+    @registry.model("t_counted_silent", hidden=True)
+    def counted():
+        with open(builds, "a") as fh:              # in the model's worker process: a file, not a variable
+            fh.write("built\n")
+        return Silent()
+
+    try:
+        assert main_job(models=("t_counted_silent",), limit=2, root=tmp_path) == 0
+        first = builds.read_text().count("built")
+        assert first == 1
+        assert main_job(models=("t_counted_silent",), limit=2, root=tmp_path) == 0
+        assert builds.read_text().count("built") == first, "the resume loaded no model"
+        assert "every sample is answered" in capsys.readouterr().out
+    finally:
+        registry._MODELS.pop("t_counted_silent", None)

@@ -100,6 +100,25 @@ def attach_audio(sample: Sample, tts: TTS, voice: str | None = None) -> Sample:
     return sample.model_copy(update={"turns": turns})
 
 
+class SpokenTurns:
+    """Speaks a sample's turns just before the sample runs, so a process (a torchrun rank, a shard)
+    synthesises only the samples it runs: each sample set is spoken once, not once per rank."""
+
+    def __init__(self):
+        self.tts: EspeakTTS | None = None
+
+    def check(self) -> None:
+        """Fail before any model call when the TTS binary is missing."""
+        if not espeak_available():
+            raise OmnibenchError("this model takes spoken queries and text to speech needs espeak-ng: install it "
+                                 "(apt-get install espeak-ng)")
+
+    def __call__(self, sample: Sample) -> Sample:
+        if self.tts is None:
+            self.tts = EspeakTTS()
+        return attach_audio(sample, self.tts)
+
+
 # -- the whole instruction, spoken (audio-input models on OmniMMI) -----------------------------
 
 SpokenForm = Literal["as_written", "reference"]

@@ -7,9 +7,15 @@ An adapter sets plain attributes (class or instance) or one `capabilities = Capa
     frame_size        square side, or (height, width), streaming frames are resized and padded to
     video_input       "frames" (decoded frames in the request) or "clip": the adapter reads the video
                       itself from `request.video_path`, a clip cut at the request's end
+    max_side          longest frame side the model uses (0/None: any); frames the engine keeps (the
+                      offline-to-streaming bridge) are downscaled to it on arrival
     accepts_audio     the user's turns are given as speech (Query.audio, TTS)
     transient_errors  exception types worth retrying (rate limits, dropped connections)
-    max_concurrency   calls that may run at once in one instance (1: never re-entered)
+    max_concurrency   calls that may run at once (local models: that many worker processes, one copy each)
+    remote            an API adapter: its calls go to a server with the client's own timeouts, so it
+                      runs in the run's process, not in a worker (declare it on the class)
+    tensor_parallel   the model is split over the ranks of a torchrun job (tp_plan): every rank runs
+                      every sample, in step, and rank 0 writes the records
     deterministic     the same request always gets the same answer (response cache allowed)
     secrets           setting names that are secrets, besides the default list (api_key, token, ...)
     runtime_settings  setting names that never change an answer (an endpoint, a timeout, `watch`), besides
@@ -26,8 +32,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from omnibench.errors import ConfigError
 
-FIELDS = ("needs_video", "num_frames", "offline_fps", "frame_size", "video_input", "accepts_audio", "transient_errors",
-          "max_concurrency", "deterministic", "secrets", "runtime_settings", "weights_fingerprint")
+FIELDS = ("needs_video", "num_frames", "offline_fps", "frame_size", "video_input", "max_side", "accepts_audio",
+          "transient_errors", "max_concurrency", "remote", "tensor_parallel", "deterministic", "secrets",
+          "runtime_settings", "weights_fingerprint")
 
 
 class Capabilities(BaseModel):
@@ -38,9 +45,12 @@ class Capabilities(BaseModel):
     offline_fps: float | None = None
     frame_size: int | tuple[int, int] | None = None
     video_input: Literal["frames", "clip"] = "frames"
+    max_side: int | None = None
     accepts_audio: bool = False
     transient_errors: tuple[type, ...] = ()
     max_concurrency: int = 1
+    remote: bool = False
+    tensor_parallel: bool = False
     deterministic: bool = False
     secrets: frozenset[str] = frozenset()
     runtime_settings: frozenset[str] = frozenset()
@@ -53,6 +63,13 @@ class Capabilities(BaseModel):
         if bad:
             raise ValueError(f"not exception types: {bad}")
         return value
+
+    @field_validator("max_side")
+    @classmethod
+    def _side(cls, value):
+        if value is not None and value < 0:
+            raise ValueError("must be >= 0 (0: any size)")
+        return value or None
 
     @field_validator("num_frames", "max_concurrency")
     @classmethod

@@ -12,15 +12,17 @@ from typing import Any
 from omnibench import registry
 from omnibench.cache import cache_dir, stable_hash
 from omnibench.data.schema import Sample
-from omnibench.engine.bounds import DEFAULT_MAX_STREAM_S, note_video_issues, stream_end
-from omnibench.engine.capabilities import capabilities_of
+from omnibench.engine.bounds import DEFAULT_MAX_STREAM_S, VideoIssuePolicy, note_video_issues, stream_end
+from omnibench.engine.distributed import Job
 from omnibench.engine.eventlog import Attempt, EventLog, SampleRecord, latest_records
 from omnibench.engine.executor import run_bounded
 from omnibench.engine.lock import RunLock
 from omnibench.engine.offline import OfflineAsStreaming, resolve_video, run_offline
+from omnibench.engine.placement import adapter_of, guarded_model
+from omnibench.engine.plan import mine, plan_task, whole_job
 from omnibench.engine.protocols import is_offline, is_streaming
-from omnibench.engine.shard import in_shard
-from omnibench.engine.stream import StreamPlan, StreamRunner, check_mode, clock_frames, query_times
+from omnibench.engine.stream import Mode, StreamPlan, StreamRunner, check_mode, clock_frames, query_times
+from omnibench.engine.worker import START_TIMEOUT_S
 from omnibench.engine.wrapper import DEFAULT_TIMEOUT_S, GuardedModel, ModelStuck, ResponseCache
 from omnibench.errors import ConfigError, DataError, JudgeError, OmnibenchError
 from omnibench.identity import code_of, model_spec
@@ -36,11 +38,9 @@ from omnibench.rundir import (
     public_url,
     read_spec,
     sample_hash,
-    samples_path,
     secret_values,
     slug,
     with_video_fingerprints,
-    write_samples,
     write_spec,
 )
 from omnibench.sanitize import register_secret_settings
@@ -131,34 +131,38 @@ class Evaluation:
     are retried unless `keep_errors`."""
 
     def __init__(self, *, model: str, model_args: dict[str, Any] | None = None, out: str | Path,
-                 shard: tuple[int, int] = (0, 1), mode: str = "lockstep", limit: int | None = None,
+                 shard: tuple[int, int] = (0, 1), mode: Mode = "lockstep", limit: int | None = None,
                  max_errors: int | None = None, protocol: str | None = None,
                  timeout_s: float | None = DEFAULT_TIMEOUT_S, task_settings: dict[str, Any] | None = None,
                  progress: bool = True, model_obj: Any = None, keep_errors: bool = False,
                  rerun_changed: bool = False, cache: bool | None = None, check_judge: bool = False,
-                 max_stream_s: float | None = DEFAULT_MAX_STREAM_S, video_issues: str = "report",
-                 label: str | None = None):
+                 max_stream_s: float | None = DEFAULT_MAX_STREAM_S, video_issues: VideoIssuePolicy = "report",
+                 label: str | None = None, job: Job | None = None,
+                 start_timeout_s: float | None = START_TIMEOUT_S):
+        """`job`: this process's place in a torchrun job (distributed.job_from_env); else `shard` (static)."""
         self.model_name, self.model_args = model, dict(model_args or {})
-        self.out, self.shard, self.mode, self.limit = Path(out), shard, mode, limit
+        self.job = job if job is not None else Job(*shard)
+        self.out, self.shard, self.mode, self.limit = Path(out), self.job.shard, mode, limit
         self.max_errors, self.protocol, self.progress = max_errors, protocol, progress
         self.keep_errors, self.rerun_changed, self.check_judge = keep_errors, rerun_changed, check_judge
         self.task_settings = dict(task_settings or {})
         self.max_stream_s, self.video_issues = max_stream_s, video_issues
-        rebuild = None if model_obj is not None else (lambda: registry.get_model(model, **self.model_args))
-        inner = model_obj if model_obj is not None else rebuild()
-        caps = capabilities_of(inner, model)
+        self.model = guarded_model(model, self.model_args, model_obj=model_obj, timeout_s=timeout_s,
+                                   start_timeout_s=start_timeout_s)
+        caps = self.model.caps
         register_secret_settings(self.model_args, caps.secrets)   # api_key=..., URL passwords: masked in every text
-        self.spec = model_spec(model, inner, self.model_args, caps, label=label)
+        self.spec = model_spec(model, adapter_of(self.model), self.model_args, caps, label=label)
+        self.spec.capabilities = self.model.public_caps          # transient error types by name, also from a worker
         self.spec.mode, self.spec.protocol, self.spec.limit = mode, protocol, limit
-        self.spec.shard = f"{shard[0]}/{shard[1]}"
+        self.spec.shard = f"{self.job.world} ranks, dynamic" if self.job.dynamic else f"{shard[0]}/{shard[1]}"
         self.label = self.spec.model
         self.public_args = {**self.spec.model_args, **self.spec.runtime_args}
         # cached answers only where they cannot go stale unseen: asked for, or a deterministic model
         # whose weights are fingerprinted (the key carries model identity, code and the request)
         use_cache = cache if cache is not None else (caps.deterministic and caps.weights_fingerprint is not None)
-        self.model = GuardedModel(inner, model_id=model, settings=self.public_args, timeout_s=timeout_s,
-                                  cache=ResponseCache(cache_dir() / "responses.sqlite") if use_cache else None,
-                                  rebuild=rebuild, cache_scope=self.spec.model_identity())
+        self.model.settings, self.model.cache_scope = self.public_args, self.spec.model_identity()
+        if use_cache:
+            self.model.cache = ResponseCache(cache_dir() / "responses" / stable_hash(self.model.cache_scope)[:16])
         self.errors = 0
         self.stop = threading.Event()
         self.stop_reason: str | None = None
@@ -168,33 +172,58 @@ class Evaluation:
         return secret_values(self.model_args, self.model.caps.secrets)
 
     def log_path(self, task: str) -> Path:
-        return log_path(self.out, task, self.label, self.shard)
+        """This process's own event log: `<label>.shard<i>of<n>.jsonl`; under torchrun i is the rank and n
+        the world size (the ranks share the work, so the files are one layout whatever each holds)."""
+        return log_path(self.out, task, self.label, (self.job.rank, self.job.world))
+
+    def log_paths(self, task: str) -> list[Path]:
+        return sorted((self.out / "logs" / task).glob(f"{slug(self.label)}.shard*.jsonl"))
 
     def latest(self, task: str) -> dict[str, SampleRecord]:
-        paths = sorted((self.out / "logs" / task).glob(f"{slug(self.label)}.shard*.jsonl"))
-        return latest_records(r for p in paths for r in EventLog(p).records())
+        return latest_records(r for p in self.log_paths(task) for r in EventLog(p).records())
 
     def finished(self, task: str) -> set[str]:
         return {sid for sid, r in self.latest(task).items() if r.status == "ok" or self.keep_errors}
 
     def run(self, tasks: list[str]) -> list[TaskRun]:
-        """Every task is built, its data and judge checked, before the first model call."""
+        """Every task is built, its data and judge checked, before the first model call. Under
+        torchrun rank 0 plans, every rank takes samples off the shared cursor, and all meet at the end."""
         check_mode(self.model.inner, self.mode)      # live adapters refuse lockstep before any data is built
         prepared = [self.prepare(build_task(name, self.task_settings)) for name in tasks]
-        with RunLock(self.out, self.shard):        # one process per run dir and shard, one shard layout at a time
+        with RunLock(self.out, (self.job.rank, self.job.world)):   # one process per run dir and shard / rank
             self.check_layout(tasks)
             self.spec.tasks = list(tasks)
-            write_spec(self.out, self.spec)
-            return [self.run_task(p) for p in prepared]
+            try:
+                self.model.ready()
+                plans = self.job.publish("plan", lambda: self._plan(prepared))
+                runs = [self.run_task(p, plans[p.task.name]) for p in prepared]
+            finally:
+                self.model.close()                 # the worker processes go; a later call starts them again
+            self.job.meet("end")
+            if self.job.dynamic and self.job.lead:
+                for p, status in zip(prepared, runs, strict=True):
+                    whole_job(self, p, status, plans[p.task.name])
+            return runs
+
+    def pending(self, tasks: list[str]) -> int:
+        """How many samples of these tasks this process would run now (nothing written, no model started)."""
+        return sum(len(self._resume_plan(p, mine(self, p))[1])
+                   for p in (self.prepare(build_task(name, self.task_settings)) for name in tasks))
+
+    def _plan(self, prepared: list[_Prepared]) -> dict[str, dict[str, Any]]:
+        write_spec(self.out, self.spec)
+        return {p.task.name: plan_task(self, p) for p in prepared}
 
     def check_layout(self, tasks: list[str]) -> None:
         """A run directory takes one shard layout per label: records of two layouts are not one run."""
+        n = self.job.world                  # under torchrun: one log per rank, one layout per world size
         for task in tasks:
-            other = sorted(n for n in log_layouts(self.out, task, self.label) if n != self.shard[1])
+            other = sorted(m for m in log_layouts(self.out, task, self.label) if m != n)
             if other:
+                again = (f"under torchrun with {other[0]} rank(s) in all" if self.job.dynamic
+                         else f"with --shard i/{other[0]} for each i")
                 raise ConfigError(f"{self.out} holds answers of {self.label} · {task} run as {other[0]} shard(s); "
-                                  f"this run is split into {self.shard[1]}. Rerun with --shard i/{other[0]} for "
-                                  "each i, or use a new --out.")
+                                  f"this run is split into {n}. Rerun {again}, or use a new --out.")
 
     def prepare(self, task: Task) -> _Prepared:
         samples = task.samples()
@@ -248,33 +277,58 @@ class Evaluation:
             reasons += self.spec.differences(old, task) if old else [f"run {run_id}: no identity recorded"]
         return ", ".join(dict.fromkeys(reasons)) or "run id"
 
-    def run_task(self, p: _Prepared | Task) -> TaskRun:
+    def run_task(self, p: _Prepared | Task, plan: dict[str, Any] | None = None) -> TaskRun:
         if isinstance(p, Task):
             p = self.prepare(p)
+        if plan is None:
+            plan = plan_task(self, p)
         task, protocol = p.task, p.protocol
-        # turns are spoken ahead once, unless the task speaks each whole instruction as it is built
-        ahead = self.model.caps.accepts_audio and not getattr(task.prompts, "speaks_instruction", False)
-        samples = spoken(p.samples) if ahead else p.samples
-        mine = [s for s in samples if in_shard(s.id, self.shard)]
-        latest, todo = self._resume_plan(p, mine)
-        write_samples(samples_path(self.out, task.name, self.label), samples)
-        run_id = self.spec.run_id(task.name)
+        by_id = {s.id: s for s in p.samples}
+        todo = [by_id[sid] for sid in plan["todo"]]
+        latest = self.latest(task.name)
         log = EventLog(self.log_path(task.name))
         log.repair()
-        status = TaskRun(task.name, len(mine), len(mine) - len(todo), log_paths=[log.path])
-        todo_ids = {s.id for s in todo}
+        total = plan["total"]
+        status = TaskRun(task.name, total, total - len(todo), log_paths=[log.path])
         status.failed = {sid: r.error or "" for sid, r in latest.items()
-                         if sid not in todo_ids and r.status == "error" and sid in p.hashes}
-        bar = progress(len(mine), task.name, unit="sample", initial=status.done_before, enabled=self.progress)
+                         if sid not in plan["todo"] and r.status == "error" and sid in p.hashes}
+        speak = None
+        # turns are spoken by the process that runs them (once per sample set, not per rank), unless
+        # the task speaks each whole instruction as it is built (instruction_speaker, in run_sample)
+        if todo and self.model.caps.accepts_audio and not getattr(task.prompts, "speaks_instruction", False):
+            from omnibench.data.tts import SpokenTurns
+
+            speak = SpokenTurns()
+            speak.check()
+        # under torchrun only rank 0 shows progress: how many samples every rank finished
+        bar = progress(total, task.name, unit="sample", initial=status.done_before,
+                       enabled=self.progress and self.job.lead)
+        shown = 0
         workers = self.model.caps.max_concurrency if protocol == "offline" else 1
+        # a model split over the ranks (tensor parallel) runs every sample on every rank, in step
+        replicated = self.job.dynamic and self.model.caps.tensor_parallel
+        silent = replicated and not self.job.lead         # its records are rank 0's; it writes none
+
+        def work(sample: Sample) -> SampleRecord:
+            with self.model.session():             # one worker (lane) for the whole sample
+                try:
+                    sample = speak(sample) if speak else sample
+                except Exception as exc:
+                    return self._error(sample, exc)
+                return self.run_sample(task, sample, protocol)
 
         def on_result(sample: Sample, record: SampleRecord) -> None:
+            nonlocal shown
+            if silent:
+                status.ran += 1
+                return
             old = latest.get(sample.id)
             history = list(old.history) if old is not None else []
             if old is not None and old.status == "error":
                 history.append(Attempt(error=old.error or "", ended_at=old.ended_at, compute_s=old.compute_s))
             record.history = history + record.history
-            record.sample_hash, record.run_id, record.ended_at = p.hashes[sample.id], run_id, time.time()
+            record.sample_hash, record.run_id, record.ended_at = p.hashes[sample.id], self.spec.run_id(task.name), time.time()
+            record.run_seq, record.seq = plan["run_seq"], self.job.next_seq()
             log.append(record)
             status.ran += 1
             if record.status == "error":
@@ -287,12 +341,14 @@ class Evaluation:
                     self.stop.set()
             else:
                 status.failed.pop(sample.id, None)
-            bar.update(1)
+            finished = self.job.add(f"done/{task.name}") if self.job.dynamic else shown + 1
+            bar.update(max(0, finished - shown))
+            shown = max(shown, finished)
             bar.set_postfix(errors=status.errors)
 
         try:
-            run_bounded(todo, lambda s: self.run_sample(task, s, protocol), workers=workers, stop=self.stop,
-                        on_result=on_result)
+            items = todo if replicated else self.job.claims(f"cursor/{task.name}", todo)
+            run_bounded(items, work, workers=workers, stop=self.stop, on_result=on_result)
         finally:
             bar.close()
         if self.stop.is_set():
@@ -363,11 +419,3 @@ def instruction_speaker(task: Task):
     from omnibench.data.tts import instruction_speaker as speaker
 
     return speaker(getattr(task.prompts, "spoken_form", "as_written"))
-
-
-def spoken(samples: list[Sample]) -> list[Sample]:
-    """The user turns as speech (cached TTS), for models that take audio queries."""
-    from omnibench.data.tts import EspeakTTS, attach_audio
-
-    tts = EspeakTTS()
-    return [attach_audio(s, tts) for s in samples]

@@ -41,7 +41,9 @@ class SampleRecord(BaseModel):
     sample_id: str
     sample_hash: str | None = None           # rundir.sample_hash of the sample answered
     run_id: str | None = None                # RunSpec.run_id(task) of the run that wrote it
-    ended_at: float | None = None            # time.time() when written: the latest record of a sample wins
+    ended_at: float | None = None            # time.time() when written (for people; never for order)
+    run_seq: int | None = None               # which run of the directory wrote it: 1 + the highest before
+    seq: int | None = None                   # order within that run (a counter shared by its ranks)
     history: list[Attempt] = Field(default_factory=list)   # earlier failed attempts, oldest first
     task: str
     model: str
@@ -134,6 +136,12 @@ class EventLog:
             os.fsync(fh.fileno())
 
 
+def record_order(record: SampleRecord) -> tuple[int, int, float]:
+    """Later runs first, then the run's own sequence; clocks only for records older than both
+    (hosts' clocks disagree, so a retry on a host whose clock is behind must still win)."""
+    return record.run_seq or 0, record.seq if record.seq is not None else -1, record.ended_at or 0.0
+
+
 def token_usage(records) -> dict[str, int]:
     """Token counts summed over records: each call's `usage` in its event's data (offline adapters)
     and each sample's `usage` in its settings (live adapters count per session)."""
@@ -152,6 +160,11 @@ def latest_records(records) -> dict[str, SampleRecord]:
     out: dict[str, SampleRecord] = {}
     for record in records:
         old = out.get(record.sample_id)
-        if old is None or (record.ended_at or 0.0) >= (old.ended_at or 0.0):
+        if old is None or record_order(record) >= record_order(old):
             out[record.sample_id] = record
     return out
+
+
+def next_run_seq(records) -> int:
+    """The sequence number of a new run over these records."""
+    return 1 + max((r.run_seq or 0 for r in records), default=0)

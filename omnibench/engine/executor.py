@@ -96,6 +96,8 @@ def run_bounded(items: Iterable[Any], work: Callable[[Any], Any], *, workers: in
     if stop.is_set():
         _drain(take, lambda: in_flight, grace_s)
         return False
+    for t in threads:          # idle workers end at once; gone, their thread state (a video decoder's)
+        t.join(timeout=1.0)    # cannot reach a process forked later (engine.pool)
     return exhausted
 
 

@@ -6,13 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from omnibench.data.schema import Sample
 from omnibench.engine.boundary import clip_start, offline_request
 from omnibench.engine.bounds import VideoIssuePolicy, note_video_issues
 from omnibench.engine.capabilities import Capabilities, capabilities_of
 from omnibench.engine.eventlog import Event, SampleRecord
+from omnibench.engine.frame_store import DEFAULT_MAX_BYTES, KeptFrames
 from omnibench.engine.protocols import Emission, OfflineRequest, StreamInfo, UserTurn
 from omnibench.engine.wrapper import GuardedModel
 from omnibench.errors import DataError
@@ -197,16 +196,18 @@ class OfflineAsStreaming:
     """
 
     def __init__(self, model: GuardedModel, prompts: Prompts, sample: Sample, *, every: float = 1.0,
-                 fps: float = 1.0, turn_taking: bool = False, video_root: Path | None = None):
+                 fps: float = 1.0, turn_taking: bool = False, video_root: Path | None = None,
+                 max_bytes: int | None = DEFAULT_MAX_BYTES):
         self.model, self.prompts, self.sample, self.every, self.fps = model, prompts, sample, every, fps
         self.turn_taking = turn_taking
         caps = model_caps(model)
         self.needs_video, self.num_frames = caps.needs_video, caps.num_frames
         self.clips = ClipSource(video_root) if caps.needs_video and caps.video_input == "clip" else None
+        self.max_side, self.max_bytes = caps.max_side, max_bytes
 
     def reset(self, info: StreamInfo) -> None:
-        self.frames: list[np.ndarray] = []
-        self.times: list[float] = []
+        # only frames it may still pick, at the model's size, within a budget (frame_store.py)
+        self.kept = KeptFrames(max_side=self.max_side, max_bytes=self.max_bytes)
         self.asked: list[int] = []
         self.answered: set[int] = set()
         self.alerted: set[int] = set()          # requests already answered through alert_answer
@@ -214,19 +215,14 @@ class OfflineAsStreaming:
         self.answers: list[str] = ["" for _ in self.sample.turns]
 
     def feed(self, t: float, frame) -> None:
-        if frame is not None:
-            self.frames.append(frame)
-            self.times.append(t)
+        if frame is not None and self.needs_video and self.clips is None:
+            self.kept.add(t, frame)
 
     def ask(self, t: float, turn: UserTurn) -> None:
         self.asked.append(len(self.asked))      # the k-th ask is turn k (the runner's contract)
 
     def _request(self, turn: int, prompt: str, end: float) -> OfflineRequest:
-        frames, times = None, []
-        if self.needs_video and self.frames and self.clips is None:
-            pick = np.unique(np.linspace(0, len(self.frames) - 1, self.num_frames).round().astype(int))
-            frames = np.stack([self.frames[i] for i in pick])
-            times = [self.times[i] for i in pick]
+        frames, times = self.kept.pick(self.num_frames) if self.clips is None else (None, [])
         clip = str(self.clips.clip(self.sample, end)) if self.clips is not None else None
         # the bridge's frames run from the stream's start
         return offline_request(self.sample, turn, prompt, end=end, frames=frames, frame_times=times, video_path=clip,

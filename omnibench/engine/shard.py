@@ -1,19 +1,18 @@
-"""Deterministic work splitting by sample id (--shard i/n, or torchrun's RANK/WORLD_SIZE)."""
+"""The static split by sample id (--shard i/n). Under torchrun without --shard, ranks share one
+cursor instead (engine.distributed): a hash split leaves the busiest of 8 ranks 1.55x the mean work
+on OmniMMI's stream lengths."""
 
 from __future__ import annotations
 
 import hashlib
-import os
 
 from omnibench.errors import ConfigError
 
 
-def parse_shard(text: str | None) -> tuple[int, int]:
-    """'i/n' -> (i, n); None -> RANK/WORLD_SIZE from the environment, else (0, 1)."""
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """'i/n' -> (i, n); None or '' -> None (no static shard: one process, or torchrun's shared cursor)."""
     if not text:
-        world = int(os.environ.get("WORLD_SIZE", "1") or 1)
-        rank = int(os.environ.get("RANK", "0") or 0)
-        return (rank, world) if world > 1 else (0, 1)
+        return None
     try:
         i, n = (int(x) for x in text.split("/"))
     except ValueError as exc:

@@ -17,6 +17,7 @@ import numpy as np
 from omnibench.data.schema import Sample
 from omnibench.engine.boundary import emission_event, stream_info, user_turn
 from omnibench.engine.eventlog import Event, SampleRecord
+from omnibench.engine.prefetch import prefetched
 from omnibench.engine.wrapper import GuardedModel
 from omnibench.errors import ConfigError, DataError
 from omnibench.task import Prompts
@@ -129,7 +130,7 @@ class StreamRunner:
                     answers.setdefault(event.turn, []).append(e.text)
                 self.events.append(event)
 
-        for t, frame in plan.frames:
+        for t, frame in prefetched(plan.frames):    # decoded in a thread, ahead of the model
             deliver_queries(t)
             if self.mode == "realtime" and t + _EPS < clock.now:
                 clock.dropped += 1       # the model was still busy when this frame was shown

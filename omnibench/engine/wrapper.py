@@ -1,40 +1,43 @@
 """The wrapper every adapter gets: timeouts, bounded retries, a response cache, validation.
 
-Calls run on the model's own daemon threads ("lanes"), at most `max_concurrency` at once. A
-call past its timeout is abandoned: its sample fails, its lane stays busy until the call ends,
-and once every lane of a model is stuck the model is rebuilt before its next call (or, when it
-cannot be, the run stops saying why). A model is never entered by a second call while one is
-hung inside it, and a hung call never keeps the process alive (daemon threads).
+A local model built by name lives in worker processes (`engine.worker`: one per lane, a timed-out
+call kills its worker, never two copies of the model in a lane). An API adapter (declared
+`remote`) or an instance handed in by the caller runs in this process, on the model's own daemon
+threads ("lanes"), at most `max_concurrency` at once: its calls end by the client's own timeout;
+a call past the wrapper's timeout is abandoned, its lane stays busy until the call ends, and once
+every lane is stuck the model is rebuilt before its next call (or, when it cannot be, the run
+stops saying why). Either way what a call returns is bounded inside the timed call.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import queue
 import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from omnibench.cache import SqliteStore
+from omnibench.cache import JsonlStore
 from omnibench.engine.capabilities import Capabilities, capabilities_of
-from omnibench.engine.protocols import Emission, OfflineRequest, is_offline, is_streaming
-from omnibench.errors import ModelError, OmnibenchError, TransientModelError
+from omnibench.engine.pool import RemoteModel, WorkerPool
+from omnibench.engine.protocols import OfflineRequest, is_offline, is_streaming
+from omnibench.engine.worker import ModelStuck, bounded
+from omnibench.errors import ModelError, TransientModelError
 
 DEFAULT_TIMEOUT_S = 600.0
-
-
-class ModelStuck(OmnibenchError):
-    """A model hung and cannot be rebuilt: the run stops."""
+__all__ = ["DEFAULT_TIMEOUT_S", "GuardedModel", "ModelStuck", "ResponseCache", "request_key"]
 
 
 class ResponseCache:
-    """Request hash -> answer text, shared by threads and processes (SQLite WAL)."""
+    """Request hash -> answer text: this process appends to a file of its own in `folder`, and reads
+    every process's files there (earlier runs, other ranks, other hosts), so no file is ever shared
+    by two writers and nothing relies on file locking over a network file system."""
 
-    def __init__(self, path: str | Path):
-        self.store = SqliteStore(path, "responses")
+    def __init__(self, folder: str | Path):
+        self.store = JsonlStore(folder)
 
     def get(self, key: str) -> str | None:
         return self.store.get(key)
@@ -69,69 +72,58 @@ class _Job:
     def __init__(self, fn, args):
         self.fn, self.args = fn, args
         self.done = threading.Event()
-        self.finished = False
+        self.finished = self.hung = False
         self.result: Any = None
         self.error: BaseException | None = None
 
 
 class _Lanes:
-    """`slots` daemon threads owned by one model instance; a call waits for a free one."""
+    """At most `slots` calls at once into one model instance, each on a daemon thread of its own that
+    ends with the call. (A thread kept for the next call would keep whatever thread state native
+    libraries left in it, a video decoder's thread pool, and a process forked later would deadlock
+    freeing it: engine.pool forks workers.) A call past its timeout keeps its slot until it ends."""
 
     def __init__(self, slots: int, name: str):
-        self.slots = slots
+        self.slots, self.name = slots, name
         self.cond = threading.Condition()
-        self.idle: list[queue.SimpleQueue] = []
-        self.hung: set[int] = set()
+        self.busy = self.hung = 0
         self.closed = False
-        for i in range(slots):
-            inbox: queue.SimpleQueue = queue.SimpleQueue()
-            threading.Thread(target=self._serve, args=(inbox,), name=f"{name}-lane{i}", daemon=True).start()
-            self.idle.append(inbox)
-
-    def _serve(self, inbox: queue.SimpleQueue) -> None:
-        while True:
-            job = inbox.get()
-            if job is None:
-                return
-            try:
-                job.result = job.fn(*job.args)
-            except BaseException as exc:    # SystemExit and all: the caller decides
-                job.error = exc
-            with self.cond:
-                job.finished = True
-                self.hung.discard(id(inbox))
-                if self.closed:
-                    inbox.put(None)
-                else:
-                    self.idle.append(inbox)
-                self.cond.notify_all()
-            job.done.set()
 
     def call(self, fn, args, timeout: float | None):
-        """fn(*args) on a free lane. Returns (finished, job); None when every lane is hung or the
+        """fn(*args) in a free slot. Returns (finished, job); None when every slot is hung or the
         lanes are closed (the model was rebuilt: the caller goes on to the new lanes)."""
         with self.cond:
-            while not self.idle:
-                if self.closed or len(self.hung) >= self.slots:
+            while self.closed or self.busy >= self.slots:
+                if self.closed or self.hung >= self.slots:
                     return None
                 self.cond.wait()
-            inbox = self.idle.pop()
+            self.busy += 1
         job = _Job(fn, args)
-        inbox.put(job)
+        threading.Thread(target=self._run, args=(job,), name=f"{self.name}-call", daemon=True).start()
         if not job.done.wait(timeout):
             with self.cond:
                 if not job.finished:
-                    self.hung.add(id(inbox))
-                    self.cond.notify_all()    # a waiter may now see every lane hung
+                    job.hung = True
+                    self.hung += 1
+                    self.cond.notify_all()    # a waiter may now see every slot hung
                     return False, job
         return True, job
+
+    def _run(self, job: _Job) -> None:
+        try:
+            job.result = job.fn(*job.args)
+        except BaseException as exc:          # SystemExit and all: the caller decides
+            job.error = exc
+        with self.cond:
+            job.finished = True
+            self.busy -= 1
+            self.hung -= job.hung
+            self.cond.notify_all()
+        job.done.set()
 
     def close(self) -> None:
         with self.cond:
             self.closed = True
-            for inbox in self.idle:
-                inbox.put(None)
-            self.idle.clear()
             self.cond.notify_all()            # waiters leave for the new lanes
 
 
@@ -146,6 +138,7 @@ class GuardedModel:
                  timeout_s: float | None = None, retries: int = 2, backoff_s: float = 1.0,
                  cache: ResponseCache | None = None, rebuild: Callable[[], Any] | None = None,
                  cache_scope: Any = None, isolate: bool = True):
+        """`model`: an adapter instance (runs here), or a WorkerPool (the model runs in its workers)."""
         self.model_id = model_id
         self.settings = settings or {}
         self.cache_scope = cache_scope if cache_scope is not None else {"model": model_id, "settings": self.settings}
@@ -157,11 +150,53 @@ class GuardedModel:
         self.isolate = isolate
         self._lock = threading.Lock()
         self._notes = threading.local()
-        self._adopt(model)
+        self.pool: WorkerPool | None = model if isinstance(model, WorkerPool) else None
+        self.inner: Any
+        self.caps: Capabilities
+        self.transient: tuple[type[BaseException], ...]
+        self._lanes: _Lanes | None = None
+        if self.pool is not None:
+            self.inner = RemoteModel(self.pool)
+            self.caps = self.inner.capabilities
+            self.transient = (TransientModelError,)     # the worker marks its adapter's transient errors
+        else:
+            self._adopt(model)
+
+    @property
+    def public_caps(self) -> dict[str, Any]:
+        """The capabilities as run.json records them (transient error types by name)."""
+        return self.pool.profile.public if self.pool is not None else self.caps.public()
+
+    @contextmanager
+    def session(self):
+        """Hold one lane for the calls of this thread until the block ends (one sample): a streaming
+        model's state lives in one worker. A no-op for models that run in this process."""
+        pool = self.pool
+        if pool is None or pool.held() is not None:
+            yield
+            return
+        lane = pool.acquire()
+        pool.set_held(lane)
+        try:
+            yield
+        finally:
+            pool.set_held(None)
+            pool.release(lane)
+
+    def ready(self) -> None:
+        """Make sure workers can start, forking their zygote from this thread if need be (call it from
+        the thread that runs the show: a fork keeps the forking thread's state whole)."""
+        if self.pool is not None:
+            self.pool.zygote_()
+
+    def close(self) -> None:
+        """Stop the worker processes (a later call starts them again)."""
+        if self.pool is not None:
+            self.pool.close()
 
     def _adopt(self, model: Any) -> None:
         self.inner = model
-        self.caps: Capabilities = capabilities_of(model, self.model_id)
+        self.caps = capabilities_of(model, self.model_id)
         self.transient = (TransientModelError, *self.caps.transient_errors)
         self._lanes = _Lanes(self.caps.max_concurrency, self.model_id) if self.isolate else None
 
@@ -201,11 +236,19 @@ class GuardedModel:
             self._adopt(self.rebuild_fn())
 
     def _once(self, method: str, args: tuple):
+        if self.pool is not None:
+            return self.pool.call(method, args, self.timeout_s)
+        model_id = self.model_id
+
+        def call(inner, *call_args):
+            return bounded(method, getattr(inner, method)(*call_args), model_id)
+
         if self._lanes is None:
-            return getattr(self.inner, method)(*args)
+            return call(self.inner, *args)
         while True:
-            lanes = self._lanes
-            outcome = lanes.call(getattr(self.inner, method), args, self.timeout_s)
+            with self._lock:                          # the lanes and the instance they belong to
+                lanes, inner = self._lanes, self.inner
+            outcome = lanes.call(call, (inner, *args), self.timeout_s)
             if outcome is None:
                 self._replace_stuck(lanes)
                 continue
@@ -234,14 +277,13 @@ class GuardedModel:
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
 
     def generate(self, request: OfflineRequest) -> tuple[str, float]:
-        key = request_key(self.cache_scope, request) if self.cache else None
-        if key and (hit := self.cache.get(key)) is not None:
+        cache = self.cache
+        key = request_key(self.cache_scope, request) if cache else None
+        if cache and key and (hit := cache.get(key)) is not None:
             return hit, 0.0
         text, seconds = self._call("generate", request)
-        if not isinstance(text, str):
-            raise ModelError(f"{self.model_id}: generate returned {type(text).__name__}, expected str")
-        if key:
-            self.cache.put(key, text)
+        if cache and key:
+            cache.put(key, text)
         return text, seconds
 
     def should_respond(self, request: OfflineRequest) -> tuple[float, float]:
@@ -249,10 +291,5 @@ class GuardedModel:
         return float(p), seconds
 
     def stream_call(self, method: str, *args) -> tuple[Any, float]:
-        result, seconds = self._call(method, *args)
-        if method == "poll":
-            result = list(result or [])
-            bad = [e for e in result if not isinstance(e, Emission)]
-            if bad:
-                raise ModelError(f"{self.model_id}: poll returned {type(bad[0]).__name__}, expected Emission")
-        return result, seconds
+        """reset / feed / ask / poll; poll's emissions come back as a bounded list."""
+        return self._call(method, *args)

@@ -2,14 +2,18 @@
 
 The model is built through lmms-eval's own registry and called with the `Instance` objects its
 tasks would send (simple: ctx, gen_kwargs, doc_to_visual, doc_id, task, split; chat: ctx,
-doc_to_messages, gen_kwargs, doc_id, task, split). Frames of a request become a temporary mp4
-(lmms-eval models take video paths); a request without frames passes its `video_path`. Through
-the OfflineAsStreaming bridge, lmms-eval's model zoo takes omnibench's streaming tasks too.
+doc_to_messages, gen_kwargs, doc_id, task, split). Frames of a request become an mp4 (lmms-eval
+models take video paths), cut once per distinct clip and kept while the model lives (`ClipCache`):
+the bridge's turn answers and alert polls over the same frames, a turn-taking check and its answer,
+share one file. A request without frames passes its `video_path`. Through the OfflineAsStreaming
+bridge, lmms-eval's model zoo takes omnibench's streaming tasks too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
+from collections import OrderedDict
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -45,31 +49,61 @@ class LmmsModel:
         self.is_simple = bool(getattr(cls, "is_simple", True))
         self.lm = cls.create_from_arg_string("", {k: v for k, v in settings.items() if v is not None})
         self.needs_video = True
+        self.clips = ClipCache()
 
     def generate(self, request: OfflineRequest) -> str:
         from lmms_eval.api.instance import Instance, unwrap_generation_output
 
-        with tempfile.TemporaryDirectory(prefix="omnibench-lmms-") as tmp:
-            video = write_video(request.frames, request.frame_times, Path(tmp) / "clip.mp4") \
-                if request.frames is not None else request.video_path
-            visuals = [str(video)] if video else []
-            doc = {"video": visuals[0] if visuals else "", "prompt": request.prompt}
-            self.lm.task_dict = {TASK: {SPLIT: {DOC_ID: doc}}}
-            gen_kwargs = {"max_new_tokens": request.max_new_tokens, "temperature": request.temperature,
-                          "do_sample": request.temperature > 0, "until": []}
-            args: tuple[Any, ...]
-            if self.is_simple:
-                args = (simple_context(request), gen_kwargs, lambda d, *_: list(visuals), DOC_ID, TASK, SPLIT)
-            else:
-                messages = chat_messages(request, visuals)
-                args = (request.prompt, lambda d, *_, **__: messages, gen_kwargs, DOC_ID, TASK, SPLIT)
-            instance = Instance(request_type="generate_until", arguments=args, idx=0,
-                                metadata={"task": TASK, "doc_id": DOC_ID, "repeats": 1})
-            outputs = self.lm.generate_until([instance])
+        video = self.clips.path(request)
+        visuals = [str(video)] if video else []
+        doc = {"video": visuals[0] if visuals else "", "prompt": request.prompt}
+        self.lm.task_dict = {TASK: {SPLIT: {DOC_ID: doc}}}
+        gen_kwargs = {"max_new_tokens": request.max_new_tokens, "temperature": request.temperature,
+                      "do_sample": request.temperature > 0, "until": []}
+        args: tuple[Any, ...]
+        if self.is_simple:
+            args = (simple_context(request), gen_kwargs, lambda d, *_: list(visuals), DOC_ID, TASK, SPLIT)
+        else:
+            messages = chat_messages(request, visuals)
+            args = (request.prompt, lambda d, *_, **__: messages, gen_kwargs, DOC_ID, TASK, SPLIT)
+        instance = Instance(request_type="generate_until", arguments=args, idx=0,
+                            metadata={"task": TASK, "doc_id": DOC_ID, "repeats": 1})
+        outputs = self.lm.generate_until([instance])
         if len(outputs) != 1:
             raise ModelError(f"lmms-eval model {self.name} returned {len(outputs)} outputs for one request")
         text, _ = unwrap_generation_output(outputs[0])
         return text if isinstance(text, str) else str(text)
+
+
+class ClipCache:
+    """The mp4 of each distinct clip (frames and their times), written once and kept for the model's
+    life (the newest `keep` of them, in a temporary folder of its own)."""
+
+    def __init__(self, keep: int = 8):
+        self.keep = keep
+        self.folder: tempfile.TemporaryDirectory | None = None
+        self.paths: OrderedDict[str, Path] = OrderedDict()
+        self.written = 0
+
+    def path(self, request: OfflineRequest) -> str | None:
+        """The clip's file: the request's own `video_path` when it has no frames."""
+        if request.frames is None:
+            return request.video_path
+        digest = hashlib.sha256(np.ascontiguousarray(request.frames).tobytes())
+        digest.update(repr((request.frames.shape, list(request.frame_times))).encode())
+        key = digest.hexdigest()[:32]
+        if key in self.paths:
+            self.paths.move_to_end(key)
+            return str(self.paths[key])
+        if self.folder is None:
+            self.folder = tempfile.TemporaryDirectory(prefix="omnibench-lmms-")
+        path = write_video(request.frames, request.frame_times, Path(self.folder.name) / f"{key}.mp4")
+        self.written += 1
+        self.paths[key] = path
+        while len(self.paths) > self.keep:
+            _, old = self.paths.popitem(last=False)
+            old.unlink(missing_ok=True)
+        return str(path)
 
 
 def simple_context(request: OfflineRequest) -> str:

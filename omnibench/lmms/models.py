@@ -30,7 +30,7 @@ class OmnibenchModel(lmms):
                  response_cache: bool | str = True, **settings: Any) -> None:
         super().__init__()
         from omnibench import registry
-        from omnibench.cache import cache_dir
+        from omnibench.cache import cache_dir, stable_hash
         from omnibench.engine.capabilities import capabilities_of
         from omnibench.engine.wrapper import GuardedModel, ResponseCache
         from omnibench.errors import ConfigError
@@ -48,9 +48,10 @@ class OmnibenchModel(lmms):
         # compares with a fresh omnibench run, which must not be handed these answers)
         use_cache = (str(response_cache).lower() not in ("0", "false", "no")
                      and caps.deterministic and caps.weights_fingerprint is not None)
-        cache = ResponseCache(cache_dir() / "responses.sqlite") if use_cache else None
+        scope = spec.model_identity()
+        cache = ResponseCache(cache_dir() / "responses" / stable_hash(scope)[:16]) if use_cache else None
         self.model = GuardedModel(inner, model_id=name, settings=spec.model_args, timeout_s=call_timeout_s,
-                                  cache=cache, cache_scope=spec.model_identity())
+                                  cache=cache, cache_scope=scope)
 
     def generate_until(self, requests) -> list[str]:
         from tqdm.auto import tqdm

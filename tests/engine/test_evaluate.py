@@ -131,13 +131,18 @@ def test_shards_cover_every_sample_exactly_once(tmp_path, memory_task):
     assert len(sizes) == 3 and min(sizes) > 0
 
 
-def test_rank_and_world_size_pick_the_shard(monkeypatch):
+def test_shard_is_a_static_split_and_says_so_and_one_process_takes_everything(monkeypatch):
+    from omnibench.engine.distributed import job_from_env
     from omnibench.engine.shard import parse_shard
 
     monkeypatch.setenv("RANK", "2")
     monkeypatch.setenv("WORLD_SIZE", "4")
-    assert parse_shard(None) == (2, 4)
-    assert parse_shard("1/3") == (1, 3)
+    assert parse_shard(None) is None and parse_shard("1/3") == (1, 3)
+    static = job_from_env(parse_shard("1/3"))              # --shard wins over torchrun's variables
+    assert not static.dynamic and static.shard == (1, 3) and "static split" in static.describe()
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    alone = job_from_env(None)
+    assert not alone.dynamic and alone.shard == (0, 1)
 
 
 def test_run_json_never_holds_secrets(tmp_path, memory_task):

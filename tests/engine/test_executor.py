@@ -97,11 +97,13 @@ def test_max_errors_stops_a_concurrent_run_after_about_that_many(tmp_path, memor
 
 
 class HangsOnce:
-    """A local model (one call at a time) whose first call ever hangs; counts entries at once."""
+    """An API adapter (it runs in this process; one call at a time) whose first call ever hangs;
+    counts entries at once. (Local models run in worker processes: tests/engine/test_worker.py.)"""
 
     built = 0
     hung = threading.Event()
     needs_video = False
+    remote = True
 
     def __init__(self):
         type(self).built += 1
@@ -121,13 +123,15 @@ class HangsOnce:
                 self.inside -= 1
 
 
-def test_a_hung_local_model_is_never_re_entered_but_rebuilt(tmp_path, memory_task):
+def test_a_hung_api_model_is_never_re_entered_but_rebuilt(tmp_path, memory_task):
     instances = []
 
     @registry.model("t_hangs", hidden=True)
     def factory():
         instances.append(HangsOnce())
         return instances[-1]
+
+    factory.remote = True                      # what the adapter declares, as the factory says it
 
     try:
         name = memory_task("t_hang", text_samples(4, "t_hang"), [choice_match()], protocols=("offline",))
@@ -148,6 +152,7 @@ def test_calls_hanging_at_different_times_on_a_concurrent_model_fail_and_the_mod
     class HangsLater:
         needs_video = False
         max_concurrency = 2
+        remote = True                          # in this process, on thread lanes
 
         def __init__(self):
             self.first = not instances
@@ -163,6 +168,8 @@ def test_calls_hanging_at_different_times_on_a_concurrent_model_fail_and_the_mod
     def factory():
         instances.append(HangsLater())
         return instances[-1]
+
+    factory.remote = True
 
     try:
         name = memory_task("t_hang2", text_samples(6, "t_hang2"), [choice_match()], protocols=("offline",))

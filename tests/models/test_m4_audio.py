@@ -113,7 +113,9 @@ def test_omnimmi_task_runs_with_its_whole_instruction_spoken_by_the_tts(audio_ch
         {"human": "What colour is the screen?", "assistant": "Grey."},
         {"human": "Oh well, it is what it is."}]}
     (data / "proactive_turntaking.json").write_text(json.dumps([record]))
-    Evaluation(model="m4", model_args={"checkpoint": str(audio_checkpoint), "max_new_tokens": 3},
+    settings = {"checkpoint": str(audio_checkpoint), "max_new_tokens": 3}
+    # handed in, the model runs in this process, where `speech_calls` counts what its speech tower hears
+    Evaluation(model="m4", model_args=settings, model_obj=registry.get_model("m4", **settings),
                out=tmp_path / "run", progress=False, protocol="offline",
                task_settings={"data_dir": str(data)}).run(["omnimmi_pt"])
     from omnibench.data.tts import EspeakTTS
