@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from omnibench.cli_args import alias, build_parser, device_arg, lmms_task_names, run_parser, task_settings, unexpected
 from omnibench.errors import ConfigError, OmnibenchError
@@ -290,8 +291,11 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
                   "extra (pip install -e '.[models]', see the README for a CPU-only torch) and run this again.",
                   file=sys.stderr)
             continue
+        # baselines that ignore the frames skip decoding them (`watch`: a runtime setting, the same answers)
+        args = {"watch": False} if "watch" in getattr(entry.factory if entry else None, "runtime_settings", ()) else {}
         try:
-            evaluation = Evaluation(model=name, out=out, limit=limit, task_settings=settings, rerun_changed=True)
+            evaluation = Evaluation(model=name, model_args=args, out=out, limit=limit, task_settings=settings,
+                                    rerun_changed=True)
         except ConfigError as exc:       # e.g. m4-tiny without its checkpoint
             print(f"omnibench: {name} skipped: {exc}", file=sys.stderr, flush=True)
             continue
@@ -302,7 +306,7 @@ def main_job(debug: bool = False, *, models: tuple[str, ...] | None = None, limi
             print(f"{name}: every sample is answered (resumed from {out})", flush=True)
         elif processes > 1:
             evaluation.model.close()
-            _run_in_shards(name, out, tasks, limit, processes, n_per_task)
+            _run_in_shards(name, out, tasks, limit, processes, n_per_task, args)
         else:
             evaluation.run(tasks)
         score_run(out, task_settings=settings, tasks=tasks)
@@ -330,7 +334,7 @@ def _processes_for(limit: int | None, out: Path, tasks: Sequence[str], needs_vid
 
 
 def _run_in_shards(name: str, out: Path, tasks: list[str], limit: int | None, n: int,
-                   n_per_task: int | None = None) -> None:
+                   n_per_task: int | None = None, model_args: dict[str, Any] | None = None) -> None:
     """`omnibench run --shard i/n` in n processes on one run dir (the torchrun layout), one thread each."""
     import subprocess
 
@@ -338,6 +342,7 @@ def _run_in_shards(name: str, out: Path, tasks: list[str], limit: int | None, n:
                "--out", str(out), "--seed", "0", "--rerun-changed", "--no-score", "--allow-errors", "--quiet"]
     command += ["--limit", str(limit)] if limit is not None else []
     command += ["--n-per-task", str(n_per_task)] if n_per_task is not None else []
+    command += ["--model-args", ",".join(f"{k}={v}" for k, v in model_args.items())] if model_args else []
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     print(f"{name}: {n} processes (engine shards), one per core", flush=True)
     shards = [subprocess.Popen([*command, "--shard", f"{i}/{n}"], env=env) for i in range(n)]

@@ -31,6 +31,10 @@ def test_main_job_path_on_one_model_writes_a_board_with_the_runs_numbers(tmp_pat
         expected = r["metrics"][r["headline"]]["value"]
         assert row["model"] == "silent" and row["samples"] == "2"
         assert row["value"] == ("" if expected is None else f"{100 * expected:.4f}")
+    spec = json.loads((run / "run.json").read_text())
+    # a baseline that ignores the frames runs without decoding them: a runtime setting, not a new row
+    assert spec["runtime_args"] == {"watch": False} and spec["capabilities"]["needs_video"] is False
+    assert spec["model_args"] == {}
     silence = next(x for x in rows if x["task"] == "synth_pt" and x["metric"] == "silence")
     assert silence["value"] == "100.0000"  # a model that never speaks never interrupts the noise turn
     md = (board / "leaderboard.md").read_text(encoding="utf-8")
