@@ -16,6 +16,7 @@ file whose content changed under a restored mtime still misses (restoring an mti
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import os
 import sys
@@ -137,12 +138,19 @@ def module_file(name: str) -> Path | None:
     return Path(origin) if origin and origin.endswith(".py") else None
 
 
-def _imported(path: Path, name: str) -> set[str]:
+def _imported(path: Path, name: str) -> frozenset[str]:
     """Module names `path` (module `name`) imports anywhere in its code; `from a import b` gives a.b and a."""
+    st = os.stat(path)      # parsed once a process per file version: every task of a run asks for the same code
+    return _imports_of(str(path), name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+@functools.lru_cache(maxsize=4096)
+def _imports_of(file: str, name: str, *version: int) -> frozenset[str]:
+    path = Path(file)
     try:
         tree = ast.parse(path.read_bytes(), filename=str(path))
     except (SyntaxError, ValueError):
-        return set()
+        return frozenset()
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     out: set[str] = set()
     for node in ast.walk(tree):
@@ -156,7 +164,7 @@ def _imported(path: Path, name: str) -> set[str]:
                 base = f"{anchor}.{base}" if base else anchor
             out.add(base)
             out.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
-    return {n for n in out if n}
+    return frozenset(n for n in out if n)
 
 
 def _under(name: str, prefixes: tuple[str, ...]) -> bool:

@@ -50,7 +50,7 @@ _SHAPED = re.compile(
     rf"(?P<bearer>\b(?i:bearer)\s+|(?i:authorization)(?:{_Q})?\s*[:=]\s*(?:{_Q})?(?i:basic)\s+)[A-Za-z0-9._~+/=-]{{8,}}"
     r"|\bsk-[A-Za-z0-9_-]{16,}"
     r"|(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/@?#\"'<>\\]+@"                 # URL userinfo
-    rf"|(?P<assign>(?<![\w.-])(?i:{_NAME})=)[^\s,&;\"'<>#\\]+"                     # ?api-key=..., token=...
+    rf"|(?P<assign>(?<![\w.-])(?i:{_NAME})=(?:{_Q})?)[^\s,&;\"'<>#\\]+"            # ?api-key=..., token="..."
     rf"|(?P<json>{_Q}(?i:{_NAME}){_Q}\s*:\s*{_Q})[^\"\\]+"                           # "api_key": "..."
     r"|(?P<header>(?<![\w-])(?i:x-api-key|api-key|api_key|apikey):\s*)[^\s\"',;\\]+")
 
@@ -140,6 +140,14 @@ def _unshape(match: re.Match) -> str:
 _ANCHORS = (("bearer", 0), ("basic", 40), ("sk-", 0), ("://", 40), ("key", 24), ("token", 24), ("secret", 24),
             ("passw", 24), ("credentials", 8), ("authorization", 8), ("sig", 8))
 _AFTER = 4096            # a credential ends within this many characters of its anchor
+_USERINFO = re.compile(r"[^\s/@?#\"'<>\\]*")   # what the `scheme` shape allows between "://" and its "@"
+
+
+def _window_end(text: str, anchor: str, at: int) -> int:
+    if anchor == "://":   # only URL userinfo follows it: the window ends at its "@" (every page's SVG has a URL)
+        run = _USERINFO.match(text, at + 3)
+        return (run.end() if run else at + 3) + 1
+    return at + len(anchor) + _AFTER
 
 
 def _unshaped(text: str) -> str:
@@ -150,7 +158,7 @@ def _unshaped(text: str) -> str:
     for anchor, before in _ANCHORS:
         at = lower.find(anchor)
         while at >= 0:
-            spans.append((max(0, at - before), at + len(anchor) + _AFTER))
+            spans.append((max(0, at - before), _window_end(text, anchor, at)))
             at = lower.find(anchor, at + 1)
     if not spans:
         return text

@@ -173,8 +173,10 @@ def test_run_says_how_many_invalid_code_points_it_replaced(tmp_path, memory_task
     ("header api-key: abc123def456", "header api-key: ***"),
     ('{"authorization": "Basic c29tZW9uZTpodW50ZXIy"}', '{"authorization": "***"}'),
     ("authorization: Basic c29tZW9uZTpodW50ZXIy", "authorization: Basic ***"),
+    ('api_key="abc123def456" # quoted', 'api_key="***" # quoted'),
+    ("https://u:" + "p" * 5000 + "@host/v1", "https://***@host/v1"),
 ], ids=["userinfo", "user-only", "query-api-key", "query-key", "argv", "json", "header", "basic-json",
-        "basic-header"])
+        "basic-header", "quoted-assign", "long-userinfo"])
 def test_secret_shaped_text_is_masked_without_registration(text, masked):
     assert sanitize.scrub(text) == masked
 
