@@ -69,6 +69,10 @@ class SampleRecord(BaseModel):
         return None
 
 
+_parsed: dict[tuple, tuple[SampleRecord, ...]] = {}    # EventLog.records, by file version
+_MEMO_FILES, _MEMO_MAX_BYTES = 512, 64 << 20
+
+
 class EventLog:
     """One JSONL file of SampleRecords. Appends are atomic per line; a torn last line is ignored."""
 
@@ -88,11 +92,26 @@ class EventLog:
     def records(self) -> Iterator[SampleRecord]:
         """Finished records; a partial last line (a killed writer) is skipped, a bad middle line raises.
 
-        Read line by line from a regular file only, each line bounded (omnibench.safejson.iter_lines)."""
+        Read line by line from a regular file only, each line bounded (omnibench.safejson.iter_lines).
+        A file version is parsed once a process (resume, scoring and the report each read every log):
+        the records are shared, so readers treat them as read-only."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return
+        key = (str(self.path.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        parsed = _parsed.get(key)
+        if parsed is None:
+            parsed = tuple(self._parse())
+            if st.st_size <= _MEMO_MAX_BYTES:
+                while len(_parsed) >= _MEMO_FILES:
+                    _parsed.pop(next(iter(_parsed)))
+                _parsed[key] = parsed
+        yield from parsed
+
+    def _parse(self) -> Iterator[SampleRecord]:
         from omnibench.safejson import iter_lines, loads
 
-        if not self.path.exists():
-            return
         for number, raw in iter_lines(self.path):
             if not raw.strip():
                 continue
