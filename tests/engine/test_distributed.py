@@ -16,7 +16,7 @@ from omnibench.engine.capabilities import pick_device
 
 ROOT = str(Path(__file__).resolve().parents[2])
 RUNNER = textwrap.dedent("""
-    import os, sys
+    import os, sys, time
     sys.path.append(os.environ["OMNIBENCH_TEST_ROOT"])
     import torch.distributed as dist
     from omnibench import registry
@@ -35,10 +35,16 @@ RUNNER = textwrap.dedent("""
     class RankRecorder:
         needs_video = False
         def __init__(self, out=""):
-            self.device = pick_device("auto")
+            self.device, self.out = pick_device("auto"), out
             with open(os.path.join(out, f"device-{os.environ.get('RANK', 'single')}.json"), "w") as fh:
                 fh.write('{"device": "%s", "local_rank": "%s"}' % (self.device, os.environ.get("LOCAL_RANK")))
         def generate(self, request):
+            # no rank answers before every rank has its model: a rank slow to start would find no work left
+            world, waited = int(os.environ.get("WORLD_SIZE", "1")), 0.0
+            while world > 1 and waited < 120 and not all(
+                    os.path.exists(os.path.join(self.out, f"device-{r}.json")) for r in range(world)):
+                time.sleep(0.05)
+                waited += 0.05
             i = int(request.sample_id[1:])
             return f"a{i}" if i % 4 else "zzz"
 
