@@ -113,7 +113,7 @@ def bridge_child(video: str, keep_all: bool) -> None:
 
     sample = Sample(id="b", task="bench", video=VideoRef(path=Path(video).name),
                     turns=[Query(t=1.0, text="Tell me when it turns red.", kind="alert_request", target=[1, 2])])
-    bridge = OfflineAsStreaming(GuardedModel(Watcher(), model_id="w", isolate=False), Prompts(), every=10.0,
+    bridge = OfflineAsStreaming(GuardedModel(Watcher(), model_id="w", isolate=False), Prompts(), sample, every=10.0,
                                 **({"max_bytes": None} if keep_all else {}))
     with VideoReader(video) as reader:
         plan = StreamPlan(reader.duration, reader.iter_frames(fps=1.0), query_times(sample, reader.duration))

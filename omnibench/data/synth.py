@@ -18,7 +18,6 @@ and is rebuilt, with its audio, once espeak-ng is installed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -96,11 +95,10 @@ def default_root(seed: int) -> Path:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """sha256 of the file, cached by stat: every task of every model of the main job checks its part."""
+    from omnibench.fingerprint import file_digest
+
+    return file_digest(path)
 
 
 def _speak_dialogue(built, path: Path, duration: float) -> bool:
