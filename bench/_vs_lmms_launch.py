@@ -31,6 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def record_side() -> None:
     out = os.environ.get("BENCH_VS_LMMS_SIDE_INFO")
     torch = sys.modules.get("torch")
+    if out and torch is None:
+        # omnibench runs the model in a worker process: same interpreter, environment and thread settings
+        import torch
     if out and torch is not None:
         Path(out).write_text(json.dumps({"torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                                          "python": sys.executable}))
