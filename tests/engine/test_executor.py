@@ -311,7 +311,8 @@ def test_sigint_during_a_concurrent_run_leaves_complete_logs_and_resumes_to_the_
     import json
 
     killed, clean = tmp_path / "killed", tmp_path / "clean"
-    proc = _start(tmp_path, "--out", str(killed), "--model-args", "sleep=0.1", "--allow-errors")
+    # 40 samples of 0.4 s on 4 lanes: about 4 s, so the SIGINT after the 6th lands mid-run even on a busy machine
+    proc = _start(tmp_path, "--out", str(killed), "--model-args", "sleep=0.4", "--allow-errors")
     deadline = time.time() + 60
     while time.time() < deadline and _lines(killed) < 6:
         time.sleep(0.02)
@@ -324,7 +325,7 @@ def test_sigint_during_a_concurrent_run_leaves_complete_logs_and_resumes_to_the_
     assert 0 < done < 40
     for path in (killed / "logs" / "t_sigint").glob("*.jsonl"):
         assert path.read_bytes().endswith(b"\n") and all(json.loads(x) for x in path.read_text().splitlines())
-    assert _start(tmp_path, "--out", str(killed), "--model-args", "sleep=0.1").wait(60) == 0
+    assert _start(tmp_path, "--out", str(killed), "--model-args", "sleep=0.4").wait(60) == 0
     assert _start(tmp_path, "--out", str(clean)).wait(60) == 0
     scores = [json.loads((d / "results.json").read_text())["results"][0]["metrics"]["accuracy"]["value"]
               for d in (killed, clean)]
