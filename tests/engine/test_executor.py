@@ -298,8 +298,11 @@ def _start(tmp_path: Path, *args: str) -> subprocess.Popen:
     script = tmp_path / "runner.py"
     script.write_text(RUNNER)
     env = {**os.environ, "OMNIBENCH_TEST_ROOT": ROOT}
+    # Ctrl-C as a terminal delivers it, also when these tests run in a background job (`cmd &` starts
+    # with SIGINT ignored, and a Python started so keeps ignoring it, as a shell user would want)
     return subprocess.Popen([sys.executable, str(script), "run", "--tasks", "t_sigint", "--model", "slow4",
-                             "--quiet", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "--quiet", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _lines(run_dir: Path) -> int:
