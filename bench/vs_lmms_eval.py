@@ -118,7 +118,7 @@ def lmms_answers(out: Path, task: str, ids: list[str]) -> dict[str, list[str]]:
         resps = row["filtered_resps"]
         if task == "bench_multiturn":
             try:
-                resps = ast.literal_eval(resps) if isinstance(resps, str) else resps
+                resps = ast.literal_eval(resps) if isinstance(resps, str) else resps  # safe: literals only
             except (ValueError, SyntaxError):
                 resps = None
             if not isinstance(resps, (tuple, list)) or not all(isinstance(r, str) for r in resps):

@@ -153,14 +153,14 @@ class WorkerLane:
             raise ModelStuck(f"model {name}: its worker did not finish building the model within {limit:g} s "
                              "(raise --start-timeout if loading it takes that long)")
         try:
-            status, value, said = pickle.loads(self.conn.recv_bytes())
+            status, value, said = pickle.loads(self.conn.recv_bytes())  # safe: our own worker process, private pipe
         except (EOFError, OSError):
             code = self.stop()
             raise ModelStuck(f"model {name}: its worker died while building the model ({describe_exit(code)})") \
                 from None
         if status != "ready":
             self.stop()
-            raise pickle.loads(value)
+            raise pickle.loads(value)  # safe: our own worker process over a private pipe, never data from outside
         for kind, message in said:                    # what the adapter warned about while it was built
             category = getattr(builtins, kind, UserWarning)
             warnings.warn(message, category if isinstance(category, type) and issubclass(category, Warning)
@@ -183,7 +183,7 @@ class WorkerLane:
             raise ModelError(f"{name}: call timed out after {timeout:g} s; its worker process was stopped "
                              "(a new one starts for the next call)")
         try:
-            reply = pickle.loads(self.conn.recv_bytes())
+            reply = pickle.loads(self.conn.recv_bytes())  # safe: our own worker process, private pipe
         except (EOFError, OSError):
             code = self.stop()
             raise ModelError(f"{name}: its worker process died during {method} ({describe_exit(code)}); "
@@ -192,7 +192,7 @@ class WorkerLane:
             self.arena.unlink()                       # both sides have it mapped by now
         if reply[0] == "ok":
             return reply[1]
-        exc = pickle.loads(reply[1])
+        exc = pickle.loads(reply[1])  # safe: our own worker process over a private pipe, never data from outside
         if reply[2]:
             raise TransientModelError(f"{type(exc).__name__}: {exc}") from exc
         raise exc

@@ -225,7 +225,7 @@ def _pack_error(exc: BaseException, transient: tuple[type, ...]) -> bytes:
         exc = ModelError(f"raised {type(exc).__name__}: {exc}")
     try:
         data = pickle.dumps(exc)
-        pickle.loads(data)
+        pickle.loads(data)  # safe: a round trip of what this process just pickled
         return pickle.dumps(("error", data, marked))
     except Exception:
         return pickle.dumps(("error", pickle.dumps(ModelError(f"{type(exc).__name__}: {exc}")), marked))
@@ -254,12 +254,12 @@ def serve(conn: Connection, factory: ModelFactory, parent: int) -> None:
         except (EOFError, OSError):
             os._exit(0)
         stream = io.BytesIO(data)
-        path, size = pickle.load(stream)
+        path, size = pickle.load(stream)  # safe: our own worker process over a private pipe, never data from outside
         if path:
             _map_child_arena(path, size)
         start = time.perf_counter()
         try:
-            method, args = pickle.load(stream)
+            method, args = pickle.load(stream)  # safe: our own worker process, private pipe
             result = bounded(method, getattr(model, method)(*args), factory.name)
             reply = pickle.dumps(("ok", result, time.perf_counter() - start))
         except BaseException as exc:                  # noqa: B036 - one call's failure is that call's error
