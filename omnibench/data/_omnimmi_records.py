@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from omnibench.data.schema import Message, Query, Sample, VideoRef, check_relative_path
+from omnibench.data.schema import Message, Query, Sample, VideoRef, check_video_file
 
 ANSWER_SLOT = "##ANSWER##"
 Text = Annotated[str, StringConstraints(min_length=1)]
@@ -48,10 +48,7 @@ class _Record(BaseModel):
     @field_validator("video")
     @classmethod
     def _relative(cls, v: str) -> str:
-        check_relative_path(v)
-        if v.endswith("/"):
-            raise ValueError(f"video {v!r} names a folder, not a file")
-        return v
+        return check_video_file(v)
 
 
 class SpanQA(BaseModel):

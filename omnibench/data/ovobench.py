@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
-from omnibench.data.schema import Query, Sample, VideoRef, check_relative_path
+from omnibench.data.schema import Query, Sample, VideoRef, check_video_file
 from omnibench.errors import DataError
 
 BACKWARD = ("EPM", "ASI", "HLD")
@@ -60,10 +60,7 @@ class _Record(BaseModel):
     @field_validator("video")
     @classmethod
     def _relative(cls, v: str) -> str:
-        check_relative_path(v)
-        if v.endswith("/"):
-            raise ValueError(f"video {v!r} names a folder, not a file")
-        return v
+        return check_video_file(v)
 
 
 class ChoiceRecord(_Record):

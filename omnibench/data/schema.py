@@ -24,6 +24,14 @@ def check_relative_path(path: str) -> str:
     return path
 
 
+def check_video_file(path: str) -> str:
+    """A video named in an annotation file: a relative path (check_relative_path) to a file, not a folder."""
+    check_relative_path(path)
+    if path.endswith("/"):
+        raise ValueError(f"video {path!r} names a folder, not a file")
+    return path
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
